@@ -1,0 +1,112 @@
+/* The agent: probes on timers feeding one uplink through an on-disk spool. */
+#ifndef WATCHSTAND_AGENT_H
+#define WATCHSTAND_AGENT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+
+#include "watchstand/yconf.h"
+
+#define AGENT_VERSION "0.1.0"
+
+struct uplink;
+struct probe;
+
+/* One probe type: an entry in probe.c's static table. */
+struct probe_type {
+	const char *pt_name;
+	const char *const *pt_keys; /* config keys beyond name/type/interval */
+	/* Reads its keys under path; reports errors through yc, returns -1. */
+	int (*pt_configure)(struct probe *, struct yconf *, yaml_node_t *,
+	    const char *path);
+	/* Called by the probe's timer; emits with probe_sample(). */
+	void (*pt_run)(struct probe *);
+	void (*pt_free)(struct probe *);
+};
+
+struct probe {
+	char *pr_name;
+	const struct probe_type *pr_type;
+	uint64_t pr_interval_ms;
+	void *pr_state;
+	struct event *pr_timer;
+	struct uplink *pr_uplink;
+	int64_t pr_now_us; /* wall-clock time of the current run */
+	double pr_mono_s;  /* monotonic time of the current run */
+};
+
+struct agent_action {
+	char *ac_name;
+	char **ac_run;
+	uint64_t ac_timeout_ms;
+	char *ac_user;
+};
+
+struct agent_conf {
+	char *ac_name;
+	char *ac_role;
+	char **ac_collectors;
+	size_t ac_ncollectors;
+	char *ac_tls_ca;
+	char *ac_tls_cert;
+	char *ac_tls_key;
+	char *ac_spool_dir;
+	uint64_t ac_spool_max_size;
+	uint64_t ac_spool_max_age_ms;
+	uint64_t ac_flush_ms;
+	struct probe **ac_probes;
+	size_t ac_nprobes;
+	struct agent_action *ac_actions;
+	size_t ac_nactions;
+};
+
+/* config.c */
+int agent_conf_load(const char *file, struct agent_conf *conf);
+void agent_conf_free(struct agent_conf *conf);
+
+/* probe.c */
+const struct probe_type *probe_type_find(const char *name);
+struct probe *probe_configure(struct yconf *yc, yaml_node_t *node,
+    const char *path);
+int probe_start(struct probe *p, struct event_base *base, struct uplink *up);
+void probe_free(struct probe *p);
+/* Emits "<probe>[.<instance>].<metric>" = value at the run's time. */
+void probe_sample(struct probe *p, const char *instance, const char *metric,
+    double value);
+/* Where /proc lives: "/proc", or a fixture tree in tests. */
+const char *probe_proc_root(void);
+double probe_monotonic_s(void);
+
+/* counter.c: per-interval deltas of monotonically increasing counters. */
+int counter_delta(uint64_t prev, uint64_t cur, uint64_t *delta);
+
+/* probe_proc.c: parsing helpers exposed for unit tests. */
+struct proc_stat {
+	pid_t ps_pid;
+	char ps_comm[64];
+	char ps_state;
+	uint64_t ps_utime;
+	uint64_t ps_stime;
+	uint64_t ps_starttime;
+	uint64_t ps_rss_pages;
+};
+int probe_proc_parse_stat(const char *buf, struct proc_stat *ps);
+int probe_proc_read_uid(const char *root, pid_t pid, uid_t *uid);
+
+/* probe_netif.c */
+struct netif_counters {
+	char nc_name[32];
+	uint64_t nc_rx_bytes, nc_rx_errs, nc_rx_drop;
+	uint64_t nc_tx_bytes, nc_tx_errs, nc_tx_drop;
+};
+/* Parses /proc/net/dev text; returns the number of interfaces or -1. */
+int probe_netif_parse(const char *text, struct netif_counters *out,
+    int max);
+
+extern const struct probe_type probe_type_process;
+extern const struct probe_type probe_type_netif;
+extern const struct probe_type probe_type_filesystem;
+
+#endif

@@ -1,0 +1,126 @@
+/* watchstand-agent: probes on timers, streamed to a collector over TLS. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "watchstand/log.h"
+#include "watchstand/tls.h"
+#include "agent.h"
+#include "spool.h"
+#include "uplink.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: watchstand-agent [-v] [--check] [-c agent.yaml]\n");
+	exit(2);
+}
+
+static void
+agent_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		log_warnx("SIGHUP: reloading is not supported yet; restart the "
+		    "agent to apply a new config");
+		return;
+	}
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopexit(base, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"check", no_argument, NULL, 'n'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {NULL, 0, NULL, 0}};
+	const char *file = "/etc/watchstand/agent.yaml";
+	struct agent_conf conf;
+	struct event_base *base;
+	struct event *sigs[4];
+	struct spool *sp;
+	struct uplink *up;
+	SSL_CTX *ctx;
+	char err[512];
+	int ch, check = 0, verbose = 0;
+	size_t i;
+
+	while ((ch = getopt_long(argc, argv, "c:nv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("watchstand-agent", verbose);
+	if (agent_conf_load(file, &conf) == -1)
+		return 1;
+	if (check) {
+		printf("%s: configuration OK (%zu probes, %zu actions)\n", file,
+		    conf.ac_nprobes, conf.ac_nactions);
+		agent_conf_free(&conf);
+		return 0;
+	}
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	signal(SIGPIPE, SIG_IGN);
+	if ((ctx = tls_ctx_new(conf.ac_tls_ca, conf.ac_tls_cert,
+		 conf.ac_tls_key, 0, err, sizeof(err))) == NULL)
+		fatalx("%s: %s", file, err);
+	if ((sp = spool_open(conf.ac_spool_dir,
+		 conf.ac_spool_max_size, conf.ac_spool_max_age_ms * 1000)) ==
+	    NULL)
+		fatalx("spool %s unusable", conf.ac_spool_dir);
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	up = uplink_new(base, &conf, sp, ctx);
+	for (i = 0; i < conf.ac_nprobes; i++)
+		if (probe_start(conf.ac_probes[i], base, up) == -1)
+			fatalx("probe %s: cannot start",
+			    conf.ac_probes[i]->pr_name);
+	sigs[0] = evsignal_new(base, SIGTERM, agent_signal_cb, base);
+	sigs[1] = evsignal_new(base, SIGINT, agent_signal_cb, base);
+	sigs[2] = evsignal_new(base, SIGHUP, agent_signal_cb, base);
+	for (i = 0; i < 3; i++)
+		evsignal_add(sigs[i], NULL);
+	log_info("agent %s (%s) started: %zu probes, collectors %s%s",
+	    conf.ac_name, conf.ac_role, conf.ac_nprobes,
+	    conf.ac_collectors[0], conf.ac_ncollectors > 1 ? " ..." : "");
+	uplink_start(up);
+	event_base_dispatch(base);
+	/* What was measured but not yet sealed goes to the spool. */
+	uplink_flush(up);
+	for (i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	for (i = 0; i < conf.ac_nprobes; i++) {
+		probe_free(conf.ac_probes[i]);
+		conf.ac_probes[i] = NULL;
+	}
+	conf.ac_nprobes = 0;
+	uplink_free(up);
+	spool_free(sp);
+	agent_conf_free(&conf);
+	SSL_CTX_free(ctx);
+	event_base_free(base);
+	return 0;
+}

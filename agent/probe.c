@@ -1,0 +1,172 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "watchstand/log.h"
+#include "watchstand/proto.h"
+#include "agent.h"
+#include "uplink.h"
+
+/* Every probe type the agent knows: one line each (STYLE.md). */
+static const struct probe_type *const probe_types[] = {
+    &probe_type_process,
+    &probe_type_netif,
+    &probe_type_filesystem,
+    NULL,
+};
+
+#define PROBE_DEFAULT_INTERVAL_MS 10000
+
+const struct probe_type *
+probe_type_find(const char *name)
+{
+	const struct probe_type *const *t;
+
+	for (t = probe_types; *t != NULL; t++)
+		if (strcmp((*t)->pt_name, name) == 0)
+			return *t;
+	return NULL;
+}
+
+const char *
+probe_proc_root(void)
+{
+	const char *r = getenv("WATCHSTAND_PROC_ROOT");
+	return r != NULL ? r : "/proc";
+}
+
+double
+probe_monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct probe *
+probe_configure(struct yconf *yc, yaml_node_t *node, const char *path)
+{
+	static const char *common[] = {"name", "type", "interval"};
+	const char *keys[64];
+	const struct probe_type *type = NULL;
+	struct probe *p;
+	char *tname = NULL;
+	size_t n = 0, i;
+	int errors = yc->yc_errors;
+
+	if (!yconf_is_map(node)) {
+		yconf_error(yc, node, "%s: expected a mapping with name and "
+		    "type", path);
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	p->pr_interval_ms = PROBE_DEFAULT_INTERVAL_MS;
+	yconf_str(yc, node, path, "name", 1, &p->pr_name);
+	if (p->pr_name != NULL &&
+	    !proto_series_valid(p->pr_name, strlen(p->pr_name)))
+		yconf_error(yc, yconf_get(yc, node, "name"),
+		    "%s.name: use letters, digits and - _ . only", path);
+	if (yconf_str(yc, node, path, "type", 1, &tname) == 1) {
+		type = probe_type_find(tname);
+		if (type == NULL)
+			yconf_error(yc, yconf_get(yc, node, "type"),
+			    "%s.type: unknown probe type '%s' (known: process, "
+			    "netif, filesystem)", path, tname);
+	}
+	free(tname);
+	if (yconf_duration(yc, node, path, "interval", 0,
+		&p->pr_interval_ms) == 1 &&
+	    p->pr_interval_ms < 100)
+		yconf_error(yc, yconf_get(yc, node, "interval"),
+		    "%s.interval: must be at least 100ms", path);
+	if (type == NULL) {
+		probe_free(p);
+		return NULL;
+	}
+	for (i = 0; i < 3; i++)
+		keys[n++] = common[i];
+	for (i = 0; type->pt_keys[i] != NULL && n < 63; i++)
+		keys[n++] = type->pt_keys[i];
+	keys[n] = NULL;
+	yconf_check_keys(yc, node, path, keys);
+	p->pr_type = type;
+	if (type->pt_configure(p, yc, node, path) == -1 ||
+	    yc->yc_errors > errors) {
+		probe_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe *p = arg;
+	struct timespec ts;
+
+	(void)fd;
+	(void)what;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	p->pr_now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	p->pr_mono_s = probe_monotonic_s();
+	p->pr_type->pt_run(p);
+}
+
+int
+probe_start(struct probe *p, struct event_base *base, struct uplink *up)
+{
+	struct timeval first, every;
+	/* A little jitter so probes with one interval do not fire together. */
+	uint64_t jitter_ms = (uint64_t)rand() % (p->pr_interval_ms / 4 + 1);
+
+	p->pr_uplink = up;
+	p->pr_timer = event_new(base, -1, EV_PERSIST, probe_timer_cb, p);
+	if (p->pr_timer == NULL)
+		return -1;
+	every.tv_sec = p->pr_interval_ms / 1000;
+	every.tv_usec = (p->pr_interval_ms % 1000) * 1000;
+	first.tv_sec = jitter_ms / 1000;
+	first.tv_usec = (jitter_ms % 1000) * 1000;
+	event_add(p->pr_timer, &every);
+	/* The first run comes soon after start, then every interval. */
+	event_base_once(base, -1, EV_TIMEOUT, probe_timer_cb, p, &first);
+	return 0;
+}
+
+void
+probe_free(struct probe *p)
+{
+	if (p == NULL)
+		return;
+	if (p->pr_timer != NULL)
+		event_free(p->pr_timer);
+	if (p->pr_type != NULL && p->pr_type->pt_free != NULL)
+		p->pr_type->pt_free(p);
+	free(p->pr_name);
+	free(p);
+}
+
+void
+probe_sample(struct probe *p, const char *instance, const char *metric,
+    double value)
+{
+	char series[PROTO_SERIES_MAX + 1];
+	int n;
+
+	if (instance != NULL)
+		n = snprintf(series, sizeof(series), "%s.%s.%s", p->pr_name,
+		    instance, metric);
+	else
+		n = snprintf(series, sizeof(series), "%s.%s", p->pr_name,
+		    metric);
+	if (n < 0 || (size_t)n >= sizeof(series) ||
+	    !proto_series_valid(series, n)) {
+		log_debug("probe %s: series name '%s' not sendable, skipped",
+		    p->pr_name, series);
+		return;
+	}
+	if (p->pr_uplink != NULL)
+		uplink_add(p->pr_uplink, p->pr_now_us, series, value);
+}

@@ -1,0 +1,460 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "watchstand/log.h"
+#include "watchstand/proto.h"
+#include "watchstand/tls.h"
+#include "agent.h"
+#include "spool.h"
+#include "uplink.h"
+
+#define UPLINK_BATCH_MAX 10000	  /* samples; then seal early */
+#define UPLINK_HEARTBEAT_S 5
+#define UPLINK_READ_TIMEOUT_S 20  /* no frame for this long: link is dead */
+#define UPLINK_OUT_HIGH (512 * 1024)
+#define UPLINK_BACKOFF_MIN_MS 1000
+#define UPLINK_BACKOFF_MAX_MS 30000
+#define UPLINK_STATS_S 10
+
+enum uplink_state {
+	UPLINK_IDLE,
+	UPLINK_CONNECTING,
+	UPLINK_HELLO_SENT,
+	UPLINK_READY,
+};
+
+struct uplink {
+	struct event_base *u_base;
+	struct evdns_base *u_dns;
+	const struct agent_conf *u_conf;
+	struct spool *u_spool;
+	SSL_CTX *u_ctx;
+	/* The batch being filled. */
+	struct pbuf u_batch;
+	size_t u_batch_start;
+	uint32_t u_batch_count;
+	int u_batch_open;
+	/* The connection. */
+	struct bufferevent *u_bev;
+	enum uplink_state u_state;
+	size_t u_idx; /* which collector */
+	uint64_t u_backoff_ms;
+	uint64_t u_sent_seq;
+	int u_was_ready;
+	struct pbuf u_read;
+	struct event *u_flush_ev;
+	struct event *u_retry_ev;
+	struct event *u_hb_ev;
+	struct event *u_stats_ev;
+};
+
+static void uplink_connect(struct uplink *up);
+static void uplink_pump(struct uplink *up);
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+uplink_flush(struct uplink *up)
+{
+	uint64_t seq;
+
+	if (!up->u_batch_open)
+		return;
+	seq = spool_next_seq(up->u_spool);
+	/* The sequence number is assigned when sealing, in order. */
+	memcpy(up->u_batch.pb_data + up->u_batch_start + PROTO_HDR_LEN,
+	    (uint8_t[8]){seq >> 56, seq >> 48, seq >> 40, seq >> 32, seq >> 24,
+		seq >> 16, seq >> 8, seq},
+	    8);
+	proto_batch_end(&up->u_batch, up->u_batch_start, up->u_batch_count);
+	if (spool_append(up->u_spool, seq, up->u_batch_count,
+		up->u_batch.pb_data, up->u_batch.pb_len, now_us()) == -1)
+		log_warnx("uplink: batch %" PRIu64 " of %u samples could not "
+			  "be spooled, sending it from memory is not possible",
+		    seq, up->u_batch_count);
+	pbuf_reset(&up->u_batch);
+	up->u_batch_open = 0;
+	up->u_batch_count = 0;
+	uplink_pump(up);
+}
+
+void
+uplink_add(struct uplink *up, int64_t ts_us, const char *series, double value)
+{
+	if (!up->u_batch_open) {
+		up->u_batch_start = proto_batch_begin(&up->u_batch, 0);
+		up->u_batch_open = 1;
+	}
+	if (proto_batch_add(&up->u_batch, ts_us, series, value) == -1)
+		return;
+	if (++up->u_batch_count >= UPLINK_BATCH_MAX)
+		uplink_flush(up);
+}
+
+static void
+uplink_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	uplink_flush(arg);
+}
+
+/* The agent reports its own spool so drops are never silent. */
+static void
+uplink_stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *up = arg;
+	struct spool_stats st;
+	int64_t now = now_us();
+
+	(void)fd;
+	(void)what;
+	spool_expire(up->u_spool, now);
+	spool_stats(up->u_spool, &st);
+	uplink_add(up, now, "spool.pending_batches",
+	    (double)st.ss_pending_batches);
+	uplink_add(up, now, "spool.bytes", (double)st.ss_bytes);
+	uplink_add(up, now, "spool.dropped_batches",
+	    (double)st.ss_dropped_batches);
+	uplink_add(up, now, "spool.dropped_samples",
+	    (double)st.ss_dropped_samples);
+}
+
+static const char *
+uplink_collector(struct uplink *up)
+{
+	return up->u_conf->ac_collectors[up->u_idx];
+}
+
+static void
+uplink_send(struct uplink *up, struct pbuf *pb)
+{
+	bufferevent_write(up->u_bev, pb->pb_data, pb->pb_len);
+}
+
+static void
+uplink_close(struct uplink *up, const char *why)
+{
+	uint64_t delay;
+
+	if (up->u_bev != NULL) {
+		bufferevent_free(up->u_bev);
+		up->u_bev = NULL;
+	}
+	if (up->u_state == UPLINK_READY) {
+		log_warnx("uplink: lost collector %s: %s; spooling",
+		    uplink_collector(up), why);
+		up->u_idx = 0; /* back to the preferred collector */
+		up->u_backoff_ms = UPLINK_BACKOFF_MIN_MS;
+		delay = up->u_backoff_ms;
+	} else {
+		log_warnx("uplink: collector %s: %s", uplink_collector(up),
+		    why);
+		up->u_idx++;
+		if (up->u_idx < up->u_conf->ac_ncollectors)
+			delay = 100; /* next in the list at once */
+		else {
+			up->u_idx = 0;
+			delay = up->u_backoff_ms;
+			up->u_backoff_ms *= 2;
+			if (up->u_backoff_ms > UPLINK_BACKOFF_MAX_MS)
+				up->u_backoff_ms = UPLINK_BACKOFF_MAX_MS;
+		}
+	}
+	up->u_state = UPLINK_IDLE;
+	/* Jitter of +-25% so a fleet does not reconnect in step. */
+	delay = delay * 3 / 4 + (uint64_t)rand() % (delay / 2 + 1);
+	struct timeval tv = {delay / 1000, (delay % 1000) * 1000};
+	evtimer_add(up->u_retry_ev, &tv);
+}
+
+static void
+uplink_pump(struct uplink *up)
+{
+	struct pbuf rec;
+	uint64_t seq;
+	int rc;
+
+	if (up->u_state != UPLINK_READY)
+		return;
+	pbuf_init(&rec);
+	while (evbuffer_get_length(bufferevent_get_output(up->u_bev)) <
+	    UPLINK_OUT_HIGH) {
+		rc = spool_read_after(up->u_spool, up->u_sent_seq, &seq, &rec);
+		if (rc == 0)
+			break;
+		up->u_sent_seq = seq;
+		if (rc == 1)
+			uplink_send(up, &rec);
+	}
+	pbuf_free(&rec);
+}
+
+static void
+uplink_frame(struct uplink *up, int type, const uint8_t *p, size_t len)
+{
+	const char *why = NULL;
+	uint16_t version;
+	uint64_t seq;
+	char text[PROTO_TEXT_MAX + 1];
+	struct spool_stats st;
+
+	switch (type) {
+	case PROTO_WELCOME:
+		if (up->u_state != UPLINK_HELLO_SENT ||
+		    proto_get_welcome(p, len, &version, &seq, &why) == -1) {
+			uplink_close(up, why ? why : "unexpected welcome");
+			return;
+		}
+		spool_ack(up->u_spool, seq);
+		spool_stats(up->u_spool, &st);
+		up->u_sent_seq = st.ss_acked_seq;
+		up->u_state = UPLINK_READY;
+		up->u_backoff_ms = UPLINK_BACKOFF_MIN_MS;
+		log_info("uplink: connected to collector %s, %" PRIu64
+			 " batches to send",
+		    uplink_collector(up), st.ss_pending_batches);
+		uplink_pump(up);
+		break;
+	case PROTO_ACK:
+		if (proto_get_u64(p, len, &seq, &why) == -1) {
+			uplink_close(up, why);
+			return;
+		}
+		spool_ack(up->u_spool, seq);
+		break;
+	case PROTO_HEARTBEAT:
+		break;
+	case PROTO_ERROR:
+		if (proto_get_error(p, len, text, sizeof(text)) == -1)
+			snprintf(text, sizeof(text), "(unreadable reason)");
+		char msg[PROTO_TEXT_MAX + 32];
+		snprintf(msg, sizeof(msg), "refused us: %s", text);
+		uplink_close(up, msg);
+		break;
+	default:
+		uplink_close(up, "unexpected frame type from collector");
+	}
+}
+
+static void
+uplink_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct uplink *up = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (up->u_bev == bev) {
+		size_t avail = evbuffer_get_length(in), flen;
+		const char *why;
+		uint8_t *data;
+		int rc;
+
+		if (avail < PROTO_HDR_LEN)
+			break;
+		data = evbuffer_pullup(in, PROTO_HDR_LEN);
+		rc = proto_frame_check(data, avail, &flen, &why);
+		if (rc == -1) {
+			uplink_close(up, why);
+			return;
+		}
+		if (rc == 0)
+			break;
+		data = evbuffer_pullup(in, flen);
+		pbuf_reset(&up->u_read);
+		pbuf_add(&up->u_read, data, flen);
+		evbuffer_drain(in, flen);
+		uplink_frame(up, up->u_read.pb_data[4],
+		    up->u_read.pb_data + PROTO_HDR_LEN, flen - PROTO_HDR_LEN);
+	}
+}
+
+static void
+uplink_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	uplink_pump(arg);
+}
+
+static void
+uplink_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct uplink *up = arg;
+	char why[320], err[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		struct proto_hello h;
+		struct pbuf pb;
+
+		memset(&h, 0, sizeof(h));
+		h.h_version = PROTO_VERSION;
+		snprintf(h.h_name, sizeof(h.h_name), "%s", up->u_conf->ac_name);
+		snprintf(h.h_role, sizeof(h.h_role), "%s", up->u_conf->ac_role);
+		snprintf(h.h_software, sizeof(h.h_software), "%s",
+		    AGENT_VERSION);
+		pbuf_init(&pb);
+		h.h_stream = spool_stream(up->u_spool);
+		proto_put_hello(&pb, &h);
+		uplink_send(up, &pb);
+		pbuf_free(&pb);
+		up->u_state = UPLINK_HELLO_SENT;
+		return;
+	}
+	unsigned long e = bufferevent_get_openssl_error(bev);
+	if (e != 0 && ERR_GET_LIB(e) != 0) {
+		ERR_error_string_n(e, err, sizeof(err));
+		snprintf(why, sizeof(why), "TLS: %s", err);
+	} else if (what & BEV_EVENT_TIMEOUT)
+		snprintf(why, sizeof(why), "no frame for %d s",
+		    UPLINK_READ_TIMEOUT_S);
+	else if (what & BEV_EVENT_EOF)
+		snprintf(why, sizeof(why), "closed by the collector");
+	else {
+		int dnserr = bufferevent_socket_get_dns_error(bev);
+		snprintf(why, sizeof(why), "%s",
+		    dnserr ? evutil_gai_strerror(dnserr)
+			   : evutil_socket_error_to_string(
+				 EVUTIL_SOCKET_ERROR()));
+	}
+	uplink_close(up, why);
+}
+
+static void
+uplink_connect(struct uplink *up)
+{
+	const char *target = uplink_collector(up);
+	char host[256];
+	const char *colon = strrchr(target, ':');
+	size_t hlen = colon - target;
+	int port = atoi(colon + 1);
+	struct timeval rt = {UPLINK_READ_TIMEOUT_S, 0};
+	SSL *ssl;
+
+	if (target[0] == '[' && hlen >= 2 && target[hlen - 1] == ']') {
+		target++;
+		hlen -= 2;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)hlen, target);
+	ssl = SSL_new(up->u_ctx);
+	/* The collector's certificate must name the address we dialled. */
+	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+	if (X509_VERIFY_PARAM_set1_ip_asc(vp, host) != 1) {
+		X509_VERIFY_PARAM_set1_host(vp, host, 0);
+		SSL_set_tlsext_host_name(ssl, host);
+	}
+	up->u_bev = bufferevent_openssl_socket_new(up->u_base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (up->u_bev == NULL) {
+		SSL_free(ssl);
+		up->u_state = UPLINK_CONNECTING;
+		uplink_close(up, "cannot create a connection");
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(up->u_bev, 1);
+	bufferevent_setcb(up->u_bev, uplink_read_cb, uplink_write_cb,
+	    uplink_event_cb, up);
+	bufferevent_setwatermark(up->u_bev, EV_WRITE, UPLINK_OUT_HIGH / 2, 0);
+	bufferevent_set_timeouts(up->u_bev, &rt, &rt);
+	bufferevent_enable(up->u_bev, EV_READ | EV_WRITE);
+	up->u_state = UPLINK_CONNECTING;
+	if (bufferevent_socket_connect_hostname(up->u_bev, up->u_dns,
+		AF_UNSPEC, host, port) == -1)
+		uplink_close(up, "connect failed");
+}
+
+static void
+uplink_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	uplink_connect(arg);
+}
+
+static void
+uplink_hb_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *up = arg;
+	struct pbuf pb;
+
+	(void)fd;
+	(void)what;
+	if (up->u_state != UPLINK_READY && up->u_state != UPLINK_HELLO_SENT)
+		return;
+	pbuf_init(&pb);
+	proto_put_heartbeat(&pb, now_us());
+	uplink_send(up, &pb);
+	pbuf_free(&pb);
+}
+
+struct uplink *
+uplink_new(struct event_base *base, const struct agent_conf *conf,
+    struct spool *sp, SSL_CTX *ctx)
+{
+	struct uplink *up = calloc(1, sizeof(*up));
+	struct timeval flush = {conf->ac_flush_ms / 1000,
+	    (conf->ac_flush_ms % 1000) * 1000};
+	struct timeval hb = {UPLINK_HEARTBEAT_S, 0};
+	struct timeval stats = {UPLINK_STATS_S, 0};
+
+	up->u_base = base;
+	up->u_conf = conf;
+	up->u_spool = sp;
+	up->u_ctx = ctx;
+	up->u_backoff_ms = UPLINK_BACKOFF_MIN_MS;
+	up->u_dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (up->u_dns == NULL)
+		up->u_dns = evdns_base_new(base, 0);
+	pbuf_init(&up->u_batch);
+	pbuf_init(&up->u_read);
+	up->u_flush_ev = event_new(base, -1, EV_PERSIST, uplink_flush_cb, up);
+	up->u_retry_ev = evtimer_new(base, uplink_retry_cb, up);
+	up->u_hb_ev = event_new(base, -1, EV_PERSIST, uplink_hb_cb, up);
+	up->u_stats_ev = event_new(base, -1, EV_PERSIST, uplink_stats_cb, up);
+	event_add(up->u_flush_ev, &flush);
+	event_add(up->u_hb_ev, &hb);
+	event_add(up->u_stats_ev, &stats);
+	return up;
+}
+
+void
+uplink_start(struct uplink *up)
+{
+	uplink_connect(up);
+}
+
+void
+uplink_free(struct uplink *up)
+{
+	if (up == NULL)
+		return;
+	if (up->u_bev != NULL)
+		bufferevent_free(up->u_bev);
+	event_free(up->u_flush_ev);
+	event_free(up->u_retry_ev);
+	event_free(up->u_hb_ev);
+	event_free(up->u_stats_ev);
+	if (up->u_dns != NULL)
+		evdns_base_free(up->u_dns, 0);
+	pbuf_free(&up->u_batch);
+	pbuf_free(&up->u_read);
+	free(up);
+}

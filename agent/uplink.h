@@ -1,0 +1,23 @@
+/* The agent's link to its collectors: batching, TLS, replay from spool. */
+#ifndef WATCHSTAND_UPLINK_H
+#define WATCHSTAND_UPLINK_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+struct agent_conf;
+struct spool;
+struct uplink;
+
+struct uplink *uplink_new(struct event_base *base,
+    const struct agent_conf *conf, struct spool *sp, SSL_CTX *ctx);
+void uplink_free(struct uplink *up);
+void uplink_start(struct uplink *up);
+/* Seals the open batch into the spool (at shutdown too). */
+void uplink_flush(struct uplink *up);
+void uplink_add(struct uplink *up, int64_t ts_us, const char *series,
+    double value);
+
+#endif

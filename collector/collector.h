@@ -1,0 +1,70 @@
+/* The collector: ingest over TLS, async PostgreSQL writes, HTTP. */
+#ifndef WATCHSTAND_COLLECTOR_H
+#define WATCHSTAND_COLLECTOR_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#define COLLECTOR_VERSION "0.1.0"
+
+struct collector_conf {
+	char *cc_listen;
+	char *cc_http;
+	char *cc_database;
+	char *cc_tls_ca;
+	char *cc_tls_cert;
+	char *cc_tls_key;
+	char *cc_public_url;
+	uint64_t cc_retention_ms;
+	uint64_t cc_agent_silence_ms;
+};
+
+/* Histogram buckets for database write latency, in seconds. */
+#define STATS_LAT_BUCKETS 10
+extern const double stats_lat_bounds[STATS_LAT_BUCKETS];
+
+struct collector_stats {
+	uint64_t st_samples;	     /* stored */
+	uint64_t st_batches;	     /* committed */
+	uint64_t st_batches_dup;     /* replays stored before: acked only */
+	uint64_t st_samples_range;   /* outside retention or in the future */
+	uint64_t st_rejected;	     /* connections refused */
+	uint64_t st_transactions;
+	uint64_t st_db_errors;
+	uint64_t st_lat_count;
+	double st_lat_sum;
+	uint64_t st_lat_bucket[STATS_LAT_BUCKETS];
+	int st_db_up;
+	uint64_t st_queue_bytes;
+};
+
+struct store;
+struct ingest;
+
+struct collector {
+	struct event_base *c_base;
+	struct collector_conf c_conf;
+	SSL_CTX *c_ctx;
+	struct store *c_store;
+	struct ingest *c_ingest;
+	struct evhttp *c_http;
+	struct collector_stats c_stats;
+};
+
+/* config.c */
+int collector_conf_load(const char *file, struct collector_conf *conf);
+void collector_conf_free(struct collector_conf *conf);
+int collector_split_hostport(const char *s, char *host, size_t hlen,
+    int *port);
+
+/* migrate.c: blocking, for the command line only. */
+int migrate_run(const char *conninfo);
+int migrate_latest(void);
+
+/* http.c */
+int http_start(struct collector *c);
+void http_stop(struct collector *c);
+
+#endif

@@ -1,0 +1,158 @@
+/* collector.yaml, read with the same rules as the agent's config. */
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "watchstand/yconf.h"
+#include "collector.h"
+
+int
+collector_split_hostport(const char *s, char *host, size_t hlen, int *port)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long p;
+	size_t n;
+
+	if (colon == NULL || colon == s)
+		return -1;
+	p = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || p < 0 || p > 65535 || colon[1] == '\0')
+		return -1;
+	n = colon - s;
+	if (s[0] == '[' && n >= 2 && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	if (n + 1 > hlen)
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+static void
+conf_resolve(const char *file, char **path)
+{
+	char *copy, *out;
+
+	if (*path == NULL || (*path)[0] == '/')
+		return;
+	copy = strdup(file);
+	if (asprintf(&out, "%s/%s", dirname(copy), *path) != -1) {
+		free(*path);
+		*path = out;
+	}
+	free(copy);
+}
+
+static void
+conf_hostport(struct yconf *yc, yaml_node_t *m, const char *key, char **out)
+{
+	char host[256], path[64];
+	int port;
+
+	if (yconf_str(yc, m, "collector", key, 0, out) == 1 &&
+	    collector_split_hostport(*out, host, sizeof(host), &port) == -1)
+		yconf_error(yc, yconf_get(yc, m, key),
+		    "%s: expected host:port, got '%s'",
+		    yconf_path(path, sizeof(path), "collector", key), *out);
+}
+
+int
+collector_conf_load(const char *file, struct collector_conf *c)
+{
+	static const char *const top[] = {"collector", "calendar", "rules",
+	    "notify", "checklists", NULL};
+	static const char *const later[] = {"calendar", "rules", "notify",
+	    "checklists", NULL};
+	static const char *const keys[] = {"listen", "http", "database", "tls",
+	    "public_url", "retention", "agent_silence", NULL};
+	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
+	struct yconf yc;
+	yaml_node_t *root, *m, *tls;
+	int rc = -1, i;
+
+	memset(c, 0, sizeof(*c));
+	c->cc_retention_ms = 30ULL * 86400 * 1000;
+	c->cc_agent_silence_ms = 10000;
+	if (yconf_load(&yc, file) == -1)
+		goto done;
+	root = yconf_root(&yc);
+	if (!yconf_is_map(root)) {
+		yconf_error(&yc, root, "expected a mapping with collector");
+		goto done;
+	}
+	yconf_check_keys(&yc, root, "", top);
+	/* Refuse rather than ignore what this version cannot honour yet. */
+	for (i = 0; later[i] != NULL; i++)
+		if (yconf_get(&yc, root, later[i]) != NULL)
+			yconf_error(&yc, yconf_get(&yc, root, later[i]),
+			    "%s: not supported by this version of the "
+			    "collector yet", later[i]);
+	m = yconf_get(&yc, root, "collector");
+	if (m == NULL) {
+		yconf_error(&yc, root, "collector: required key is missing");
+		goto done;
+	}
+	if (!yconf_is_map(m)) {
+		yconf_error(&yc, m, "collector: expected a mapping");
+		goto done;
+	}
+	yconf_check_keys(&yc, m, "collector", keys);
+	conf_hostport(&yc, m, "listen", &c->cc_listen);
+	conf_hostport(&yc, m, "http", &c->cc_http);
+	if (c->cc_listen == NULL)
+		c->cc_listen = strdup("0.0.0.0:7730");
+	if (c->cc_http == NULL)
+		c->cc_http = strdup("127.0.0.1:8080");
+	yconf_str(&yc, m, "collector", "database", 1, &c->cc_database);
+	yconf_str(&yc, m, "collector", "public_url", 0, &c->cc_public_url);
+	if (yconf_duration(&yc, m, "collector", "retention", 0,
+		&c->cc_retention_ms) == 1 &&
+	    c->cc_retention_ms < 86400000)
+		yconf_error(&yc, yconf_get(&yc, m, "retention"),
+		    "collector.retention: must be at least 1d");
+	yconf_duration(&yc, m, "collector", "agent_silence", 0,
+	    &c->cc_agent_silence_ms);
+	tls = yconf_get(&yc, m, "tls");
+	if (tls == NULL)
+		yconf_error(&yc, m, "collector.tls: required key is missing");
+	else if (!yconf_is_map(tls))
+		yconf_error(&yc, tls, "collector.tls: expected a mapping");
+	else {
+		yconf_check_keys(&yc, tls, "collector.tls", tls_keys);
+		yconf_str(&yc, tls, "collector.tls", "ca", 1, &c->cc_tls_ca);
+		yconf_str(&yc, tls, "collector.tls", "cert", 1,
+		    &c->cc_tls_cert);
+		yconf_str(&yc, tls, "collector.tls", "key", 1, &c->cc_tls_key);
+		conf_resolve(file, &c->cc_tls_ca);
+		conf_resolve(file, &c->cc_tls_cert);
+		conf_resolve(file, &c->cc_tls_key);
+	}
+	if (yc.yc_errors == 0)
+		rc = 0;
+done:
+	if (yc.yc_errors > 0)
+		fprintf(stderr, "%s: %d error%s, not starting\n", file,
+		    yc.yc_errors, yc.yc_errors == 1 ? "" : "s");
+	yconf_free(&yc);
+	if (rc == -1)
+		collector_conf_free(c);
+	return rc;
+}
+
+void
+collector_conf_free(struct collector_conf *c)
+{
+	free(c->cc_listen);
+	free(c->cc_http);
+	free(c->cc_database);
+	free(c->cc_tls_ca);
+	free(c->cc_tls_cert);
+	free(c->cc_tls_key);
+	free(c->cc_public_url);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,634 @@
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+
+#include "watchstand/log.h"
+#include "watchstand/proto.h"
+#include "watchstand/tls.h"
+#include "collector.h"
+#include "ingest.h"
+#include "store.h"
+
+#define INGEST_HELLO_TIMEOUT_S 10
+#define INGEST_READ_TIMEOUT_S 30
+#define INGEST_HEARTBEAT_S 5
+
+enum conn_state {
+	CONN_TLS,      /* handshake */
+	CONN_HELLO,    /* waiting for the agent's hello */
+	CONN_WELCOME,  /* hello stored, waiting for the database */
+	CONN_READY,
+	CONN_CLOSING,  /* error frame queued, then free */
+};
+
+/* What we know of an agent beyond one connection, for /metrics. */
+struct agent_info {
+	struct agent_info *ai_next;
+	char ai_name[PROTO_NAME_MAX + 1];
+	char ai_role[PROTO_ROLE_MAX + 1];
+	int ai_connected;
+	double ai_spool_dropped_samples;
+	double ai_spool_dropped_batches;
+	double ai_spool_pending;
+};
+
+struct conn {
+	struct conn *c_next;
+	uint64_t c_id;
+	struct ingest *c_in;
+	struct bufferevent *c_bev;
+	enum conn_state c_state;
+	char c_addr[64];
+	struct proto_hello c_hello;
+	int c_agent_id;
+	uint64_t c_last_seq; /* highest batch received on this connection */
+	struct agent_info *c_info;
+	struct pbuf c_frame;
+	int c_paused;
+};
+
+struct ingest {
+	struct collector *i_c;
+	struct evconnlistener *i_lis;
+	struct conn *i_conns;
+	struct agent_info *i_agents;
+	uint64_t i_next_id;
+	int i_connected;
+	int i_paused;
+	struct event *i_hb;
+};
+
+static struct conn *
+conn_find(struct ingest *in, uint64_t id)
+{
+	struct conn *c;
+
+	for (c = in->i_conns; c != NULL; c = c->c_next)
+		if (c->c_id == id)
+			return c;
+	return NULL;
+}
+
+static const char *
+conn_who(struct conn *c, char *buf, size_t len)
+{
+	if (c->c_hello.h_name[0] != '\0')
+		snprintf(buf, len, "agent %s from %s", c->c_hello.h_name,
+		    c->c_addr);
+	else
+		snprintf(buf, len, "agent connection from %s", c->c_addr);
+	return buf;
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct ingest *in = c->c_in;
+	struct conn **pp;
+
+	for (pp = &in->i_conns; *pp != NULL; pp = &(*pp)->c_next)
+		if (*pp == c) {
+			*pp = c->c_next;
+			break;
+		}
+	if (c->c_state == CONN_READY) {
+		in->i_connected--;
+		if (c->c_info != NULL)
+			c->c_info->ai_connected = 0;
+	}
+	if (c->c_bev != NULL)
+		bufferevent_free(c->c_bev);
+	pbuf_free(&c->c_frame);
+	free(c);
+}
+
+/* Closes with one log line naming the peer and the reason. */
+static void
+conn_close(struct conn *c, const char *why, int tell_peer)
+{
+	char who[192];
+
+	if (c->c_state == CONN_READY)
+		log_info("%s: disconnected: %s",
+		    conn_who(c, who, sizeof(who)), why);
+	else {
+		log_warnx("%s: refused: %s", conn_who(c, who, sizeof(who)),
+		    why);
+		c->c_in->i_c->c_stats.st_rejected++;
+	}
+	if (tell_peer && c->c_bev != NULL) {
+		struct pbuf pb;
+
+		pbuf_init(&pb);
+		proto_put_error(&pb, why);
+		bufferevent_write(c->c_bev, pb.pb_data, pb.pb_len);
+		pbuf_free(&pb);
+		bufferevent_disable(c->c_bev, EV_READ);
+		if (c->c_state == CONN_READY) {
+			c->c_in->i_connected--;
+			if (c->c_info != NULL)
+				c->c_info->ai_connected = 0;
+		}
+		c->c_state = CONN_CLOSING;
+		return; /* freed by the write callback once sent */
+	}
+	conn_free(c);
+}
+
+static struct agent_info *
+ingest_agent_info(struct ingest *in, const char *name)
+{
+	struct agent_info *ai;
+
+	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
+		if (strcmp(ai->ai_name, name) == 0)
+			return ai;
+	ai = calloc(1, sizeof(*ai));
+	snprintf(ai->ai_name, sizeof(ai->ai_name), "%s", name);
+	ai->ai_next = in->i_agents;
+	in->i_agents = ai;
+	return ai;
+}
+
+static void
+conn_hello(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct ingest *in = c->c_in;
+	const char *why;
+	char msg[256], cn[128];
+	struct conn *o;
+	SSL *ssl = bufferevent_openssl_get_ssl(c->c_bev);
+
+	if (proto_get_hello(p, len, &c->c_hello, &why) == -1) {
+		c->c_hello.h_name[0] = '\0';
+		conn_close(c, why, 1);
+		return;
+	}
+	if (c->c_hello.h_version != PROTO_VERSION) {
+		snprintf(msg, sizeof(msg),
+		    "unsupported protocol version %u (this collector speaks %d)",
+		    c->c_hello.h_version, PROTO_VERSION);
+		conn_close(c, msg, 1);
+		return;
+	}
+	if (!tls_peer_is(ssl, c->c_hello.h_name)) {
+		snprintf(msg, sizeof(msg),
+		    "certificate (CN=%s) does not name agent '%s'",
+		    tls_peer_cn(ssl, cn, sizeof(cn)), c->c_hello.h_name);
+		conn_close(c, msg, 1);
+		return;
+	}
+	/* A reconnecting agent replaces its stale connection. */
+	for (o = in->i_conns; o != NULL; o = o->c_next)
+		if (o != c && o->c_state != CONN_CLOSING &&
+		    strcmp(o->c_hello.h_name, c->c_hello.h_name) == 0) {
+			conn_close(o, "replaced by a new connection", 0);
+			break;
+		}
+	c->c_state = CONN_WELCOME;
+	c->c_info = ingest_agent_info(in, c->c_hello.h_name);
+	snprintf(c->c_info->ai_role, sizeof(c->c_info->ai_role), "%s",
+	    c->c_hello.h_role);
+	store_hello(in->i_c->c_store, c->c_id, &c->c_hello, c->c_addr);
+}
+
+/* Pulls the agent's own spool figures out of a batch for /metrics. */
+static void
+conn_note_sample(struct conn *c, const struct proto_sample *s)
+{
+	static const char prefix[] = "spool.";
+	const char *m;
+	size_t n = sizeof(prefix) - 1;
+
+	if (s->s_series_len <= n || memcmp(s->s_series, prefix, n) != 0)
+		return;
+	m = s->s_series + n;
+	n = s->s_series_len - n;
+	if (n == 15 && memcmp(m, "dropped_samples", n) == 0)
+		c->c_info->ai_spool_dropped_samples = s->s_value;
+	else if (n == 15 && memcmp(m, "dropped_batches", n) == 0)
+		c->c_info->ai_spool_dropped_batches = s->s_value;
+	else if (n == 15 && memcmp(m, "pending_batches", n) == 0)
+		c->c_info->ai_spool_pending = s->s_value;
+}
+
+static void ingest_pause_all(struct ingest *in);
+
+static void
+conn_batch(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct proto_batch b;
+	struct proto_sample s;
+	const char *why;
+	char msg[160];
+	int rc;
+
+	if (c->c_state != CONN_READY) {
+		conn_close(c, "batch before the hello was accepted", 1);
+		return;
+	}
+	if (proto_batch_open(&b, p, len, &why) == -1) {
+		conn_close(c, why, 1);
+		return;
+	}
+	if (b.b_seq <= c->c_last_seq) {
+		snprintf(msg, sizeof(msg),
+		    "batch sequence %" PRIu64 " after %" PRIu64, b.b_seq,
+		    c->c_last_seq);
+		conn_close(c, msg, 1);
+		return;
+	}
+	/* Validate the whole batch before any of it is queued. */
+	while ((rc = proto_batch_next(&b, &s, &why)) == 1)
+		conn_note_sample(c, &s);
+	if (rc == -1) {
+		snprintf(msg, sizeof(msg), "batch %" PRIu64 ": %s", b.b_seq,
+		    why);
+		conn_close(c, msg, 1);
+		return;
+	}
+	c->c_last_seq = b.b_seq;
+	store_batch(c->c_in->i_c->c_store, c->c_id, c->c_agent_id,
+	    c->c_hello.h_stream, b.b_seq, b.b_count, p, len);
+	if (store_full(c->c_in->i_c->c_store))
+		ingest_pause_all(c->c_in);
+}
+
+static void
+conn_frame(struct conn *c, int type, const uint8_t *p, size_t len)
+{
+	char msg[64];
+
+	switch (type) {
+	case PROTO_HELLO:
+		if (c->c_state != CONN_HELLO) {
+			conn_close(c, "second hello", 1);
+			return;
+		}
+		conn_hello(c, p, len);
+		break;
+	case PROTO_BATCH:
+		conn_batch(c, p, len);
+		break;
+	case PROTO_HEARTBEAT:
+		break;
+	default:
+		snprintf(msg, sizeof(msg), "unexpected %s frame",
+		    proto_type_name(type));
+		conn_close(c, msg, 1);
+	}
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *inb = bufferevent_get_input(bev);
+	uint64_t id = c->c_id;
+	struct ingest *in = c->c_in;
+
+	/* Frames are handled one by one; a handler may close c. */
+	while (conn_find(in, id) == c && c->c_state != CONN_CLOSING &&
+	    !c->c_paused) {
+		size_t avail = evbuffer_get_length(inb), flen;
+		const char *why;
+		uint8_t *data;
+		int rc;
+
+		if (avail < PROTO_HDR_LEN)
+			return;
+		data = evbuffer_pullup(inb, PROTO_HDR_LEN);
+		if ((rc = proto_frame_check(data, avail, &flen, &why)) == -1) {
+			conn_close(c, why, 1);
+			return;
+		}
+		if (rc == 0)
+			return;
+		data = evbuffer_pullup(inb, flen);
+		pbuf_reset(&c->c_frame);
+		pbuf_add(&c->c_frame, data, flen);
+		evbuffer_drain(inb, flen);
+		conn_frame(c, c->c_frame.pb_data[4],
+		    c->c_frame.pb_data + PROTO_HDR_LEN, flen - PROTO_HDR_LEN);
+	}
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->c_state == CONN_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_free(c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	char why[320], err[256];
+	unsigned long e;
+	struct timeval tv = {INGEST_HELLO_TIMEOUT_S, 0};
+
+	if (what & BEV_EVENT_CONNECTED) {
+		c->c_state = CONN_HELLO;
+		bufferevent_set_timeouts(bev, &tv, NULL);
+		return;
+	}
+	if (c->c_state == CONN_CLOSING) {
+		conn_free(c);
+		return;
+	}
+	if ((e = bufferevent_get_openssl_error(bev)) != 0) {
+		ERR_error_string_n(e, err, sizeof(err));
+		snprintf(why, sizeof(why), "%s: %s",
+		    c->c_state == CONN_TLS ? "TLS handshake failed" : "TLS",
+		    err);
+		while (bufferevent_get_openssl_error(bev) != 0)
+			;
+	} else if (what & BEV_EVENT_TIMEOUT)
+		snprintf(why, sizeof(why), "%s",
+		    c->c_state == CONN_READY ? "silent for 30 s"
+					     : "no hello within 10 s");
+	else if (what & BEV_EVENT_EOF)
+		snprintf(why, sizeof(why), "connection closed by the agent");
+	else
+		snprintf(why, sizeof(why), "%s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	conn_close(c, why, 0);
+}
+
+static void
+ingest_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct ingest *in = arg;
+	struct conn *c = calloc(1, sizeof(*c));
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	SSL *ssl;
+	struct timeval tv = {INGEST_HELLO_TIMEOUT_S, 0};
+
+	(void)lis;
+	(void)salen;
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(c->c_addr, sizeof(c->c_addr), "%s:%d", host, port);
+	c->c_id = ++in->i_next_id;
+	c->c_in = in;
+	c->c_agent_id = -1;
+	pbuf_init(&c->c_frame);
+	ssl = SSL_new(in->i_c->c_ctx);
+	c->c_bev = bufferevent_openssl_socket_new(in->i_c->c_base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (c->c_bev == NULL) {
+		SSL_free(ssl);
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->c_next = in->i_conns;
+	in->i_conns = c;
+	bufferevent_setcb(c->c_bev, conn_read_cb, conn_write_cb,
+	    conn_event_cb, c);
+	bufferevent_set_timeouts(c->c_bev, &tv, NULL);
+	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+	if (in->i_paused) {
+		c->c_paused = 1;
+		bufferevent_disable(c->c_bev, EV_READ);
+	}
+}
+
+static void
+ingest_send(struct conn *c, struct pbuf *pb)
+{
+	bufferevent_write(c->c_bev, pb->pb_data, pb->pb_len);
+}
+
+static void
+ingest_on_hello(void *arg, uint64_t conn_id, int agent_id, uint64_t last_seq)
+{
+	struct ingest *in = arg;
+	struct conn *c = conn_find(in, conn_id);
+	struct timeval tv = {INGEST_READ_TIMEOUT_S, 0};
+	struct pbuf pb;
+	char who[192];
+
+	if (c == NULL || c->c_state != CONN_WELCOME)
+		return; /* gone meanwhile */
+	if (agent_id < 0) {
+		conn_close(c, "the database refused to register this agent",
+		    1);
+		return;
+	}
+	c->c_agent_id = agent_id;
+	c->c_last_seq = last_seq;
+	c->c_state = CONN_READY;
+	c->c_info->ai_connected = 1;
+	in->i_connected++;
+	bufferevent_set_timeouts(c->c_bev, &tv, NULL);
+	pbuf_init(&pb);
+	proto_put_welcome(&pb, PROTO_VERSION, last_seq);
+	ingest_send(c, &pb);
+	pbuf_free(&pb);
+	log_info("%s: connected (role %s, version %s, resuming after batch "
+		 "%" PRIu64 ")",
+	    conn_who(c, who, sizeof(who)), c->c_hello.h_role,
+	    c->c_hello.h_software, last_seq);
+}
+
+static void
+ingest_on_committed(void *arg, uint64_t conn_id, uint64_t seq)
+{
+	struct ingest *in = arg;
+	struct conn *c = conn_find(in, conn_id);
+	struct pbuf pb;
+
+	if (c == NULL || c->c_state != CONN_READY)
+		return; /* the agent will replay and be told it is stored */
+	pbuf_init(&pb);
+	proto_put_ack(&pb, seq);
+	ingest_send(c, &pb);
+	pbuf_free(&pb);
+}
+
+/* Backpressure: stop reading agents while the database falls behind. */
+static void
+ingest_pause_all(struct ingest *in)
+{
+	struct conn *c;
+
+	if (in->i_paused)
+		return;
+	in->i_paused = 1;
+	log_warnx("ingest: write queue full, pausing agents until the "
+		  "database catches up");
+	for (c = in->i_conns; c != NULL; c = c->c_next)
+		if (c->c_state != CONN_CLOSING) {
+			c->c_paused = 1;
+			bufferevent_disable(c->c_bev, EV_READ);
+		}
+}
+
+static void
+ingest_on_drained(void *arg)
+{
+	struct ingest *in = arg;
+	struct conn *c, *next;
+
+	if (!in->i_paused)
+		return;
+	in->i_paused = 0;
+	log_info("ingest: write queue drained, reading agents again");
+	for (c = in->i_conns; c != NULL; c = next) {
+		next = c->c_next;
+		if (c->c_paused && c->c_state != CONN_CLOSING) {
+			c->c_paused = 0;
+			bufferevent_enable(c->c_bev, EV_READ);
+			/* Frames already buffered would otherwise wait. */
+			conn_read_cb(c->c_bev, c);
+		}
+	}
+}
+
+static void
+ingest_hb_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ingest *in = arg;
+	struct conn *c;
+	struct pbuf pb;
+	struct timeval now;
+
+	(void)fd;
+	(void)what;
+	evutil_gettimeofday(&now, NULL);
+	pbuf_init(&pb);
+	proto_put_heartbeat(&pb, (int64_t)now.tv_sec * 1000000 + now.tv_usec);
+	for (c = in->i_conns; c != NULL; c = c->c_next)
+		if (c->c_state == CONN_READY || c->c_state == CONN_WELCOME)
+			ingest_send(c, &pb);
+	pbuf_free(&pb);
+}
+
+struct ingest *
+ingest_new(struct collector *col)
+{
+	struct ingest *in = calloc(1, sizeof(*in));
+	struct store_callbacks cb = {ingest_on_hello, ingest_on_committed,
+	    ingest_on_drained, in};
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	struct timeval hb = {INGEST_HEARTBEAT_S, 0};
+
+	in->i_c = col;
+	col->c_store = store_new(col, col->c_conf.cc_database,
+	    col->c_conf.cc_retention_ms, &cb);
+	if (evutil_parse_sockaddr_port(col->c_conf.cc_listen,
+		(struct sockaddr *)&ss, &sslen) == -1) {
+		log_warnx("collector.listen: cannot parse '%s' (use an IP "
+			  "address and port)",
+		    col->c_conf.cc_listen);
+		goto fail;
+	}
+	in->i_lis = evconnlistener_new_bind(col->c_base, ingest_accept_cb, in,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    128, (struct sockaddr *)&ss, sslen);
+	if (in->i_lis == NULL) {
+		log_warn("collector.listen %s", col->c_conf.cc_listen);
+		goto fail;
+	}
+	in->i_hb = event_new(col->c_base, -1, EV_PERSIST, ingest_hb_cb, in);
+	event_add(in->i_hb, &hb);
+	return in;
+fail:
+	ingest_free(in);
+	return NULL;
+}
+
+void
+ingest_free(struct ingest *in)
+{
+	struct agent_info *ai;
+
+	if (in == NULL)
+		return;
+	while (in->i_conns != NULL)
+		conn_free(in->i_conns);
+	while ((ai = in->i_agents) != NULL) {
+		in->i_agents = ai->ai_next;
+		free(ai);
+	}
+	if (in->i_lis != NULL)
+		evconnlistener_free(in->i_lis);
+	if (in->i_hb != NULL)
+		event_free(in->i_hb);
+	store_free(in->i_c->c_store);
+	in->i_c->c_store = NULL;
+	free(in);
+}
+
+int
+ingest_connected(struct ingest *in)
+{
+	return in->i_connected;
+}
+
+void
+ingest_metrics(struct ingest *in, struct evbuffer *out)
+{
+	struct agent_info *ai;
+
+	evbuffer_add_printf(out,
+	    "# HELP watchstand_agent_connected Whether the agent is connected "
+	    "now.\n# TYPE watchstand_agent_connected gauge\n");
+	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
+		evbuffer_add_printf(out,
+		    "watchstand_agent_connected{agent=\"%s\",role=\"%s\"} %d\n",
+		    ai->ai_name, ai->ai_role, ai->ai_connected);
+	evbuffer_add_printf(out,
+	    "# HELP watchstand_agent_spool_dropped_samples Samples the agent "
+	    "dropped from its full spool, as it reported.\n"
+	    "# TYPE watchstand_agent_spool_dropped_samples counter\n");
+	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
+		evbuffer_add_printf(out,
+		    "watchstand_agent_spool_dropped_samples{agent=\"%s\"} "
+		    "%.0f\n",
+		    ai->ai_name, ai->ai_spool_dropped_samples);
+	evbuffer_add_printf(out,
+	    "# HELP watchstand_agent_spool_dropped_batches Batches the agent "
+	    "dropped from its full spool, as it reported.\n"
+	    "# TYPE watchstand_agent_spool_dropped_batches counter\n");
+	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
+		evbuffer_add_printf(out,
+		    "watchstand_agent_spool_dropped_batches{agent=\"%s\"} "
+		    "%.0f\n",
+		    ai->ai_name, ai->ai_spool_dropped_batches);
+	evbuffer_add_printf(out,
+	    "# HELP watchstand_agent_spool_pending_batches Batches waiting in "
+	    "the agent's spool, as it reported.\n"
+	    "# TYPE watchstand_agent_spool_pending_batches gauge\n");
+	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
+		evbuffer_add_printf(out,
+		    "watchstand_agent_spool_pending_batches{agent=\"%s\"} "
+		    "%.0f\n",
+		    ai->ai_name, ai->ai_spool_pending);
+}

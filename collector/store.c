@@ -1,0 +1,944 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "watchstand/log.h"
+#include "collector.h"
+#include "store.h"
+
+#define STORE_RETRY_S 2
+#define STORE_TXN_MAX_SAMPLES 250000
+#define STORE_HIGH_BYTES (64u << 20)
+#define STORE_LOW_BYTES (16u << 20)
+#define STORE_MAINT_S 3600
+#define PG_EPOCH_US 946684800000000LL /* 2000-01-01 in Unix microseconds */
+
+struct store_item {
+	struct store_item *si_next;
+	int si_kind; /* hello or batch */
+	uint64_t si_conn;
+	/* hello */
+	struct proto_hello si_hello;
+	char si_addr[64];
+	/* batch */
+	int si_agent;
+	uint64_t si_stream;
+	uint64_t si_seq;
+	uint32_t si_count;
+	int si_dup;
+	uint8_t *si_payload;
+	size_t si_len;
+};
+
+enum { ITEM_HELLO, ITEM_BATCH };
+
+enum store_state {
+	ST_DOWN,       /* waiting to reconnect */
+	ST_CONNECTING, /* PQconnectPoll */
+	ST_IDLE,
+	ST_BUSY, /* results pending for the current step */
+	ST_COPY, /* sending COPY data */
+};
+
+enum store_step {
+	STEP_CHECK,	/* schema version */
+	STEP_HELLO,
+	STEP_LOCK,	/* BEGIN; lock agents rows; read their seqs */
+	STEP_COPY,	/* partitions; COPY */
+	STEP_COMMIT,	/* update seqs; COMMIT */
+	STEP_ROLLBACK,
+	STEP_MAINT,
+};
+
+struct store_q {
+	struct store_item *q_head, *q_tail;
+};
+
+struct store {
+	struct collector *s_c;
+	struct event_base *s_base;
+	char *s_conninfo;
+	uint64_t s_retention_ms;
+	struct store_callbacks s_cb;
+	PGconn *s_db;
+	struct event *s_ev;
+	struct event *s_retry;
+	struct event *s_maint;
+	enum store_state s_state;
+	enum store_step s_step;
+	int s_want_write;
+	int s_failed; /* an error result in this step */
+	char s_error[512];
+	int s_down_logged;
+	int s_maint_due;
+	struct store_q s_hellos;
+	struct store_q s_batches;
+	struct store_q s_inflight;
+	uint64_t s_queue_bytes;
+	int s_paused_reported;
+	/* The current transaction. */
+	struct pbuf s_copy;
+	size_t s_copy_off;
+	int s_copy_ended;
+	char *s_sql;
+	double s_txn_start;
+	uint64_t s_txn_samples;
+	/* Days (UTC, days since the epoch) known to have a partition. */
+	int64_t *s_days;
+	size_t s_ndays;
+	PGresult *s_lock_result;
+};
+
+static void store_next(struct store *st);
+static void store_io(struct store *st);
+
+const double stats_lat_bounds[STATS_LAT_BUCKETS] = {0.001, 0.005, 0.01,
+    0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
+
+static void
+store_kick(struct store *st)
+{
+	if (st->s_state == ST_BUSY)
+		store_io(st);
+}
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+q_push(struct store_q *q, struct store_item *it)
+{
+	it->si_next = NULL;
+	if (q->q_tail != NULL)
+		q->q_tail->si_next = it;
+	else
+		q->q_head = it;
+	q->q_tail = it;
+}
+
+static struct store_item *
+q_pop(struct store_q *q)
+{
+	struct store_item *it = q->q_head;
+
+	if (it != NULL) {
+		q->q_head = it->si_next;
+		if (q->q_head == NULL)
+			q->q_tail = NULL;
+	}
+	return it;
+}
+
+/* Puts the whole of src back in front of dst, keeping the order. */
+static void
+q_prepend(struct store_q *dst, struct store_q *src)
+{
+	if (src->q_head == NULL)
+		return;
+	src->q_tail->si_next = dst->q_head;
+	if (dst->q_tail == NULL)
+		dst->q_tail = src->q_tail;
+	dst->q_head = src->q_head;
+	src->q_head = src->q_tail = NULL;
+}
+
+static void
+item_free(struct store_item *it)
+{
+	if (it == NULL)
+		return;
+	free(it->si_payload);
+	free(it);
+}
+
+static void
+store_set_up(struct store *st, int up)
+{
+	st->s_c->c_stats.st_db_up = up;
+}
+
+static void
+store_disconnect(struct store *st, const char *why)
+{
+	struct timeval tv = {STORE_RETRY_S, 0};
+
+	if (st->s_ev != NULL) {
+		event_free(st->s_ev);
+		st->s_ev = NULL;
+	}
+	if (st->s_db != NULL) {
+		PQfinish(st->s_db);
+		st->s_db = NULL;
+	}
+	if (st->s_lock_result != NULL) {
+		PQclear(st->s_lock_result);
+		st->s_lock_result = NULL;
+	}
+	/* Unacknowledged work goes back to the queue, in order. */
+	q_prepend(&st->s_batches, &st->s_inflight);
+	pbuf_reset(&st->s_copy);
+	if (!st->s_down_logged) {
+		log_warnx("database: %s; retrying every %d s, agents keep "
+			  "spooling",
+		    why, STORE_RETRY_S);
+		st->s_down_logged = 1;
+	}
+	store_set_up(st, 0);
+	st->s_state = ST_DOWN;
+	evtimer_add(st->s_retry, &tv);
+}
+
+static void
+store_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+
+	(void)fd;
+	(void)what;
+	store_io(st);
+}
+
+/* Re-arms the socket event for what libpq needs next. */
+static void
+store_watch(struct store *st, short what)
+{
+	if (st->s_ev != NULL)
+		event_free(st->s_ev);
+	st->s_ev = event_new(st->s_base, PQsocket(st->s_db), what,
+	    store_ev_cb, st);
+	event_add(st->s_ev, NULL);
+}
+
+/* Server notices ("already exists, skipping") are not for the log. */
+static void
+store_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	log_debug("database: %s", msg);
+}
+
+static void
+store_connect_poll(struct store *st)
+{
+	switch (PQconnectPoll(st->s_db)) {
+	case PGRES_POLLING_READING:
+		store_watch(st, EV_READ);
+		return;
+	case PGRES_POLLING_WRITING:
+		store_watch(st, EV_WRITE);
+		return;
+	case PGRES_POLLING_OK:
+		break;
+	default: {
+		char why[512];
+		snprintf(why, sizeof(why), "cannot connect: %s",
+		    PQerrorMessage(st->s_db));
+		why[strcspn(why, "\n")] = '\0';
+		store_disconnect(st, why);
+		return;
+	}
+	}
+	PQsetnonblocking(st->s_db, 1);
+	PQsetNoticeProcessor(st->s_db, store_notice, st);
+	st->s_state = ST_IDLE;
+	store_watch(st, EV_READ | EV_PERSIST);
+	/* First make sure the schema is what this collector expects. */
+	st->s_step = STEP_CHECK;
+	if (!PQsendQuery(st->s_db,
+		"SELECT coalesce(max(version), 0) FROM "
+		"watchstand.schema_migrations")) {
+		store_disconnect(st, PQerrorMessage(st->s_db));
+		return;
+	}
+	st->s_state = ST_BUSY;
+	st->s_want_write = 1;
+	st->s_failed = 0;
+	store_io(st);
+}
+
+static void
+store_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+
+	(void)fd;
+	(void)what;
+	st->s_db = PQconnectStart(st->s_conninfo);
+	if (st->s_db == NULL || PQstatus(st->s_db) == CONNECTION_BAD) {
+		store_disconnect(st, st->s_db ? PQerrorMessage(st->s_db)
+					      : "out of memory");
+		return;
+	}
+	st->s_state = ST_CONNECTING;
+	store_connect_poll(st);
+}
+
+static void
+store_maint_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+
+	(void)fd;
+	(void)what;
+	st->s_maint_due = 1;
+	if (st->s_state == ST_IDLE)
+		store_next(st);
+}
+
+static int
+store_send(struct store *st, enum store_step step, const char *sql)
+{
+	st->s_step = step;
+	st->s_failed = 0;
+	st->s_error[0] = '\0';
+	if (!PQsendQuery(st->s_db, sql)) {
+		store_disconnect(st, PQerrorMessage(st->s_db));
+		return -1;
+	}
+	st->s_state = ST_BUSY;
+	st->s_want_write = 1;
+	return 0;
+}
+
+static void
+store_hello_step(struct store *st)
+{
+	struct store_item *it = st->s_hellos.q_head;
+	const char *params[4] = {it->si_hello.h_name, it->si_hello.h_role,
+	    it->si_addr, it->si_hello.h_software};
+
+	st->s_step = STEP_HELLO;
+	st->s_failed = 0;
+	if (!PQsendQueryParams(st->s_db,
+		"INSERT INTO watchstand.agents (name, role, address, version)"
+		" VALUES ($1, $2, $3, $4)"
+		" ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role,"
+		"  address = EXCLUDED.address, version = EXCLUDED.version,"
+		"  last_seen = now()"
+		" RETURNING id, stream_id, last_seq",
+		4, NULL, params, NULL, NULL, 0)) {
+		store_disconnect(st, PQerrorMessage(st->s_db));
+		return;
+	}
+	st->s_state = ST_BUSY;
+	st->s_want_write = 1;
+}
+
+/* Starts a transaction with as many queued batches as fit. */
+static void
+store_txn_begin(struct store *st)
+{
+	struct store_item *it;
+	uint64_t samples = 0;
+	size_t cap = 256, len;
+	int *ids = NULL, nids = 0, i;
+	char *sql;
+
+	while (st->s_batches.q_head != NULL &&
+	    (samples == 0 || samples + st->s_batches.q_head->si_count <=
+		STORE_TXN_MAX_SAMPLES)) {
+		it = q_pop(&st->s_batches);
+		samples += it->si_count;
+		q_push(&st->s_inflight, it);
+		for (i = 0; i < nids; i++)
+			if (ids[i] == it->si_agent)
+				break;
+		if (i == nids) {
+			ids = realloc(ids, (nids + 1) * sizeof(*ids));
+			ids[nids++] = it->si_agent;
+		}
+	}
+	sql = malloc(cap);
+	len = snprintf(sql, cap,
+	    "BEGIN; SELECT id, stream_id, last_seq FROM watchstand.agents"
+	    " WHERE id IN (");
+	for (i = 0; i < nids; i++) {
+		if (len + 16 > cap)
+			sql = realloc(sql, cap *= 2);
+		len += snprintf(sql + len, cap - len, "%s%d", i ? "," : "",
+		    ids[i]);
+	}
+	if (len + 32 > cap)
+		sql = realloc(sql, cap *= 2);
+	snprintf(sql + len, cap - len, ") ORDER BY id FOR UPDATE");
+	free(ids);
+	st->s_txn_start = mono_s();
+	st->s_txn_samples = 0;
+	store_send(st, STEP_LOCK, sql);
+	free(sql);
+}
+
+static void
+copy_be(struct pbuf *pb, uint64_t v, int n)
+{
+	uint8_t b[8];
+	int i;
+
+	for (i = n - 1; i >= 0; i--) {
+		b[i] = v & 0xff;
+		v >>= 8;
+	}
+	pbuf_add(pb, b, n);
+}
+
+static int
+store_day_known(struct store *st, int64_t day)
+{
+	size_t i;
+
+	for (i = 0; i < st->s_ndays; i++)
+		if (st->s_days[i] == day)
+			return 1;
+	return 0;
+}
+
+/*
+ * With the agents' rows locked: drop batches already stored (replays),
+ * build the COPY data for the rest and make sure their days' partitions
+ * exist.
+ */
+static void
+store_txn_copy(struct store *st)
+{
+	PGresult *r = st->s_lock_result;
+	struct store_item *it;
+	int64_t now_us = (int64_t)time(NULL) * 1000000;
+	int64_t oldest = now_us - (int64_t)st->s_retention_ms * 1000;
+	int64_t newest = now_us + 86400LL * 1000000;
+	int64_t *newdays = NULL;
+	size_t nnew = 0, cap = 256, len = 0, i;
+	char *sql;
+	int row;
+
+	pbuf_reset(&st->s_copy);
+	pbuf_add(&st->s_copy, "PGCOPY\n\377\r\n\0", 11);
+	copy_be(&st->s_copy, 0, 4);
+	copy_be(&st->s_copy, 0, 4);
+	for (it = st->s_inflight.q_head; it != NULL; it = it->si_next) {
+		struct proto_batch b;
+		struct proto_sample s;
+		const char *why;
+		uint64_t dbstream = 0, dbseq = 0;
+
+		for (row = 0; row < PQntuples(r); row++)
+			if (atoi(PQgetvalue(r, row, 0)) == it->si_agent) {
+				dbstream = strtoull(PQgetvalue(r, row, 1),
+				    NULL, 10);
+				dbseq = strtoull(PQgetvalue(r, row, 2), NULL,
+				    10);
+			}
+		/* A batch of the same stream stored earlier in this txn. */
+		struct store_item *jt;
+		for (jt = st->s_inflight.q_head; jt != it; jt = jt->si_next)
+			if (!jt->si_dup && jt->si_agent == it->si_agent &&
+			    jt->si_stream == it->si_stream) {
+				if ((int64_t)dbstream != (int64_t)jt->si_stream)
+					dbseq = 0;
+				dbstream = jt->si_stream;
+				if (jt->si_seq > dbseq)
+					dbseq = jt->si_seq;
+			}
+		/* The stream id is stored as a signed bigint. */
+		if ((int64_t)dbstream == (int64_t)it->si_stream &&
+		    it->si_seq <= dbseq) {
+			it->si_dup = 1;
+			continue;
+		}
+		if (proto_batch_open(&b, it->si_payload, it->si_len, &why) ==
+		    -1)
+			continue;
+		while (proto_batch_next(&b, &s, &why) == 1) {
+			uint64_t bits;
+			int64_t day;
+
+			if (s.s_ts_us < oldest || s.s_ts_us > newest) {
+				st->s_c->c_stats.st_samples_range++;
+				continue;
+			}
+			day = s.s_ts_us >= 0 ? s.s_ts_us / 86400000000LL
+					     : -1 - (-s.s_ts_us - 1) /
+						   86400000000LL;
+			if (!store_day_known(st, day)) {
+				for (i = 0; i < nnew; i++)
+					if (newdays[i] == day)
+						break;
+				if (i == nnew) {
+					newdays = realloc(newdays,
+					    (nnew + 1) * sizeof(*newdays));
+					newdays[nnew++] = day;
+				}
+			}
+			memcpy(&bits, &s.s_value, 8);
+			copy_be(&st->s_copy, 4, 2);
+			copy_be(&st->s_copy, 8, 4);
+			copy_be(&st->s_copy, (uint64_t)(s.s_ts_us - PG_EPOCH_US),
+			    8);
+			copy_be(&st->s_copy, 4, 4);
+			copy_be(&st->s_copy, (uint32_t)it->si_agent, 4);
+			copy_be(&st->s_copy, s.s_series_len, 4);
+			pbuf_add(&st->s_copy, s.s_series, s.s_series_len);
+			copy_be(&st->s_copy, 8, 4);
+			copy_be(&st->s_copy, bits, 8);
+			st->s_txn_samples++;
+		}
+	}
+	copy_be(&st->s_copy, 0xffff, 2);
+	st->s_copy_off = 0;
+	st->s_copy_ended = 0;
+	sql = malloc(cap);
+	sql[0] = '\0';
+	for (i = 0; i < nnew; i++) {
+		time_t t = (time_t)(newdays[i] * 86400);
+		struct tm tm;
+		char d[16];
+
+		gmtime_r(&t, &tm);
+		strftime(d, sizeof(d), "%Y-%m-%d", &tm);
+		if (len + 64 > cap)
+			sql = realloc(sql, cap *= 2);
+		len += snprintf(sql + len, cap - len,
+		    "SELECT watchstand.ensure_partition('%s');", d);
+	}
+	if (len + 128 > cap)
+		sql = realloc(sql, cap *= 2);
+	if (st->s_txn_samples > 0)
+		snprintf(sql + len, cap - len,
+		    "COPY watchstand.samples (ts, agent_id, series, value)"
+		    " FROM STDIN (FORMAT binary)");
+	else
+		snprintf(sql + len, cap - len, "SELECT 1");
+	/* Forgotten again if this transaction fails (see store_step_done). */
+	st->s_days = realloc(st->s_days,
+	    (st->s_ndays + nnew + 1) * sizeof(*st->s_days));
+	for (i = 0; i < nnew; i++)
+		st->s_days[st->s_ndays + i] = newdays[i];
+	st->s_ndays += nnew;
+	free(newdays);
+	free(st->s_sql);
+	st->s_sql = NULL;
+	store_send(st, STEP_COPY, sql);
+	free(sql);
+}
+
+static void
+store_txn_commit(struct store *st)
+{
+	struct store_item *it, *jt;
+	size_t cap = 512, len = 0;
+	char *sql = malloc(cap);
+
+	/* One UPDATE per agent with its highest sequence and stream. */
+	for (it = st->s_inflight.q_head; it != NULL; it = it->si_next) {
+		uint64_t max = it->si_seq;
+		int first = 1;
+
+		for (jt = st->s_inflight.q_head; jt != it; jt = jt->si_next)
+			if (jt->si_agent == it->si_agent)
+				first = 0;
+		if (!first)
+			continue;
+		for (jt = it; jt != NULL; jt = jt->si_next)
+			if (jt->si_agent == it->si_agent && jt->si_seq > max)
+				max = jt->si_seq;
+		if (len + 200 > cap)
+			sql = realloc(sql, cap *= 2);
+		len += snprintf(sql + len, cap - len,
+		    "UPDATE watchstand.agents SET stream_id = %" PRId64
+		    ", last_seq = GREATEST(CASE WHEN stream_id = %" PRId64
+		    " THEN last_seq ELSE 0 END, %" PRIu64 "), last_seen = now()"
+		    " WHERE id = %d;",
+		    (int64_t)it->si_stream, (int64_t)it->si_stream, max,
+		    it->si_agent);
+	}
+	if (len + 16 > cap)
+		sql = realloc(sql, cap *= 2);
+	snprintf(sql + len, cap - len, "COMMIT");
+	store_send(st, STEP_COMMIT, sql);
+	free(sql);
+}
+
+static void
+store_txn_done(struct store *st)
+{
+	struct collector_stats *cs = &st->s_c->c_stats;
+	struct store_item *it;
+	double lat = mono_s() - st->s_txn_start;
+	int b;
+
+	cs->st_transactions++;
+	cs->st_samples += st->s_txn_samples;
+	cs->st_lat_count++;
+	cs->st_lat_sum += lat;
+	for (b = 0; b < STATS_LAT_BUCKETS; b++)
+		if (lat <= stats_lat_bounds[b])
+			cs->st_lat_bucket[b]++;
+	while ((it = q_pop(&st->s_inflight)) != NULL) {
+		if (it->si_dup)
+			cs->st_batches_dup++;
+		else
+			cs->st_batches++;
+		st->s_queue_bytes -= it->si_len;
+		st->s_cb.sc_committed(st->s_cb.sc_arg, it->si_conn,
+		    it->si_seq);
+		item_free(it);
+	}
+	cs->st_queue_bytes = st->s_queue_bytes;
+	if (st->s_queue_bytes < STORE_LOW_BYTES)
+		st->s_cb.sc_drained(st->s_cb.sc_arg);
+}
+
+/* A step's results are all in: decide what comes next. */
+static void
+store_step_done(struct store *st)
+{
+	struct store_item *it;
+
+	if (st->s_failed) {
+		st->s_c->c_stats.st_db_errors++;
+		log_warnx("database: %s", st->s_error);
+	}
+	st->s_state = ST_IDLE;
+	switch (st->s_step) {
+	case STEP_CHECK:
+		if (st->s_failed) {
+			char why[600];
+			snprintf(why, sizeof(why),
+			    "%s: run 'watchstand-collector migrate'",
+			    st->s_error);
+			store_disconnect(st, why);
+			return;
+		}
+		log_info("database: connected, schema version %d",
+		    migrate_latest());
+		st->s_down_logged = 0;
+		store_set_up(st, 1);
+		break;
+	case STEP_HELLO:
+		it = q_pop(&st->s_hellos);
+		if (st->s_failed)
+			st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn, -1, 0);
+		item_free(it);
+		break;
+	case STEP_LOCK:
+		if (st->s_failed) {
+			store_send(st, STEP_ROLLBACK, "ROLLBACK");
+			store_kick(st);
+			return;
+		}
+		store_txn_copy(st);
+		store_kick(st);
+		return;
+	case STEP_COPY:
+		if (st->s_failed) {
+			/* Forget the days: their partitions may not exist. */
+			st->s_ndays = 0;
+			store_send(st, STEP_ROLLBACK, "ROLLBACK");
+			store_kick(st);
+			return;
+		}
+		store_txn_commit(st);
+		store_kick(st);
+		return;
+	case STEP_COMMIT:
+		if (st->s_failed) {
+			st->s_ndays = 0;
+			store_send(st, STEP_ROLLBACK, "ROLLBACK");
+			store_kick(st);
+			return;
+		}
+		store_txn_done(st);
+		break;
+	case STEP_ROLLBACK:
+		/* Retry the same batches shortly, in the same order. */
+		q_prepend(&st->s_batches, &st->s_inflight);
+		if (st->s_lock_result != NULL) {
+			PQclear(st->s_lock_result);
+			st->s_lock_result = NULL;
+		}
+		{
+			struct timeval tv = {1, 0};
+			evtimer_add(st->s_retry, &tv);
+			/* Reconnect path doubles as the retry delay. */
+			PQfinish(st->s_db);
+			st->s_db = NULL;
+			event_free(st->s_ev);
+			st->s_ev = NULL;
+			st->s_state = ST_DOWN;
+		}
+		return;
+	case STEP_MAINT:
+		break;
+	}
+	if (st->s_lock_result != NULL && st->s_step != STEP_LOCK) {
+		PQclear(st->s_lock_result);
+		st->s_lock_result = NULL;
+	}
+	store_next(st);
+}
+
+/* Picks the next job: hellos first (agents wait on them), then data. */
+static void
+store_next(struct store *st)
+{
+	if (st->s_state != ST_IDLE)
+		return;
+	if (st->s_hellos.q_head != NULL)
+		store_hello_step(st);
+	else if (st->s_maint_due) {
+		char sql[128];
+		st->s_maint_due = 0;
+		snprintf(sql, sizeof(sql),
+		    "SELECT watchstand.maintain_partitions('%" PRIu64
+		    " seconds')",
+		    st->s_retention_ms / 1000);
+		store_send(st, STEP_MAINT, sql);
+	} else if (st->s_batches.q_head != NULL)
+		store_txn_begin(st);
+	if (st->s_state == ST_BUSY)
+		store_io(st);
+}
+
+static void
+store_result(struct store *st, PGresult *r)
+{
+	ExecStatusType s = PQresultStatus(r);
+
+	if (s == PGRES_FATAL_ERROR) {
+		if (!st->s_failed) {
+			snprintf(st->s_error, sizeof(st->s_error), "%s",
+			    PQresultErrorMessage(r));
+			st->s_error[strcspn(st->s_error, "\n")] = '\0';
+		}
+		st->s_failed = 1;
+		PQclear(r);
+		return;
+	}
+	switch (st->s_step) {
+	case STEP_CHECK:
+		if (s == PGRES_TUPLES_OK &&
+		    atoi(PQgetvalue(r, 0, 0)) < migrate_latest()) {
+			snprintf(st->s_error, sizeof(st->s_error),
+			    "schema at version %s, this collector needs %d",
+			    PQgetvalue(r, 0, 0), migrate_latest());
+			st->s_failed = 1;
+		}
+		break;
+	case STEP_HELLO:
+		if (s == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+			struct store_item *it = st->s_hellos.q_head;
+			int64_t stream = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+			uint64_t seq = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+			/* A new stream (spool reset) starts from nothing. */
+			if (stream != (int64_t)it->si_hello.h_stream)
+				seq = 0;
+			st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn,
+			    atoi(PQgetvalue(r, 0, 0)), seq);
+		}
+		break;
+	case STEP_LOCK:
+		if (s == PGRES_TUPLES_OK) {
+			if (st->s_lock_result != NULL)
+				PQclear(st->s_lock_result);
+			st->s_lock_result = r;
+			return;
+		}
+		break;
+	case STEP_MAINT:
+		if (s == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0)
+			log_info("database: dropped %s day partitions older "
+				 "than the retention",
+			    PQgetvalue(r, 0, 0));
+		break;
+	default:
+		break;
+	}
+	PQclear(r);
+}
+
+static void
+store_io(struct store *st)
+{
+	if (st->s_state == ST_CONNECTING) {
+		store_connect_poll(st);
+		return;
+	}
+	if (st->s_db == NULL)
+		return;
+	if (!PQconsumeInput(st->s_db)) {
+		store_disconnect(st, PQerrorMessage(st->s_db));
+		return;
+	}
+	for (;;) {
+		if (st->s_state == ST_COPY) {
+			while (st->s_copy_off < st->s_copy.pb_len) {
+				size_t n = st->s_copy.pb_len - st->s_copy_off;
+				int rc;
+				if (n > 256 * 1024)
+					n = 256 * 1024;
+				rc = PQputCopyData(st->s_db,
+				    (const char *)st->s_copy.pb_data +
+					st->s_copy_off,
+				    (int)n);
+				if (rc == -1) {
+					store_disconnect(st,
+					    PQerrorMessage(st->s_db));
+					return;
+				}
+				if (rc == 0)
+					goto flush;
+				st->s_copy_off += n;
+			}
+			if (!st->s_copy_ended) {
+				int rc = PQputCopyEnd(st->s_db, NULL);
+				if (rc == -1) {
+					store_disconnect(st,
+					    PQerrorMessage(st->s_db));
+					return;
+				}
+				if (rc == 0)
+					goto flush;
+				st->s_copy_ended = 1;
+			}
+			st->s_state = ST_BUSY;
+			st->s_want_write = 1;
+		}
+	flush:
+		if (st->s_want_write || st->s_state == ST_COPY) {
+			int rc = PQflush(st->s_db);
+			if (rc == -1) {
+				store_disconnect(st, PQerrorMessage(st->s_db));
+				return;
+			}
+			if (rc == 1) {
+				/* Wait until the socket takes more. */
+				store_watch(st, EV_READ | EV_WRITE);
+				return;
+			}
+			st->s_want_write = 0;
+			store_watch(st, EV_READ | EV_PERSIST);
+			if (st->s_state == ST_COPY)
+				continue;
+		}
+		if (st->s_state != ST_BUSY)
+			return;
+		while (!PQisBusy(st->s_db)) {
+			PGresult *r = PQgetResult(st->s_db);
+			if (r == NULL) {
+				store_step_done(st);
+				return;
+			}
+			if (PQresultStatus(r) == PGRES_COPY_IN) {
+				PQclear(r);
+				st->s_state = ST_COPY;
+				break;
+			}
+			store_result(st, r);
+		}
+		if (st->s_state != ST_COPY)
+			return;
+	}
+}
+
+struct store *
+store_new(struct collector *c, const char *conninfo, uint64_t retention_ms,
+    const struct store_callbacks *cb)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	struct timeval now = {0, 0}, maint = {STORE_MAINT_S, 0};
+
+	st->s_c = c;
+	st->s_base = c->c_base;
+	st->s_conninfo = strdup(conninfo);
+	st->s_retention_ms = retention_ms;
+	st->s_cb = *cb;
+	st->s_retry = evtimer_new(st->s_base, store_retry_cb, st);
+	st->s_maint = event_new(st->s_base, -1, EV_PERSIST, store_maint_cb, st);
+	st->s_maint_due = 1;
+	pbuf_init(&st->s_copy);
+	event_add(st->s_maint, &maint);
+	evtimer_add(st->s_retry, &now);
+	return st;
+}
+
+void
+store_free(struct store *st)
+{
+	struct store_item *it;
+
+	if (st == NULL)
+		return;
+	if (st->s_ev != NULL)
+		event_free(st->s_ev);
+	event_free(st->s_retry);
+	event_free(st->s_maint);
+	if (st->s_lock_result != NULL)
+		PQclear(st->s_lock_result);
+	if (st->s_db != NULL)
+		PQfinish(st->s_db);
+	while ((it = q_pop(&st->s_hellos)) != NULL)
+		item_free(it);
+	while ((it = q_pop(&st->s_batches)) != NULL)
+		item_free(it);
+	while ((it = q_pop(&st->s_inflight)) != NULL)
+		item_free(it);
+	pbuf_free(&st->s_copy);
+	free(st->s_days);
+	free(st->s_sql);
+	free(st->s_conninfo);
+	free(st);
+}
+
+void
+store_hello(struct store *st, uint64_t conn_id, const struct proto_hello *h,
+    const char *address)
+{
+	struct store_item *it = calloc(1, sizeof(*it));
+
+	it->si_kind = ITEM_HELLO;
+	it->si_conn = conn_id;
+	it->si_hello = *h;
+	snprintf(it->si_addr, sizeof(it->si_addr), "%s", address);
+	q_push(&st->s_hellos, it);
+	if (st->s_state == ST_IDLE)
+		store_next(st);
+}
+
+void
+store_batch(struct store *st, uint64_t conn_id, int agent_id,
+    uint64_t stream, uint64_t seq, uint32_t count, const uint8_t *payload,
+    size_t len)
+{
+	struct store_item *it = calloc(1, sizeof(*it));
+
+	it->si_kind = ITEM_BATCH;
+	it->si_conn = conn_id;
+	it->si_agent = agent_id;
+	it->si_stream = stream;
+	it->si_seq = seq;
+	it->si_count = count;
+	it->si_payload = malloc(len ? len : 1);
+	memcpy(it->si_payload, payload, len);
+	it->si_len = len;
+	st->s_queue_bytes += len;
+	st->s_c->c_stats.st_queue_bytes = st->s_queue_bytes;
+	q_push(&st->s_batches, it);
+	if (st->s_state == ST_IDLE)
+		store_next(st);
+}
+
+int
+store_full(struct store *st)
+{
+	return st->s_queue_bytes > STORE_HIGH_BYTES;
+}

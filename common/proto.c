@@ -1,0 +1,426 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "watchstand/proto.h"
+
+void
+pbuf_init(struct pbuf *pb)
+{
+	memset(pb, 0, sizeof(*pb));
+}
+
+void
+pbuf_free(struct pbuf *pb)
+{
+	free(pb->pb_data);
+	memset(pb, 0, sizeof(*pb));
+}
+
+void
+pbuf_reset(struct pbuf *pb)
+{
+	pb->pb_len = 0;
+}
+
+void
+pbuf_add(struct pbuf *pb, const void *data, size_t len)
+{
+	if (pb->pb_len + len > pb->pb_cap) {
+		size_t cap = pb->pb_cap ? pb->pb_cap : 256;
+		while (cap < pb->pb_len + len)
+			cap *= 2;
+		uint8_t *d = realloc(pb->pb_data, cap);
+		if (d == NULL)
+			abort();
+		pb->pb_data = d;
+		pb->pb_cap = cap;
+	}
+	memcpy(pb->pb_data + pb->pb_len, data, len);
+	pb->pb_len += len;
+}
+
+static void
+put_u8(struct pbuf *pb, uint8_t v)
+{
+	pbuf_add(pb, &v, 1);
+}
+
+static void
+put_u16(struct pbuf *pb, uint16_t v)
+{
+	uint8_t b[2] = {v >> 8, v};
+	pbuf_add(pb, b, 2);
+}
+
+static void
+enc_u32(uint8_t *b, uint32_t v)
+{
+	b[0] = v >> 24;
+	b[1] = v >> 16;
+	b[2] = v >> 8;
+	b[3] = v;
+}
+
+static void
+put_u32(struct pbuf *pb, uint32_t v)
+{
+	uint8_t b[4];
+	enc_u32(b, v);
+	pbuf_add(pb, b, 4);
+}
+
+static void
+put_u64(struct pbuf *pb, uint64_t v)
+{
+	put_u32(pb, v >> 32);
+	put_u32(pb, (uint32_t)v);
+}
+
+static void
+put_str(struct pbuf *pb, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n > max)
+		n = max;
+	put_u16(pb, n);
+	pbuf_add(pb, s, n);
+}
+
+/* Starts a frame; the length is patched by frame_end. */
+static size_t
+frame_begin(struct pbuf *pb, uint8_t type)
+{
+	size_t start = pb->pb_len;
+	put_u32(pb, 0);
+	put_u8(pb, type);
+	return start;
+}
+
+static void
+frame_end(struct pbuf *pb, size_t start)
+{
+	enc_u32(pb->pb_data + start, pb->pb_len - start - 4);
+}
+
+int
+proto_frame_check(const uint8_t *buf, size_t len, size_t *frame_len,
+    const char **why)
+{
+	uint32_t n;
+
+	if (len < PROTO_HDR_LEN)
+		return 0;
+	n = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
+	    (uint32_t)buf[2] << 8 | buf[3];
+	if (n < 1) {
+		*why = "empty frame";
+		return -1;
+	}
+	if (n > PROTO_FRAME_MAX) {
+		*why = "frame larger than the 4 MiB limit";
+		return -1;
+	}
+	if (buf[4] < PROTO_HELLO || buf[4] > PROTO_ERROR) {
+		*why = "unknown frame type";
+		return -1;
+	}
+	if (len < (size_t)n + 4)
+		return 0;
+	*frame_len = (size_t)n + 4;
+	return 1;
+}
+
+void
+proto_put_hello(struct pbuf *pb, const struct proto_hello *h)
+{
+	size_t s = frame_begin(pb, PROTO_HELLO);
+	put_u16(pb, h->h_version);
+	put_u64(pb, h->h_stream);
+	put_str(pb, h->h_name, PROTO_NAME_MAX);
+	put_str(pb, h->h_role, PROTO_ROLE_MAX);
+	put_str(pb, h->h_software, PROTO_SOFTWARE_MAX);
+	frame_end(pb, s);
+}
+
+void
+proto_put_welcome(struct pbuf *pb, uint16_t version, uint64_t last_seq)
+{
+	size_t s = frame_begin(pb, PROTO_WELCOME);
+	put_u16(pb, version);
+	put_u64(pb, last_seq);
+	frame_end(pb, s);
+}
+
+void
+proto_put_ack(struct pbuf *pb, uint64_t seq)
+{
+	size_t s = frame_begin(pb, PROTO_ACK);
+	put_u64(pb, seq);
+	frame_end(pb, s);
+}
+
+void
+proto_put_heartbeat(struct pbuf *pb, int64_t ts_us)
+{
+	size_t s = frame_begin(pb, PROTO_HEARTBEAT);
+	put_u64(pb, (uint64_t)ts_us);
+	frame_end(pb, s);
+}
+
+void
+proto_put_error(struct pbuf *pb, const char *text)
+{
+	size_t s = frame_begin(pb, PROTO_ERROR);
+	put_str(pb, text, PROTO_TEXT_MAX);
+	frame_end(pb, s);
+}
+
+size_t
+proto_batch_begin(struct pbuf *pb, uint64_t seq)
+{
+	size_t s = frame_begin(pb, PROTO_BATCH);
+	put_u64(pb, seq);
+	put_u32(pb, 0);
+	return s;
+}
+
+int
+proto_batch_add(struct pbuf *pb, int64_t ts_us, const char *series,
+    double value)
+{
+	size_t n = strlen(series);
+	uint64_t bits;
+
+	if (!proto_series_valid(series, n))
+		return -1;
+	memcpy(&bits, &value, sizeof(bits));
+	put_u64(pb, (uint64_t)ts_us);
+	put_u64(pb, bits);
+	put_u16(pb, n);
+	pbuf_add(pb, series, n);
+	return 0;
+}
+
+void
+proto_batch_end(struct pbuf *pb, size_t start, uint32_t count)
+{
+	enc_u32(pb->pb_data + start + PROTO_HDR_LEN + 8, count);
+	frame_end(pb, start);
+}
+
+/* Bounds-checked reader: every get fails once the input is exhausted. */
+struct rd {
+	const uint8_t *p;
+	const uint8_t *end;
+	int bad;
+};
+
+static uint64_t
+get_n(struct rd *r, size_t n)
+{
+	uint64_t v = 0;
+
+	if (r->bad || (size_t)(r->end - r->p) < n) {
+		r->bad = 1;
+		return 0;
+	}
+	while (n-- > 0)
+		v = v << 8 | *r->p++;
+	return v;
+}
+
+/* Copies a length-prefixed string into out (max bytes plus NUL). */
+static void
+get_str(struct rd *r, char *out, size_t max)
+{
+	size_t n = get_n(r, 2);
+
+	if (r->bad || n > max || (size_t)(r->end - r->p) < n) {
+		r->bad = 1;
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, r->p, n);
+	out[n] = '\0';
+	if (memchr(out, '\0', n) != NULL)
+		r->bad = 1;
+	r->p += n;
+}
+
+int
+proto_name_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++) {
+		char c = *s;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			c == '.'))
+			return 0;
+	}
+	return n > 0 && n <= PROTO_NAME_MAX;
+}
+
+int
+proto_series_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > PROTO_SERIES_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+		if (c <= 0x20 || c >= 0x7f || c == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+int
+proto_get_hello(const uint8_t *p, size_t len, struct proto_hello *h,
+    const char **why)
+{
+	struct rd r = {p, p + len, 0};
+
+	memset(h, 0, sizeof(*h));
+	h->h_version = get_n(&r, 2);
+	h->h_stream = get_n(&r, 8);
+	get_str(&r, h->h_name, PROTO_NAME_MAX);
+	get_str(&r, h->h_role, PROTO_ROLE_MAX);
+	get_str(&r, h->h_software, PROTO_SOFTWARE_MAX);
+	if (r.bad || r.p != r.end) {
+		*why = "malformed hello";
+		return -1;
+	}
+	if (!proto_name_valid(h->h_name) || !proto_name_valid(h->h_role)) {
+		*why = "hello: agent name or role has characters outside "
+		       "[A-Za-z0-9._-]";
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_get_welcome(const uint8_t *p, size_t len, uint16_t *version,
+    uint64_t *last_seq, const char **why)
+{
+	struct rd r = {p, p + len, 0};
+
+	*version = get_n(&r, 2);
+	*last_seq = get_n(&r, 8);
+	if (r.bad || r.p != r.end) {
+		*why = "malformed welcome";
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_get_u64(const uint8_t *p, size_t len, uint64_t *v, const char **why)
+{
+	struct rd r = {p, p + len, 0};
+
+	*v = get_n(&r, 8);
+	if (r.bad || r.p != r.end) {
+		*why = "malformed frame: expected 8 bytes";
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_get_error(const uint8_t *p, size_t len, char *text, size_t textlen)
+{
+	struct rd r = {p, p + len, 0};
+	char buf[PROTO_TEXT_MAX + 1];
+
+	get_str(&r, buf, PROTO_TEXT_MAX);
+	if (r.bad)
+		return -1;
+	snprintf(text, textlen, "%s", buf);
+	return 0;
+}
+
+int
+proto_batch_open(struct proto_batch *b, const uint8_t *p, size_t len,
+    const char **why)
+{
+	struct rd r = {p, p + len, 0};
+
+	memset(b, 0, sizeof(*b));
+	b->b_seq = get_n(&r, 8);
+	b->b_count = get_n(&r, 4);
+	if (r.bad) {
+		*why = "malformed batch header";
+		return -1;
+	}
+	if (b->b_seq == 0) {
+		*why = "batch sequence number 0";
+		return -1;
+	}
+	/* The smallest sample is 19 bytes: reject impossible counts early. */
+	if ((uint64_t)b->b_count * 19 > (uint64_t)(r.end - r.p)) {
+		*why = "batch count larger than its payload";
+		return -1;
+	}
+	b->b_p = r.p;
+	b->b_end = r.end;
+	return 0;
+}
+
+int
+proto_batch_next(struct proto_batch *b, struct proto_sample *s,
+    const char **why)
+{
+	struct rd r = {b->b_p, b->b_end, 0};
+	uint64_t bits;
+	size_t n;
+
+	if (b->b_read == b->b_count) {
+		if (b->b_p != b->b_end) {
+			*why = "trailing bytes after the last sample";
+			return -1;
+		}
+		return 0;
+	}
+	s->s_ts_us = (int64_t)get_n(&r, 8);
+	bits = get_n(&r, 8);
+	memcpy(&s->s_value, &bits, sizeof(bits));
+	n = get_n(&r, 2);
+	if (r.bad || (size_t)(r.end - r.p) < n) {
+		*why = "truncated sample";
+		return -1;
+	}
+	if (!proto_series_valid((const char *)r.p, n)) {
+		*why = "series name empty, too long or with bad characters";
+		return -1;
+	}
+	s->s_series = (const char *)r.p;
+	s->s_series_len = n;
+	r.p += n;
+	b->b_p = r.p;
+	b->b_read++;
+	return 1;
+}
+
+const char *
+proto_type_name(int type)
+{
+	switch (type) {
+	case PROTO_HELLO:
+		return "hello";
+	case PROTO_WELCOME:
+		return "welcome";
+	case PROTO_BATCH:
+		return "batch";
+	case PROTO_ACK:
+		return "ack";
+	case PROTO_HEARTBEAT:
+		return "heartbeat";
+	case PROTO_ERROR:
+		return "error";
+	}
+	return "unknown";
+}

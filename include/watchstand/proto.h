@@ -1,0 +1,106 @@
+/*
+ * The agent <-> collector wire protocol (docs/protocol.md): length-prefixed
+ * binary frames inside TLS. Encoding and decoding are pure functions so they
+ * can be unit-tested and fuzzed without a network.
+ */
+#ifndef WATCHSTAND_PROTO_H
+#define WATCHSTAND_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+#define PROTO_HDR_LEN 5			/* u32 length + u8 type */
+#define PROTO_FRAME_MAX (4u << 20)	/* length field limit */
+#define PROTO_NAME_MAX 64
+#define PROTO_ROLE_MAX 32
+#define PROTO_SOFTWARE_MAX 32
+#define PROTO_SERIES_MAX 200
+#define PROTO_TEXT_MAX 1024
+
+enum proto_type {
+	PROTO_HELLO = 1,     /* agent: version, name, role, software */
+	PROTO_WELCOME = 2,   /* collector: version, last stored seq */
+	PROTO_BATCH = 3,     /* agent: seq, samples */
+	PROTO_ACK = 4,       /* collector: seq committed */
+	PROTO_HEARTBEAT = 5, /* both: sender's clock */
+	PROTO_ERROR = 6,     /* collector: why it is closing */
+};
+
+/* A growable byte buffer that encoders append to. */
+struct pbuf {
+	uint8_t *pb_data;
+	size_t pb_len;
+	size_t pb_cap;
+};
+
+void pbuf_init(struct pbuf *pb);
+void pbuf_free(struct pbuf *pb);
+void pbuf_reset(struct pbuf *pb);
+void pbuf_add(struct pbuf *pb, const void *data, size_t len);
+
+struct proto_hello {
+	uint16_t h_version;
+	uint64_t h_stream; /* the agent spool's sequence stream */
+	char h_name[PROTO_NAME_MAX + 1];
+	char h_role[PROTO_ROLE_MAX + 1];
+	char h_software[PROTO_SOFTWARE_MAX + 1];
+};
+
+struct proto_sample {
+	int64_t s_ts_us; /* Unix epoch, microseconds */
+	double s_value;
+	const char *s_series; /* not NUL-terminated when decoded */
+	uint16_t s_series_len;
+};
+
+/* Cursor over a received BATCH payload. */
+struct proto_batch {
+	uint64_t b_seq;
+	uint32_t b_count;
+	uint32_t b_read;
+	const uint8_t *b_p;
+	const uint8_t *b_end;
+};
+
+/*
+ * Looks at the start of a receive buffer. Returns 1 and the whole frame's
+ * length when a frame is complete, 0 when more bytes are needed, -1 with a
+ * reason when the header is unacceptable (the peer must be dropped).
+ */
+int proto_frame_check(const uint8_t *buf, size_t len, size_t *frame_len,
+    const char **why);
+
+/* Encoders append one whole frame to pb. */
+void proto_put_hello(struct pbuf *pb, const struct proto_hello *h);
+void proto_put_welcome(struct pbuf *pb, uint16_t version, uint64_t last_seq);
+void proto_put_ack(struct pbuf *pb, uint64_t seq);
+void proto_put_heartbeat(struct pbuf *pb, int64_t ts_us);
+void proto_put_error(struct pbuf *pb, const char *text);
+
+/* A batch is built in place: begin, add samples, end (patches the header). */
+size_t proto_batch_begin(struct pbuf *pb, uint64_t seq);
+int proto_batch_add(struct pbuf *pb, int64_t ts_us, const char *series,
+    double value);
+void proto_batch_end(struct pbuf *pb, size_t start, uint32_t count);
+
+/* Decoders take a frame's payload (after the 5-byte header). */
+int proto_get_hello(const uint8_t *p, size_t len, struct proto_hello *h,
+    const char **why);
+int proto_get_welcome(const uint8_t *p, size_t len, uint16_t *version,
+    uint64_t *last_seq, const char **why);
+int proto_get_u64(const uint8_t *p, size_t len, uint64_t *v, const char **why);
+int proto_get_error(const uint8_t *p, size_t len, char *text, size_t textlen);
+int proto_batch_open(struct proto_batch *b, const uint8_t *p, size_t len,
+    const char **why);
+/* 1 with the next sample, 0 at the end, -1 on a malformed sample. */
+int proto_batch_next(struct proto_batch *b, struct proto_sample *s,
+    const char **why);
+
+/* Series names: printable ASCII without spaces or backslashes, 1..200. */
+int proto_series_valid(const char *s, size_t len);
+int proto_name_valid(const char *s);
+
+const char *proto_type_name(int type);
+
+#endif
