@@ -32,7 +32,10 @@ struct probe {
 	uint64_t pr_interval_ms;
 	void *pr_state;
 	struct event *pr_timer;
-	struct uplink *pr_uplink;
+	/* Where samples go: the uplink, or a test's or benchmark's sink. */
+	void (*pr_emit)(void *arg, int64_t ts_us, const char *series,
+	    double value);
+	void *pr_emit_arg;
 	int64_t pr_now_us; /* wall-clock time of the current run */
 	double pr_mono_s;  /* monotonic time of the current run */
 };
@@ -71,6 +74,8 @@ const struct probe_type *probe_type_find(const char *name);
 struct probe *probe_configure(struct yconf *yc, yaml_node_t *node,
     const char *path);
 int probe_start(struct probe *p, struct event_base *base, struct uplink *up);
+/* Runs the probe once now, as its timer would. */
+void probe_run_now(struct probe *p);
 void probe_free(struct probe *p);
 /* Emits "<probe>[.<instance>].<metric>" = value at the run's time. */
 void probe_sample(struct probe *p, const char *instance, const char *metric,

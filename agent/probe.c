@@ -101,17 +101,28 @@ probe_configure(struct yconf *yc, yaml_node_t *node, const char *path)
 }
 
 static void
-probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+probe_emit_uplink(void *arg, int64_t ts_us, const char *series, double value)
 {
-	struct probe *p = arg;
+	uplink_add(arg, ts_us, series, value);
+}
+
+void
+probe_run_now(struct probe *p)
+{
 	struct timespec ts;
 
-	(void)fd;
-	(void)what;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	p->pr_now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	p->pr_mono_s = probe_monotonic_s();
 	p->pr_type->pt_run(p);
+}
+
+static void
+probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	probe_run_now(arg);
 }
 
 int
@@ -121,7 +132,8 @@ probe_start(struct probe *p, struct event_base *base, struct uplink *up)
 	/* A little jitter so probes with one interval do not fire together. */
 	uint64_t jitter_ms = (uint64_t)rand() % (p->pr_interval_ms / 4 + 1);
 
-	p->pr_uplink = up;
+	p->pr_emit = probe_emit_uplink;
+	p->pr_emit_arg = up;
 	p->pr_timer = event_new(base, -1, EV_PERSIST, probe_timer_cb, p);
 	if (p->pr_timer == NULL)
 		return -1;
@@ -167,6 +179,6 @@ probe_sample(struct probe *p, const char *instance, const char *metric,
 		    p->pr_name, series);
 		return;
 	}
-	if (p->pr_uplink != NULL)
-		uplink_add(p->pr_uplink, p->pr_now_us, series, value);
+	if (p->pr_emit != NULL)
+		p->pr_emit(p->pr_emit_arg, p->pr_now_us, series, value);
 }

@@ -1,0 +1,191 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "watchstand/proto.h"
+
+static void
+test_hello_roundtrip(void **state)
+{
+	struct proto_hello h = {0}, got;
+	struct pbuf pb;
+	size_t flen;
+	const char *why;
+
+	(void)state;
+	h.h_version = PROTO_VERSION;
+	h.h_stream = 0x1234567890abcdefULL;
+	strcpy(h.h_name, "quote-01");
+	strcpy(h.h_role, "quote");
+	strcpy(h.h_software, "0.1.0");
+	pbuf_init(&pb);
+	proto_put_hello(&pb, &h);
+	assert_int_equal(proto_frame_check(pb.pb_data, pb.pb_len, &flen, &why),
+	    1);
+	assert_int_equal(flen, pb.pb_len);
+	assert_int_equal(pb.pb_data[4], PROTO_HELLO);
+	/* One byte short: needs more. */
+	assert_int_equal(
+	    proto_frame_check(pb.pb_data, pb.pb_len - 1, &flen, &why), 0);
+	assert_int_equal(proto_get_hello(pb.pb_data + 5, pb.pb_len - 5, &got,
+			     &why),
+	    0);
+	assert_int_equal(got.h_version, PROTO_VERSION);
+	assert_true(got.h_stream == h.h_stream);
+	assert_string_equal(got.h_name, "quote-01");
+	assert_string_equal(got.h_role, "quote");
+	assert_string_equal(got.h_software, "0.1.0");
+	/* Truncated payload is refused, never over-read. */
+	assert_int_equal(proto_get_hello(pb.pb_data + 5, pb.pb_len - 6, &got,
+			     &why),
+	    -1);
+	pbuf_free(&pb);
+}
+
+static void
+test_bad_names(void **state)
+{
+	struct proto_hello h = {0}, got;
+	struct pbuf pb;
+	const char *why;
+
+	(void)state;
+	h.h_version = 1;
+	strcpy(h.h_name, "bad name");
+	strcpy(h.h_role, "quote");
+	pbuf_init(&pb);
+	proto_put_hello(&pb, &h);
+	assert_int_equal(proto_get_hello(pb.pb_data + 5, pb.pb_len - 5, &got,
+			     &why),
+	    -1);
+	pbuf_free(&pb);
+}
+
+static void
+test_batch_roundtrip(void **state)
+{
+	struct pbuf pb;
+	struct proto_batch b;
+	struct proto_sample s;
+	const char *why;
+	size_t start, flen;
+
+	(void)state;
+	pbuf_init(&pb);
+	start = proto_batch_begin(&pb, 42);
+	assert_int_equal(proto_batch_add(&pb, 1700000000000000LL, "quoted.count",
+			     3),
+	    0);
+	assert_int_equal(proto_batch_add(&pb, -5, "net.eth1.util_pct", 12.5),
+	    0);
+	assert_int_equal(proto_batch_add(&pb, 1, "bad series", 1), -1);
+	assert_int_equal(proto_batch_add(&pb, 1, "back\\slash", 1), -1);
+	proto_batch_end(&pb, start, 2);
+	assert_int_equal(proto_frame_check(pb.pb_data, pb.pb_len, &flen, &why),
+	    1);
+	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
+			     &why),
+	    0);
+	assert_int_equal(b.b_seq, 42);
+	assert_int_equal(b.b_count, 2);
+	assert_int_equal(proto_batch_next(&b, &s, &why), 1);
+	assert_int_equal(s.s_ts_us, 1700000000000000LL);
+	assert_true(s.s_value == 3);
+	assert_int_equal(s.s_series_len, 12);
+	assert_memory_equal(s.s_series, "quoted.count", 12);
+	assert_int_equal(proto_batch_next(&b, &s, &why), 1);
+	assert_int_equal(s.s_ts_us, -5);
+	assert_true(s.s_value == 12.5);
+	assert_int_equal(proto_batch_next(&b, &s, &why), 0);
+	pbuf_free(&pb);
+}
+
+static void
+test_batch_lies(void **state)
+{
+	struct pbuf pb;
+	struct proto_batch b;
+	struct proto_sample s;
+	const char *why;
+	size_t start;
+
+	(void)state;
+	pbuf_init(&pb);
+	start = proto_batch_begin(&pb, 7);
+	proto_batch_add(&pb, 1, "a.b", 1);
+	/* Claims two samples but carries one: refused at once. */
+	proto_batch_end(&pb, start, 2);
+	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
+			     &why),
+	    -1);
+	/* Room for two, but the second is cut short. */
+	pbuf_add(&pb, "\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\0\0\x40", 18);
+	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
+			     &why),
+	    0);
+	assert_int_equal(proto_batch_next(&b, &s, &why), 1);
+	assert_int_equal(proto_batch_next(&b, &s, &why), -1);
+	/* Claims a huge count: refused before reading anything. */
+	pb.pb_data[5 + 8] = 0x7f;
+	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
+			     &why),
+	    -1);
+	/* Trailing bytes after the last sample. */
+	pbuf_reset(&pb);
+	start = proto_batch_begin(&pb, 8);
+	proto_batch_add(&pb, 1, "a.b", 1);
+	proto_batch_end(&pb, start, 1);
+	pbuf_add(&pb, "xx", 2);
+	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
+			     &why),
+	    0);
+	assert_int_equal(proto_batch_next(&b, &s, &why), 1);
+	assert_int_equal(proto_batch_next(&b, &s, &why), -1);
+	/* Sequence 0 is never valid. */
+	pbuf_reset(&pb);
+	start = proto_batch_begin(&pb, 0);
+	proto_batch_end(&pb, start, 0);
+	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
+			     &why),
+	    -1);
+	pbuf_free(&pb);
+}
+
+static void
+test_frame_header(void **state)
+{
+	size_t flen;
+	const char *why;
+	uint8_t big[5] = {0x00, 0x40, 0x00, 0x01, PROTO_BATCH};
+	uint8_t empty[5] = {0, 0, 0, 0, PROTO_BATCH};
+	uint8_t unknown[6] = {0, 0, 0, 2, 99, 0};
+	uint8_t ok[13] = {0, 0, 0, 9, PROTO_ACK, 0, 0, 0, 0, 0, 0, 0, 5};
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(proto_frame_check(big, 5, &flen, &why), -1);
+	assert_int_equal(proto_frame_check(empty, 5, &flen, &why), -1);
+	assert_int_equal(proto_frame_check(unknown, 6, &flen, &why), -1);
+	assert_int_equal(proto_frame_check(ok, 4, &flen, &why), 0);
+	assert_int_equal(proto_frame_check(ok, 13, &flen, &why), 1);
+	assert_int_equal(flen, 13);
+	assert_int_equal(proto_get_u64(ok + 5, 8, &v, &why), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(proto_get_u64(ok + 5, 7, &v, &why), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hello_roundtrip),
+	    cmocka_unit_test(test_bad_names),
+	    cmocka_unit_test(test_batch_roundtrip),
+	    cmocka_unit_test(test_batch_lies),
+	    cmocka_unit_test(test_frame_header),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
