@@ -305,7 +305,8 @@ spool_open(const char *dir, uint64_t max_size, uint64_t max_age_us)
 		}
 	}
 	closedir(d);
-	qsort(ids, nids, sizeof(*ids), seg_cmp);
+	if (nids > 0)
+		qsort(ids, nids, sizeof(*ids), seg_cmp);
 	for (i = 0; i < nids; i++) {
 		char path[PATH_MAX];
 		int fd;

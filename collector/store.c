@@ -74,7 +74,7 @@ struct store {
 	int s_want_write;
 	int s_failed; /* an error result in this step */
 	char s_error[512];
-	int s_down_logged;
+	char s_last_complaint[1024]; /* so one fault is logged once */
 	int s_maint_due;
 	struct store_q s_hellos;
 	struct store_q s_batches;
@@ -168,6 +168,23 @@ store_set_up(struct store *st, int up)
 	st->s_c->c_stats.st_db_up = up;
 }
 
+/* Logs a database fault once until a different one (or recovery). */
+static void
+store_complain(struct store *st, const char *why, int retrying)
+{
+	if (strncmp(st->s_last_complaint, why,
+		sizeof(st->s_last_complaint) - 1) == 0)
+		return;
+	snprintf(st->s_last_complaint, sizeof(st->s_last_complaint), "%s",
+	    why);
+	if (retrying)
+		log_warnx("database: %s; retrying every %d s, agents keep "
+			  "spooling",
+		    why, STORE_RETRY_S);
+	else
+		log_warnx("database: %s", why);
+}
+
 static void
 store_disconnect(struct store *st, const char *why)
 {
@@ -188,12 +205,7 @@ store_disconnect(struct store *st, const char *why)
 	/* Unacknowledged work goes back to the queue, in order. */
 	q_prepend(&st->s_batches, &st->s_inflight);
 	pbuf_reset(&st->s_copy);
-	if (!st->s_down_logged) {
-		log_warnx("database: %s; retrying every %d s, agents keep "
-			  "spooling",
-		    why, STORE_RETRY_S);
-		st->s_down_logged = 1;
-	}
+	store_complain(st, why, 1);
 	store_set_up(st, 0);
 	st->s_state = ST_DOWN;
 	evtimer_add(st->s_retry, &tv);
@@ -606,7 +618,8 @@ store_step_done(struct store *st)
 
 	if (st->s_failed) {
 		st->s_c->c_stats.st_db_errors++;
-		log_warnx("database: %s", st->s_error);
+		if (st->s_step != STEP_CHECK)
+			store_complain(st, st->s_error, 0);
 	}
 	st->s_state = ST_IDLE;
 	switch (st->s_step) {
@@ -621,7 +634,7 @@ store_step_done(struct store *st)
 		}
 		log_info("database: connected, schema version %d",
 		    migrate_latest());
-		st->s_down_logged = 0;
+		st->s_last_complaint[0] = '\0';
 		store_set_up(st, 1);
 		break;
 	case STEP_HELLO:

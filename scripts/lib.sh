@@ -38,7 +38,7 @@ ws_pg_start() {
       --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
       { cat "$dir/initdb.log" >&2; return 1; }
   fi
-  WS_PGPORT=$(ws_free_port)
+  WS_PGPORT=${WS_PGPORT_WANT:-$(ws_free_port)}
   WS_PGHOST=$dir
   ws_as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
     -o "-p $WS_PGPORT -k $dir -c listen_addresses=127.0.0.1 -c fsync=${WS_PG_FSYNC:-on}" \
