@@ -20,7 +20,7 @@ struct probe_type {
 	const char *const *pt_keys; /* config keys beyond name/type/interval */
 	/* Reads its keys under path; reports errors through yc, returns -1. */
 	int (*pt_configure)(struct probe *, struct yconf *, yaml_node_t *,
-	    const char *path);
+	                    const char *path);
 	/* Called by the probe's timer; emits with probe_sample(). */
 	void (*pt_run)(struct probe *);
 	void (*pt_free)(struct probe *);
@@ -34,7 +34,7 @@ struct probe {
 	struct event *pr_timer;
 	/* Where samples go: the uplink, or a test's or benchmark's sink. */
 	void (*pr_emit)(void *arg, int64_t ts_us, const char *series,
-	    double value);
+	                double value);
 	void *pr_emit_arg;
 	int64_t pr_now_us; /* wall-clock time of the current run */
 	double pr_mono_s;  /* monotonic time of the current run */
@@ -72,14 +72,14 @@ void agent_conf_free(struct agent_conf *conf);
 /* probe.c */
 const struct probe_type *probe_type_find(const char *name);
 struct probe *probe_configure(struct yconf *yc, yaml_node_t *node,
-    const char *path);
+                              const char *path);
 int probe_start(struct probe *p, struct event_base *base, struct uplink *up);
 /* Runs the probe once now, as its timer would. */
 void probe_run_now(struct probe *p);
 void probe_free(struct probe *p);
 /* Emits "<probe>[.<instance>].<metric>" = value at the run's time. */
 void probe_sample(struct probe *p, const char *instance, const char *metric,
-    double value);
+                  double value);
 /* Where /proc lives: "/proc", or a fixture tree in tests. */
 const char *probe_proc_root(void);
 double probe_monotonic_s(void);
@@ -107,8 +107,7 @@ struct netif_counters {
 	uint64_t nc_tx_bytes, nc_tx_errs, nc_tx_drop;
 };
 /* Parses /proc/net/dev text; returns the number of interfaces or -1. */
-int probe_netif_parse(const char *text, struct netif_counters *out,
-    int max);
+int probe_netif_parse(const char *text, struct netif_counters *out, int max);
 
 extern const struct probe_type probe_type_process;
 extern const struct probe_type probe_type_netif;

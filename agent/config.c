@@ -9,8 +9,8 @@
 #include "watchstand/yconf.h"
 #include "agent.h"
 
-static const char *const agent_roles[] = {"trading", "quote", "settlement",
-    "gateway", "db", "other", NULL};
+static const char *const agent_roles[] = {
+    "trading", "quote", "settlement", "gateway", "db", "other", NULL};
 
 /* Relative paths in a config are taken from the config file's folder. */
 static void
@@ -45,13 +45,13 @@ conf_hostport_valid(const char *s)
 
 static void
 conf_agent(struct yconf *yc, yaml_node_t *a, struct agent_conf *c,
-    const char *file)
+           const char *file)
 {
-	static const char *const keys[] = {"name", "role", "collectors", "tls",
-	    "spool", "flush", NULL};
+	static const char *const keys[] = {
+	    "name", "role", "collectors", "tls", "spool", "flush", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	static const char *const spool_keys[] = {"dir", "max_size", "max_age",
-	    NULL};
+	                                         NULL};
 	yaml_node_t *tls, *spool;
 	size_t i;
 
@@ -62,7 +62,8 @@ conf_agent(struct yconf *yc, yaml_node_t *a, struct agent_conf *c,
 	yconf_check_keys(yc, a, "agent", keys);
 	if (yconf_str(yc, a, "agent", "name", 1, &c->ac_name) == 1 &&
 	    !proto_name_valid(c->ac_name))
-		yconf_error(yc, yconf_get(yc, a, "name"),
+		yconf_error(
+		    yc, yconf_get(yc, a, "name"),
 		    "agent.name: use 1 to 64 letters, digits and - _ . only");
 	if (yconf_str(yc, a, "agent", "role", 1, &c->ac_role) == 1) {
 		int ok = 0;
@@ -70,20 +71,25 @@ conf_agent(struct yconf *yc, yaml_node_t *a, struct agent_conf *c,
 			if (strcmp(agent_roles[i], c->ac_role) == 0)
 				ok = 1;
 		if (!ok)
-			yconf_error(yc, yconf_get(yc, a, "role"),
+			yconf_error(
+			    yc, yconf_get(yc, a, "role"),
 			    "agent.role: unknown role '%s' (trading, quote, "
-			    "settlement, gateway, db, other)", c->ac_role);
+			    "settlement, gateway, db, other)",
+			    c->ac_role);
 	}
 	if (yconf_strlist(yc, a, "agent", "collectors", 1, &c->ac_collectors,
-		&c->ac_ncollectors) == 1) {
+	                  &c->ac_ncollectors) == 1) {
 		yaml_node_t *list = yconf_get(yc, a, "collectors");
 		for (i = 0; i < c->ac_ncollectors; i++)
 			if (!conf_hostport_valid(c->ac_collectors[i]))
-				yconf_error(yc,
-				    yconf_node(yc,
-					list->data.sequence.items.start[i]),
-				    "agent.collectors[%zu]: expected host:port, "
-				    "got '%s'", i, c->ac_collectors[i]);
+				yconf_error(
+				    yc,
+				    yconf_node(
+				        yc, list->data.sequence.items.start[i]),
+				    "agent.collectors[%zu]: expected "
+				    "host:port, "
+				    "got '%s'",
+				    i, c->ac_collectors[i]);
 	}
 	tls = yconf_get(yc, a, "tls");
 	if (tls == NULL)
@@ -107,17 +113,18 @@ conf_agent(struct yconf *yc, yaml_node_t *a, struct agent_conf *c,
 		yconf_str(yc, spool, "agent.spool", "dir", 0, &c->ac_spool_dir);
 		conf_resolve(file, &c->ac_spool_dir);
 		if (yconf_size(yc, spool, "agent.spool", "max_size", 0,
-			&c->ac_spool_max_size) == 1 &&
+		               &c->ac_spool_max_size) == 1 &&
 		    c->ac_spool_max_size < 64 * 1024)
-			yconf_error(yc, yconf_get(yc, spool, "max_size"),
+			yconf_error(
+			    yc, yconf_get(yc, spool, "max_size"),
 			    "agent.spool.max_size: must be at least 64KiB");
 		yconf_duration(yc, spool, "agent.spool", "max_age", 0,
-		    &c->ac_spool_max_age_ms);
+		               &c->ac_spool_max_age_ms);
 	}
 	if (yconf_duration(yc, a, "agent", "flush", 0, &c->ac_flush_ms) == 1 &&
 	    (c->ac_flush_ms < 100 || c->ac_flush_ms > 60000))
 		yconf_error(yc, yconf_get(yc, a, "flush"),
-		    "agent.flush: must be between 100ms and 60s");
+		            "agent.flush: must be between 100ms and 60s");
 }
 
 static void
@@ -128,8 +135,9 @@ conf_actions(struct yconf *yc, yaml_node_t *acts, struct agent_conf *c)
 	size_t n;
 
 	if (!yconf_is_map(acts)) {
-		yconf_error(yc, acts, "actions: expected a mapping of name to "
-		    "{run, timeout, user}");
+		yconf_error(yc, acts,
+		            "actions: expected a mapping of name to "
+		            "{run, timeout, user}");
 		return;
 	}
 	n = acts->data.mapping.pairs.top - acts->data.mapping.pairs.start;
@@ -146,13 +154,14 @@ conf_actions(struct yconf *yc, yaml_node_t *acts, struct agent_conf *c)
 		snprintf(path, sizeof(path), "actions.%s", ac->ac_name);
 		if (!yconf_is_map(v)) {
 			yconf_error(yc, v, "%s: expected a mapping with run",
-			    path);
+			            path);
 			continue;
 		}
 		yconf_check_keys(yc, v, path, keys);
 		yconf_strlist(yc, v, path, "run", 1, &ac->ac_run, NULL);
 		if (ac->ac_run != NULL && ac->ac_run[0][0] != '/')
-			yconf_error(yc, yconf_get(yc, v, "run"),
+			yconf_error(
+			    yc, yconf_get(yc, v, "run"),
 			    "%s.run: the command must be an absolute path",
 			    path);
 		yconf_duration(yc, v, path, "timeout", 0, &ac->ac_timeout_ms);
@@ -178,8 +187,9 @@ agent_conf_load(const char *file, struct agent_conf *c)
 		goto done;
 	root = yconf_root(&yc);
 	if (!yconf_is_map(root)) {
-		yconf_error(&yc, root, "expected a mapping with agent and "
-		    "probes");
+		yconf_error(&yc, root,
+		            "expected a mapping with agent and "
+		            "probes");
 		goto done;
 	}
 	yconf_check_keys(&yc, root, "", keys);
@@ -194,7 +204,7 @@ agent_conf_load(const char *file, struct agent_conf *c)
 		yconf_error(&yc, probes, "probes: expected a list");
 	else if (probes != NULL) {
 		size_t n = probes->data.sequence.items.top -
-		    probes->data.sequence.items.start;
+		           probes->data.sequence.items.start;
 		c->ac_probes = calloc(n + 1, sizeof(*c->ac_probes));
 		for (it = probes->data.sequence.items.start;
 		     it < probes->data.sequence.items.top; it++) {
@@ -202,17 +212,19 @@ agent_conf_load(const char *file, struct agent_conf *c)
 			yaml_node_t *pn = yconf_node(&yc, *it);
 			struct probe *p;
 
-			snprintf(path, sizeof(path), "probes[%zu]",
+			snprintf(
+			    path, sizeof(path), "probes[%zu]",
 			    (size_t)(it - probes->data.sequence.items.start));
 			if ((p = probe_configure(&yc, pn, path)) == NULL)
 				continue;
 			for (j = 0; j < c->ac_nprobes; j++)
 				if (strcmp(c->ac_probes[j]->pr_name,
-					p->pr_name) == 0)
-					yconf_error(&yc,
-					    yconf_get(&yc, pn, "name"),
+				           p->pr_name) == 0)
+					yconf_error(
+					    &yc, yconf_get(&yc, pn, "name"),
 					    "%s.name: probe '%s' is already "
-					    "defined", path, p->pr_name);
+					    "defined",
+					    path, p->pr_name);
 			c->ac_probes[c->ac_nprobes++] = p;
 		}
 	}
@@ -224,7 +236,7 @@ agent_conf_load(const char *file, struct agent_conf *c)
 done:
 	if (yc.yc_errors > 0)
 		fprintf(stderr, "%s: %d error%s, not starting\n", file,
-		    yc.yc_errors, yc.yc_errors == 1 ? "" : "s");
+		        yc.yc_errors, yc.yc_errors == 1 ? "" : "s");
 	yconf_free(&yc);
 	if (rc == -1)
 		agent_conf_free(c);

@@ -18,7 +18,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: watchstand-agent [-v] [--check] [-c agent.yaml]\n");
+	fprintf(stderr,
+	        "usage: watchstand-agent [-v] [--check] [-c agent.yaml]\n");
 	exit(2);
 }
 
@@ -30,7 +31,7 @@ agent_signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		log_warnx("SIGHUP: reloading is not supported yet; restart the "
-		    "agent to apply a new config");
+		          "agent to apply a new config");
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -78,18 +79,17 @@ main(int argc, char **argv)
 		return 1;
 	if (check) {
 		printf("%s: configuration OK (%zu probes, %zu actions)\n", file,
-		    conf.ac_nprobes, conf.ac_nactions);
+		       conf.ac_nprobes, conf.ac_nactions);
 		agent_conf_free(&conf);
 		return 0;
 	}
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	signal(SIGPIPE, SIG_IGN);
 	if ((ctx = tls_ctx_new(conf.ac_tls_ca, conf.ac_tls_cert,
-		 conf.ac_tls_key, 0, err, sizeof(err))) == NULL)
+	                       conf.ac_tls_key, 0, err, sizeof(err))) == NULL)
 		fatalx("%s: %s", file, err);
-	if ((sp = spool_open(conf.ac_spool_dir,
-		 conf.ac_spool_max_size, conf.ac_spool_max_age_ms * 1000)) ==
-	    NULL)
+	if ((sp = spool_open(conf.ac_spool_dir, conf.ac_spool_max_size,
+	                     conf.ac_spool_max_age_ms * 1000)) == NULL)
 		fatalx("spool %s unusable", conf.ac_spool_dir);
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -97,15 +97,15 @@ main(int argc, char **argv)
 	for (i = 0; i < conf.ac_nprobes; i++)
 		if (probe_start(conf.ac_probes[i], base, up) == -1)
 			fatalx("probe %s: cannot start",
-			    conf.ac_probes[i]->pr_name);
+			       conf.ac_probes[i]->pr_name);
 	sigs[0] = evsignal_new(base, SIGTERM, agent_signal_cb, base);
 	sigs[1] = evsignal_new(base, SIGINT, agent_signal_cb, base);
 	sigs[2] = evsignal_new(base, SIGHUP, agent_signal_cb, base);
 	for (i = 0; i < 3; i++)
 		evsignal_add(sigs[i], NULL);
 	log_info("agent %s (%s) started: %zu probes, collectors %s%s",
-	    conf.ac_name, conf.ac_role, conf.ac_nprobes,
-	    conf.ac_collectors[0], conf.ac_ncollectors > 1 ? " ..." : "");
+	         conf.ac_name, conf.ac_role, conf.ac_nprobes,
+	         conf.ac_collectors[0], conf.ac_ncollectors > 1 ? " ..." : "");
 	uplink_start(up);
 	event_base_dispatch(base);
 	/* What was measured but not yet sealed goes to the spool. */

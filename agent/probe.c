@@ -57,8 +57,10 @@ probe_configure(struct yconf *yc, yaml_node_t *node, const char *path)
 	int errors = yc->yc_errors;
 
 	if (!yconf_is_map(node)) {
-		yconf_error(yc, node, "%s: expected a mapping with name and "
-		    "type", path);
+		yconf_error(yc, node,
+		            "%s: expected a mapping with name and "
+		            "type",
+		            path);
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
@@ -67,20 +69,23 @@ probe_configure(struct yconf *yc, yaml_node_t *node, const char *path)
 	if (p->pr_name != NULL &&
 	    !proto_series_valid(p->pr_name, strlen(p->pr_name)))
 		yconf_error(yc, yconf_get(yc, node, "name"),
-		    "%s.name: use letters, digits and - _ . only", path);
+		            "%s.name: use letters, digits and - _ . only",
+		            path);
 	if (yconf_str(yc, node, path, "type", 1, &tname) == 1) {
 		type = probe_type_find(tname);
 		if (type == NULL)
-			yconf_error(yc, yconf_get(yc, node, "type"),
+			yconf_error(
+			    yc, yconf_get(yc, node, "type"),
 			    "%s.type: unknown probe type '%s' (known: process, "
-			    "netif, filesystem)", path, tname);
+			    "netif, filesystem)",
+			    path, tname);
 	}
 	free(tname);
-	if (yconf_duration(yc, node, path, "interval", 0,
-		&p->pr_interval_ms) == 1 &&
+	if (yconf_duration(yc, node, path, "interval", 0, &p->pr_interval_ms) ==
+	        1 &&
 	    p->pr_interval_ms < 100)
 		yconf_error(yc, yconf_get(yc, node, "interval"),
-		    "%s.interval: must be at least 100ms", path);
+		            "%s.interval: must be at least 100ms", path);
 	if (type == NULL) {
 		probe_free(p);
 		return NULL;
@@ -162,21 +167,21 @@ probe_free(struct probe *p)
 
 void
 probe_sample(struct probe *p, const char *instance, const char *metric,
-    double value)
+             double value)
 {
 	char series[PROTO_SERIES_MAX + 1];
 	int n;
 
 	if (instance != NULL)
 		n = snprintf(series, sizeof(series), "%s.%s.%s", p->pr_name,
-		    instance, metric);
+		             instance, metric);
 	else
 		n = snprintf(series, sizeof(series), "%s.%s", p->pr_name,
-		    metric);
+		             metric);
 	if (n < 0 || (size_t)n >= sizeof(series) ||
 	    !proto_series_valid(series, n)) {
 		log_debug("probe %s: series name '%s' not sendable, skipped",
-		    p->pr_name, series);
+		          p->pr_name, series);
 		return;
 	}
 	if (p->pr_emit != NULL)

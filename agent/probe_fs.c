@@ -16,7 +16,7 @@ static const char *const probe_fs_keys[] = {"path", NULL};
 
 static int
 probe_fs_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
-    const char *path)
+                   const char *path)
 {
 	struct fs_state *st = calloc(1, sizeof(*st));
 
@@ -36,7 +36,7 @@ probe_fs_run(struct probe *p)
 		/* Log the first failure of a streak, not every poll. */
 		if (!st->fs_failing++)
 			log_warn("probe %s: statvfs %s", p->pr_name,
-			    st->fs_path);
+			         st->fs_path);
 		return;
 	}
 	st->fs_failing = 0;
@@ -44,10 +44,12 @@ probe_fs_run(struct probe *p)
 	used = (double)(sv.f_blocks - sv.f_bfree);
 	avail = (double)sv.f_bavail;
 	if (used + avail > 0)
-		probe_sample(p, NULL, "fill_pct", 100.0 * used / (used + avail));
+		probe_sample(p, NULL, "fill_pct",
+		             100.0 * used / (used + avail));
 	if (sv.f_files > 0)
 		probe_sample(p, NULL, "inodes_pct",
-		    100.0 * (double)(sv.f_files - sv.f_ffree) / sv.f_files);
+		             100.0 * (double)(sv.f_files - sv.f_ffree) /
+		                 sv.f_files);
 	probe_sample(p, NULL, "free_bytes", avail * sv.f_frsize);
 }
 

@@ -19,8 +19,7 @@ struct netif_state {
 	int ns_missing_logged;
 };
 
-static const char *const probe_netif_keys[] = {"interface", "capacity",
-    NULL};
+static const char *const probe_netif_keys[] = {"interface", "capacity", NULL};
 
 int
 probe_netif_parse(const char *text, struct netif_counters *out, int max)
@@ -42,11 +41,11 @@ probe_netif_parse(const char *text, struct netif_counters *out, int max)
 			len = colon - s;
 			if (len > 0 && len < sizeof(out[n].nc_name) &&
 			    sscanf(colon + 1,
-				"%llu %llu %llu %llu %llu %llu %llu %llu"
-				" %llu %llu %llu %llu %llu %llu %llu %llu",
-				&f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6],
-				&f[7], &f[8], &f[9], &f[10], &f[11], &f[12],
-				&f[13], &f[14], &f[15]) == 16) {
+			           "%llu %llu %llu %llu %llu %llu %llu %llu"
+			           " %llu %llu %llu %llu %llu %llu %llu %llu",
+			           &f[0], &f[1], &f[2], &f[3], &f[4], &f[5],
+			           &f[6], &f[7], &f[8], &f[9], &f[10], &f[11],
+			           &f[12], &f[13], &f[14], &f[15]) == 16) {
 				struct netif_counters *c = &out[n++];
 				memcpy(c->nc_name, s, len);
 				c->nc_name[len] = '\0';
@@ -66,7 +65,7 @@ probe_netif_parse(const char *text, struct netif_counters *out, int max)
 
 static int
 probe_netif_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
-    const char *path)
+                      const char *path)
 {
 	struct netif_state *st = calloc(1, sizeof(*st));
 
@@ -91,8 +90,8 @@ probe_netif_find(const struct netif_counters *v, int n, const char *name)
 
 static void
 probe_netif_emit(struct probe *p, struct netif_state *st,
-    const struct netif_counters *prev, const struct netif_counters *cur,
-    double dt)
+                 const struct netif_counters *prev,
+                 const struct netif_counters *cur, double dt)
 {
 	const char *inst = st->ns_multi ? cur->nc_name : NULL;
 	uint64_t din, dout, d1, d2;
@@ -104,8 +103,9 @@ probe_netif_emit(struct probe *p, struct netif_state *st,
 		probe_sample(p, inst, "out_bps", out_bps);
 		if (st->ns_capacity_bps > 0)
 			probe_sample(p, inst, "util_pct",
-			    100.0 * (in_bps > out_bps ? in_bps : out_bps) /
-				st->ns_capacity_bps);
+			             100.0 *
+			                 (in_bps > out_bps ? in_bps : out_bps) /
+			                 st->ns_capacity_bps);
 	}
 	if (counter_delta(prev->nc_rx_errs, cur->nc_rx_errs, &d1) &&
 	    counter_delta(prev->nc_tx_errs, cur->nc_tx_errs, &d2))
@@ -153,14 +153,14 @@ probe_netif_run(struct probe *p)
 			continue;
 		found = 1;
 		cur[kept++] = cur[i];
-		prev = probe_netif_find(st->ns_prev, st->ns_nprev,
-		    cur[i].nc_name);
+		prev =
+		    probe_netif_find(st->ns_prev, st->ns_nprev, cur[i].nc_name);
 		if (prev != NULL && dt > 0)
 			probe_netif_emit(p, st, prev, &cur[kept - 1], dt);
 	}
 	if (!found && !st->ns_missing_logged) {
 		log_warnx("probe %s: no interface matches '%s'", p->pr_name,
-		    st->ns_pattern);
+		          st->ns_pattern);
 		st->ns_missing_logged = 1;
 	} else if (found)
 		st->ns_missing_logged = 0;

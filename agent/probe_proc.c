@@ -49,7 +49,7 @@ read_small(const char *path, char *buf, size_t len)
 	if (fd == -1)
 		return -1;
 	while ((size_t)total < len - 1 &&
-	    (n = read(fd, buf + total, len - 1 - total)) > 0)
+	       (n = read(fd, buf + total, len - 1 - total)) > 0)
 		total += n;
 	close(fd);
 	buf[total] = '\0';
@@ -76,11 +76,11 @@ probe_proc_parse_stat(const char *buf, struct proc_stat *ps)
 	ps->ps_comm[n] = '\0';
 	/* Fields 3.. after the comm: state, then numbers; we need up to rss. */
 	if (sscanf(close + 1,
-		" %c %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu"
-		" %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
-		&state, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7],
-		&f[8], &f[9], &f[10], &f[11], &f[12], &f[13], &f[14], &f[15],
-		&f[16], &f[17], &f[18], &f[19], &f[20]) != 22)
+	           " %c %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu"
+	           " %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+	           &state, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6],
+	           &f[7], &f[8], &f[9], &f[10], &f[11], &f[12], &f[13], &f[14],
+	           &f[15], &f[16], &f[17], &f[18], &f[19], &f[20]) != 22)
 		return -1;
 	ps->ps_state = state;
 	ps->ps_utime = f[10];
@@ -108,10 +108,10 @@ probe_proc_read_uid(const char *root, pid_t pid, uid_t *uid)
 
 static int
 probe_proc_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
-    const char *path)
+                     const char *path)
 {
 	static const char *const match_keys[] = {"comm", "cmdline", "pidfile",
-	    "user", NULL};
+	                                         "user", NULL};
 	struct proc_state *st = calloc(1, sizeof(*st));
 	yaml_node_t *m = yconf_get(yc, node, "match");
 	char mpath[256], *re = NULL, *user = NULL;
@@ -122,8 +122,10 @@ probe_proc_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
 	st->ps_pagesize = sysconf(_SC_PAGESIZE);
 	yconf_path(mpath, sizeof(mpath), path, "match");
 	if (m == NULL) {
-		yconf_error(yc, node, "%s: required key is missing (comm, "
-		    "cmdline, pidfile or user)", mpath);
+		yconf_error(yc, node,
+		            "%s: required key is missing (comm, "
+		            "cmdline, pidfile or user)",
+		            mpath);
 		return -1;
 	}
 	if (!yconf_is_map(m)) {
@@ -139,8 +141,8 @@ probe_proc_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
 			char why[128];
 			regerror(err, &st->ps_re, why, sizeof(why));
 			yconf_error(yc, yconf_get(yc, m, "cmdline"),
-			    "%s.cmdline: bad regular expression: %s", mpath,
-			    why);
+			            "%s.cmdline: bad regular expression: %s",
+			            mpath, why);
 		} else
 			st->ps_has_re = 1;
 	}
@@ -157,14 +159,16 @@ probe_proc_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
 			st->ps_has_uid = 1;
 		} else
 			yconf_error(yc, yconf_get(yc, m, "user"),
-			    "%s.user: no such user '%s'", mpath, user);
+			            "%s.user: no such user '%s'", mpath, user);
 	}
 	free(user);
 	if (st->ps_comm == NULL && st->ps_pidfile == NULL && !st->ps_has_re &&
 	    !st->ps_has_uid && yconf_get(yc, m, "cmdline") == NULL &&
 	    yconf_get(yc, m, "user") == NULL)
-		yconf_error(yc, m, "%s: give at least one of comm, cmdline, "
-		    "pidfile, user", mpath);
+		yconf_error(yc, m,
+		            "%s: give at least one of comm, cmdline, "
+		            "pidfile, user",
+		            mpath);
 	return 0;
 }
 
@@ -181,7 +185,7 @@ probe_proc_pidfile(struct probe *p, struct proc_state *st)
 	if (pid <= 0) {
 		if (!st->ps_warned++)
 			log_warnx("probe %s: pidfile %s holds no pid",
-			    p->pr_name, st->ps_pidfile);
+			          p->pr_name, st->ps_pidfile);
 		return -1;
 	}
 	return (pid_t)pid;
@@ -189,7 +193,7 @@ probe_proc_pidfile(struct probe *p, struct proc_state *st)
 
 static int
 probe_proc_matches(struct proc_state *st, const char *root,
-    const struct proc_stat *ps)
+                   const struct proc_stat *ps)
 {
 	char path[256], cmd[4096];
 	ssize_t n, i;
@@ -205,7 +209,7 @@ probe_proc_matches(struct proc_state *st, const char *root,
 	}
 	if (st->ps_has_re) {
 		snprintf(path, sizeof(path), "%s/%d/cmdline", root,
-		    (int)ps->ps_pid);
+		         (int)ps->ps_pid);
 		if ((n = read_small(path, cmd, sizeof(cmd))) <= 0)
 			return 0; /* kernel threads have no command line */
 		while (n > 0 && cmd[n - 1] == '\0')
@@ -278,8 +282,8 @@ probe_proc_run(struct probe *p)
 				cap = cap ? cap * 2 : 8;
 				now = realloc(now, cap * sizeof(*now));
 			}
-			now[nnow++] = (struct proc_seen){pid, ps.ps_starttime,
-			    ticks};
+			now[nnow++] =
+			    (struct proc_seen){pid, ps.ps_starttime, ticks};
 			rss += ps.ps_rss_pages * (uint64_t)st->ps_pagesize;
 			if (ps.ps_starttime < oldest)
 				oldest = ps.ps_starttime;
@@ -301,11 +305,10 @@ emit:
 	dt = p->pr_mono_s - st->ps_prev_mono;
 	if (st->ps_scanned && dt > 0)
 		probe_sample(p, NULL, "cpu_pct",
-		    100.0 * dticks / st->ps_hz / dt);
-	probe_sample(p, NULL, "uptime_s",
-	    nnow > 0 && uptime > 0
-		? uptime - (double)oldest / st->ps_hz
-		: 0);
+		             100.0 * dticks / st->ps_hz / dt);
+	probe_sample(
+	    p, NULL, "uptime_s",
+	    nnow > 0 && uptime > 0 ? uptime - (double)oldest / st->ps_hz : 0);
 	probe_sample(p, NULL, "restarts", (double)st->ps_restarts);
 	free(st->ps_prev);
 	st->ps_prev = now;

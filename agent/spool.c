@@ -96,8 +96,8 @@ spool_save_state(struct spool *sp)
 		log_warn("spool: %s", tmp);
 		return -1;
 	}
-	fprintf(fp, "stream %016" PRIx64 "\nacked %" PRIu64 "\n",
-	    sp->sp_stream, sp->sp_acked);
+	fprintf(fp, "stream %016" PRIx64 "\nacked %" PRIu64 "\n", sp->sp_stream,
+	        sp->sp_acked);
 	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
 		log_warn("spool: %s", tmp);
 		fclose(fp);
@@ -120,9 +120,9 @@ spool_load_state(struct spool *sp)
 	snprintf(path, sizeof(path), "%s/state", sp->sp_dir);
 	if ((fp = fopen(path, "r")) != NULL) {
 		if (fscanf(fp, "stream %" SCNx64 " acked %" SCNu64,
-			&sp->sp_stream, &sp->sp_acked) != 2) {
+		           &sp->sp_stream, &sp->sp_acked) != 2) {
 			log_warnx("spool: %s is damaged, starting a new stream",
-			    path);
+			          path);
 			sp->sp_stream = 0;
 			sp->sp_acked = 0;
 		}
@@ -130,7 +130,7 @@ spool_load_state(struct spool *sp)
 	}
 	if (sp->sp_stream == 0) {
 		if (RAND_bytes((unsigned char *)&sp->sp_stream,
-			sizeof(sp->sp_stream)) != 1)
+		               sizeof(sp->sp_stream)) != 1)
 			sp->sp_stream = (uint64_t)time(NULL) ^ getpid();
 		sp->sp_stream |= 1; /* never 0 */
 		sp->sp_acked = 0;
@@ -145,14 +145,14 @@ spool_push_rec(struct spool *sp, const struct spool_rec *r)
 		/* Reclaim acknowledged slots before growing. */
 		if (sp->sp_head > 0) {
 			memmove(sp->sp_recs, sp->sp_recs + sp->sp_head,
-			    (sp->sp_nrecs - sp->sp_head) * sizeof(*r));
+			        (sp->sp_nrecs - sp->sp_head) * sizeof(*r));
 			sp->sp_nrecs -= sp->sp_head;
 			sp->sp_head = 0;
 		}
 		if (sp->sp_nrecs == sp->sp_cap) {
 			sp->sp_cap = sp->sp_cap ? sp->sp_cap * 2 : 256;
-			sp->sp_recs = realloc(sp->sp_recs,
-			    sp->sp_cap * sizeof(*r));
+			sp->sp_recs =
+			    realloc(sp->sp_recs, sp->sp_cap * sizeof(*r));
 		}
 	}
 	sp->sp_recs[sp->sp_nrecs++] = *r;
@@ -169,8 +169,8 @@ spool_seg_add(struct spool *sp, uint32_t id, int fd, uint64_t size)
 {
 	struct spool_seg *sg;
 
-	sp->sp_segs = realloc(sp->sp_segs,
-	    (sp->sp_nsegs + 1) * sizeof(*sp->sp_segs));
+	sp->sp_segs =
+	    realloc(sp->sp_segs, (sp->sp_nsegs + 1) * sizeof(*sp->sp_segs));
 	sg = &sp->sp_segs[sp->sp_nsegs++];
 	memset(sg, 0, sizeof(*sg));
 	sg->sg_id = id;
@@ -188,7 +188,7 @@ spool_seg_drop_oldest(struct spool *sp, int count_drops)
 	uint64_t batches = 0, samples = 0;
 
 	while (sp->sp_head < sp->sp_nrecs &&
-	    sp->sp_recs[sp->sp_head].r_seg == sg->sg_id) {
+	       sp->sp_recs[sp->sp_head].r_seg == sg->sg_id) {
 		batches++;
 		samples += sp->sp_recs[sp->sp_head].r_nsamples;
 		sp->sp_head++;
@@ -197,15 +197,14 @@ spool_seg_drop_oldest(struct spool *sp, int count_drops)
 		sp->sp_dropped_batches += batches;
 		sp->sp_dropped_samples += samples;
 		log_warnx("spool: full or too old, dropped %" PRIu64
-			  " batches (%" PRIu64 " samples) never delivered",
-		    batches, samples);
+		          " batches (%" PRIu64 " samples) never delivered",
+		          batches, samples);
 	}
 	close(sg->sg_fd);
 	spool_seg_path(sp, sg->sg_id, path, sizeof(path));
 	unlink(path);
 	sp->sp_bytes -= sg->sg_size;
-	memmove(sp->sp_segs, sp->sp_segs + 1,
-	    (sp->sp_nsegs - 1) * sizeof(*sg));
+	memmove(sp->sp_segs, sp->sp_segs + 1, (sp->sp_nsegs - 1) * sizeof(*sg));
 	sp->sp_nsegs--;
 }
 
@@ -256,8 +255,8 @@ spool_scan(struct spool *sp, struct spool_seg *sg, const char *path)
 	return;
 torn:
 	log_warnx("spool: %s: damaged record at offset %" PRIu64
-		  ", keeping the %" PRIu64 " bytes before it",
-	    path, off, off);
+	          ", keeping the %" PRIu64 " bytes before it",
+	          path, off, off);
 	if (ftruncate(sg->sg_fd, off) == -1)
 		log_warn("spool: truncate %s", path);
 	free(payload);
@@ -284,8 +283,8 @@ spool_open(const char *dir, uint64_t max_size, uint64_t max_age_us)
 	sp->sp_max_size = max_size;
 	sp->sp_max_age_us = max_age_us;
 	/* Small segments so the size bound is kept closely. */
-	sp->sp_segmax = max_size / 8 < SPOOL_SEG_MAX ? max_size / 8
-						      : SPOOL_SEG_MAX;
+	sp->sp_segmax =
+	    max_size / 8 < SPOOL_SEG_MAX ? max_size / 8 : SPOOL_SEG_MAX;
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		log_warn("spool: cannot create %s", dir);
 		goto fail;
@@ -329,7 +328,7 @@ spool_open(const char *dir, uint64_t max_size, uint64_t max_age_us)
 		goto fail;
 	if (sp->sp_nrecs > sp->sp_head)
 		log_info("spool: %zu batches pending from before the restart",
-		    sp->sp_nrecs - sp->sp_head);
+		         sp->sp_nrecs - sp->sp_head);
 	return sp;
 fail:
 	spool_free(sp);
@@ -365,7 +364,7 @@ spool_next_seq(struct spool *sp)
 
 int
 spool_append(struct spool *sp, uint64_t seq, uint32_t nsamples,
-    const uint8_t *frame, size_t len, int64_t now_us)
+             const uint8_t *frame, size_t len, int64_t now_us)
 {
 	uint8_t hdr[SPOOL_HDR_LEN];
 	struct spool_seg *sg;
@@ -374,8 +373,8 @@ spool_append(struct spool *sp, uint64_t seq, uint32_t nsamples,
 
 	if (sp->sp_nsegs == 0 ||
 	    sp->sp_segs[sp->sp_nsegs - 1].sg_size >= sp->sp_segmax) {
-		uint32_t id = sp->sp_nsegs ? sp->sp_segs[sp->sp_nsegs - 1].sg_id + 1
-					   : 1;
+		uint32_t id =
+		    sp->sp_nsegs ? sp->sp_segs[sp->sp_nsegs - 1].sg_id + 1 : 1;
 		char path[PATH_MAX];
 		int fd;
 
@@ -432,7 +431,7 @@ spool_ack(struct spool *sp, uint64_t seq)
 		seq = sp->sp_last_seq;
 	sp->sp_acked = seq;
 	while (sp->sp_head < sp->sp_nrecs &&
-	    sp->sp_recs[sp->sp_head].r_seq <= seq)
+	       sp->sp_recs[sp->sp_head].r_seq <= seq)
 		sp->sp_head++;
 	/* Keep the segment being written; it is reused until full. */
 	while (sp->sp_nsegs > 1 && sp->sp_segs[0].sg_last_seq <= seq)
@@ -444,13 +443,13 @@ void
 spool_expire(struct spool *sp, int64_t now_us)
 {
 	while (sp->sp_nsegs > 1 && sp->sp_max_age_us > 0 &&
-	    sp->sp_segs[0].sg_newest_us + (int64_t)sp->sp_max_age_us < now_us)
+	       sp->sp_segs[0].sg_newest_us + (int64_t)sp->sp_max_age_us <
+	           now_us)
 		spool_seg_drop_oldest(sp, 1);
 	/* The last segment too, once all in it is older than max_age. */
 	if (sp->sp_nsegs == 1 && sp->sp_max_age_us > 0 &&
 	    sp->sp_head < sp->sp_nrecs &&
-	    sp->sp_segs[0].sg_newest_us + (int64_t)sp->sp_max_age_us <
-		now_us) {
+	    sp->sp_segs[0].sg_newest_us + (int64_t)sp->sp_max_age_us < now_us) {
 		uint64_t last = sp->sp_recs[sp->sp_nrecs - 1].r_seq;
 		uint64_t b = 0, s = 0;
 		while (sp->sp_head < sp->sp_nrecs) {
@@ -460,8 +459,8 @@ spool_expire(struct spool *sp, int64_t now_us)
 		sp->sp_dropped_batches += b;
 		sp->sp_dropped_samples += s;
 		log_warnx("spool: dropped %" PRIu64 " batches older than "
-			  "max_age",
-		    b);
+		          "max_age",
+		          b);
 		sp->sp_acked = last;
 		spool_save_state(sp);
 	}
@@ -469,7 +468,7 @@ spool_expire(struct spool *sp, int64_t now_us)
 
 int
 spool_read_after(struct spool *sp, uint64_t seq, uint64_t *rec_seq,
-    struct pbuf *out)
+                 struct pbuf *out)
 {
 	size_t lo = sp->sp_head, hi = sp->sp_nrecs, i;
 	const struct spool_rec *r;
@@ -497,12 +496,12 @@ spool_read_after(struct spool *sp, uint64_t seq, uint64_t *rec_seq,
 		out->pb_cap = r->r_len;
 	}
 	if (pread(sp->sp_segs[i].sg_fd, hdr, sizeof(hdr), r->r_off) !=
-		sizeof(hdr) ||
+	        sizeof(hdr) ||
 	    pread(sp->sp_segs[i].sg_fd, out->pb_data, r->r_len,
-		r->r_off + SPOOL_HDR_LEN) != (ssize_t)r->r_len ||
+	          r->r_off + SPOOL_HDR_LEN) != (ssize_t)r->r_len ||
 	    spool_crc(hdr, out->pb_data, r->r_len) != be_get(hdr + 8, 4)) {
 		log_warnx("spool: record %" PRIu64 " unreadable, skipped",
-		    r->r_seq);
+		          r->r_seq);
 		*rec_seq = r->r_seq;
 		return -1;
 	}

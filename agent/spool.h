@@ -14,7 +14,7 @@
 struct spool;
 
 struct spool *spool_open(const char *dir, uint64_t max_size,
-    uint64_t max_age_us);
+                         uint64_t max_age_us);
 void spool_free(struct spool *sp);
 /* Random id of this spool's sequence stream; a new spool starts anew. */
 uint64_t spool_stream(struct spool *sp);
@@ -22,12 +22,12 @@ uint64_t spool_stream(struct spool *sp);
 uint64_t spool_next_seq(struct spool *sp);
 /* Appends a whole encoded batch frame with sequence seq. */
 int spool_append(struct spool *sp, uint64_t seq, uint32_t nsamples,
-    const uint8_t *frame, size_t len, int64_t now_us);
+                 const uint8_t *frame, size_t len, int64_t now_us);
 /* Everything up to seq is stored by a collector: forget it. */
 void spool_ack(struct spool *sp, uint64_t seq);
 /* Reads the first record after seq into out; 1 found, 0 none, -1 error. */
 int spool_read_after(struct spool *sp, uint64_t seq, uint64_t *rec_seq,
-    struct pbuf *out);
+                     struct pbuf *out);
 /* Applies max_age to what is pending. */
 void spool_expire(struct spool *sp, int64_t now_us);
 

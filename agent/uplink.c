@@ -20,9 +20,9 @@
 #include "spool.h"
 #include "uplink.h"
 
-#define UPLINK_BATCH_MAX 10000	  /* samples; then seal early */
+#define UPLINK_BATCH_MAX 10000 /* samples; then seal early */
 #define UPLINK_HEARTBEAT_S 5
-#define UPLINK_READ_TIMEOUT_S 20  /* no frame for this long: link is dead */
+#define UPLINK_READ_TIMEOUT_S 20 /* no frame for this long: link is dead */
 #define UPLINK_OUT_HIGH (512 * 1024)
 #define UPLINK_BACKOFF_MIN_MS 1000
 #define UPLINK_BACKOFF_MAX_MS 30000
@@ -82,15 +82,16 @@ uplink_flush(struct uplink *up)
 	seq = spool_next_seq(up->u_spool);
 	/* The sequence number is assigned when sealing, in order. */
 	memcpy(up->u_batch.pb_data + up->u_batch_start + PROTO_HDR_LEN,
-	    (uint8_t[8]){seq >> 56, seq >> 48, seq >> 40, seq >> 32, seq >> 24,
-		seq >> 16, seq >> 8, seq},
-	    8);
+	       (uint8_t[8]){seq >> 56, seq >> 48, seq >> 40, seq >> 32,
+	                    seq >> 24, seq >> 16, seq >> 8, seq},
+	       8);
 	proto_batch_end(&up->u_batch, up->u_batch_start, up->u_batch_count);
 	if (spool_append(up->u_spool, seq, up->u_batch_count,
-		up->u_batch.pb_data, up->u_batch.pb_len, now_us()) == -1)
+	                 up->u_batch.pb_data, up->u_batch.pb_len,
+	                 now_us()) == -1)
 		log_warnx("uplink: batch %" PRIu64 " of %u samples could not "
-			  "be spooled, sending it from memory is not possible",
-		    seq, up->u_batch_count);
+		          "be spooled, sending it from memory is not possible",
+		          seq, up->u_batch_count);
 	pbuf_reset(&up->u_batch);
 	up->u_batch_open = 0;
 	up->u_batch_count = 0;
@@ -131,12 +132,12 @@ uplink_stats_cb(evutil_socket_t fd, short what, void *arg)
 	spool_expire(up->u_spool, now);
 	spool_stats(up->u_spool, &st);
 	uplink_add(up, now, "spool.pending_batches",
-	    (double)st.ss_pending_batches);
+	           (double)st.ss_pending_batches);
 	uplink_add(up, now, "spool.bytes", (double)st.ss_bytes);
 	uplink_add(up, now, "spool.dropped_batches",
-	    (double)st.ss_dropped_batches);
+	           (double)st.ss_dropped_batches);
 	uplink_add(up, now, "spool.dropped_samples",
-	    (double)st.ss_dropped_samples);
+	           (double)st.ss_dropped_samples);
 }
 
 static const char *
@@ -162,13 +163,13 @@ uplink_close(struct uplink *up, const char *why)
 	}
 	if (up->u_state == UPLINK_READY) {
 		log_warnx("uplink: lost collector %s: %s; spooling",
-		    uplink_collector(up), why);
+		          uplink_collector(up), why);
 		up->u_idx = 0; /* back to the preferred collector */
 		up->u_backoff_ms = UPLINK_BACKOFF_MIN_MS;
 		delay = up->u_backoff_ms;
 	} else {
 		log_warnx("uplink: collector %s: %s", uplink_collector(up),
-		    why);
+		          why);
 		up->u_idx++;
 		if (up->u_idx < up->u_conf->ac_ncollectors)
 			delay = 100; /* next in the list at once */
@@ -198,7 +199,7 @@ uplink_pump(struct uplink *up)
 		return;
 	pbuf_init(&rec);
 	while (evbuffer_get_length(bufferevent_get_output(up->u_bev)) <
-	    UPLINK_OUT_HIGH) {
+	       UPLINK_OUT_HIGH) {
 		rc = spool_read_after(up->u_spool, up->u_sent_seq, &seq, &rec);
 		if (rc == 0)
 			break;
@@ -231,8 +232,8 @@ uplink_frame(struct uplink *up, int type, const uint8_t *p, size_t len)
 		up->u_state = UPLINK_READY;
 		up->u_backoff_ms = UPLINK_BACKOFF_MIN_MS;
 		log_info("uplink: connected to collector %s, %" PRIu64
-			 " batches to send",
-		    uplink_collector(up), st.ss_pending_batches);
+		         " batches to send",
+		         uplink_collector(up), st.ss_pending_batches);
 		uplink_pump(up);
 		break;
 	case PROTO_ACK:
@@ -283,7 +284,8 @@ uplink_read_cb(struct bufferevent *bev, void *arg)
 		pbuf_add(&up->u_read, data, flen);
 		evbuffer_drain(in, flen);
 		uplink_frame(up, up->u_read.pb_data[4],
-		    up->u_read.pb_data + PROTO_HDR_LEN, flen - PROTO_HDR_LEN);
+		             up->u_read.pb_data + PROTO_HDR_LEN,
+		             flen - PROTO_HDR_LEN);
 	}
 }
 
@@ -309,7 +311,7 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 		snprintf(h.h_name, sizeof(h.h_name), "%s", up->u_conf->ac_name);
 		snprintf(h.h_role, sizeof(h.h_role), "%s", up->u_conf->ac_role);
 		snprintf(h.h_software, sizeof(h.h_software), "%s",
-		    AGENT_VERSION);
+		         AGENT_VERSION);
 		pbuf_init(&pb);
 		h.h_stream = spool_stream(up->u_spool);
 		proto_put_hello(&pb, &h);
@@ -324,15 +326,15 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 		snprintf(why, sizeof(why), "TLS: %s", err);
 	} else if (what & BEV_EVENT_TIMEOUT)
 		snprintf(why, sizeof(why), "no frame for %d s",
-		    UPLINK_READ_TIMEOUT_S);
+		         UPLINK_READ_TIMEOUT_S);
 	else if (what & BEV_EVENT_EOF)
 		snprintf(why, sizeof(why), "closed by the collector");
 	else {
 		int dnserr = bufferevent_socket_get_dns_error(bev);
 		snprintf(why, sizeof(why), "%s",
-		    dnserr ? evutil_gai_strerror(dnserr)
-			   : evutil_socket_error_to_string(
-				 EVUTIL_SOCKET_ERROR()));
+		         dnserr ? evutil_gai_strerror(dnserr)
+		                : evutil_socket_error_to_string(
+		                      EVUTIL_SOCKET_ERROR()));
 	}
 	uplink_close(up, why);
 }
@@ -360,8 +362,8 @@ uplink_connect(struct uplink *up)
 		X509_VERIFY_PARAM_set1_host(vp, host, 0);
 		SSL_set_tlsext_host_name(ssl, host);
 	}
-	up->u_bev = bufferevent_openssl_socket_new(up->u_base, -1, ssl,
-	    BUFFEREVENT_SSL_CONNECTING,
+	up->u_bev = bufferevent_openssl_socket_new(
+	    up->u_base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (up->u_bev == NULL) {
 		SSL_free(ssl);
@@ -371,13 +373,13 @@ uplink_connect(struct uplink *up)
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(up->u_bev, 1);
 	bufferevent_setcb(up->u_bev, uplink_read_cb, uplink_write_cb,
-	    uplink_event_cb, up);
+	                  uplink_event_cb, up);
 	bufferevent_setwatermark(up->u_bev, EV_WRITE, UPLINK_OUT_HIGH / 2, 0);
 	bufferevent_set_timeouts(up->u_bev, &rt, &rt);
 	bufferevent_enable(up->u_bev, EV_READ | EV_WRITE);
 	up->u_state = UPLINK_CONNECTING;
-	if (bufferevent_socket_connect_hostname(up->u_bev, up->u_dns,
-		AF_UNSPEC, host, port) == -1)
+	if (bufferevent_socket_connect_hostname(up->u_bev, up->u_dns, AF_UNSPEC,
+	                                        host, port) == -1)
 		uplink_close(up, "connect failed");
 }
 
@@ -407,11 +409,11 @@ uplink_hb_cb(evutil_socket_t fd, short what, void *arg)
 
 struct uplink *
 uplink_new(struct event_base *base, const struct agent_conf *conf,
-    struct spool *sp, SSL_CTX *ctx)
+           struct spool *sp, SSL_CTX *ctx)
 {
 	struct uplink *up = calloc(1, sizeof(*up));
 	struct timeval flush = {conf->ac_flush_ms / 1000,
-	    (conf->ac_flush_ms % 1000) * 1000};
+	                        (conf->ac_flush_ms % 1000) * 1000};
 	struct timeval hb = {UPLINK_HEARTBEAT_S, 0};
 	struct timeval stats = {UPLINK_STATS_S, 0};
 

@@ -12,12 +12,13 @@ struct spool;
 struct uplink;
 
 struct uplink *uplink_new(struct event_base *base,
-    const struct agent_conf *conf, struct spool *sp, SSL_CTX *ctx);
+                          const struct agent_conf *conf, struct spool *sp,
+                          SSL_CTX *ctx);
 void uplink_free(struct uplink *up);
 void uplink_start(struct uplink *up);
 /* Seals the open batch into the spool (at shutdown too). */
 void uplink_flush(struct uplink *up);
 void uplink_add(struct uplink *up, int64_t ts_us, const char *series,
-    double value);
+                double value);
 
 #endif

@@ -26,11 +26,11 @@ struct collector_conf {
 extern const double stats_lat_bounds[STATS_LAT_BUCKETS];
 
 struct collector_stats {
-	uint64_t st_samples;	     /* stored */
-	uint64_t st_batches;	     /* committed */
-	uint64_t st_batches_dup;     /* replays stored before: acked only */
-	uint64_t st_samples_range;   /* outside retention or in the future */
-	uint64_t st_rejected;	     /* connections refused */
+	uint64_t st_samples;       /* stored */
+	uint64_t st_batches;       /* committed */
+	uint64_t st_batches_dup;   /* replays stored before: acked only */
+	uint64_t st_samples_range; /* outside retention or in the future */
+	uint64_t st_rejected;      /* connections refused */
 	uint64_t st_transactions;
 	uint64_t st_db_errors;
 	uint64_t st_lat_count;
@@ -56,8 +56,7 @@ struct collector {
 /* config.c */
 int collector_conf_load(const char *file, struct collector_conf *conf);
 void collector_conf_free(struct collector_conf *conf);
-int collector_split_hostport(const char *s, char *host, size_t hlen,
-    int *port);
+int collector_split_hostport(const char *s, char *host, size_t hlen, int *port);
 
 /* migrate.c: blocking, for the command line only. */
 int migrate_run(const char *conninfo);

@@ -57,18 +57,20 @@ conf_hostport(struct yconf *yc, yaml_node_t *m, const char *key, char **out)
 	if (yconf_str(yc, m, "collector", key, 0, out) == 1 &&
 	    collector_split_hostport(*out, host, sizeof(host), &port) == -1)
 		yconf_error(yc, yconf_get(yc, m, key),
-		    "%s: expected host:port, got '%s'",
-		    yconf_path(path, sizeof(path), "collector", key), *out);
+		            "%s: expected host:port, got '%s'",
+		            yconf_path(path, sizeof(path), "collector", key),
+		            *out);
 }
 
 int
 collector_conf_load(const char *file, struct collector_conf *c)
 {
-	static const char *const top[] = {"collector", "calendar", "rules",
-	    "notify", "checklists", NULL};
+	static const char *const top[] = {"collector", "calendar",   "rules",
+	                                  "notify",    "checklists", NULL};
 	static const char *const later[] = {"calendar", "rules", "notify",
-	    "checklists", NULL};
-	static const char *const keys[] = {"listen", "http", "database", "tls",
+	                                    "checklists", NULL};
+	static const char *const keys[] = {
+	    "listen",     "http",      "database",      "tls",
 	    "public_url", "retention", "agent_silence", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
@@ -90,8 +92,9 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	for (i = 0; later[i] != NULL; i++)
 		if (yconf_get(&yc, root, later[i]) != NULL)
 			yconf_error(&yc, yconf_get(&yc, root, later[i]),
-			    "%s: not supported by this version of the "
-			    "collector yet", later[i]);
+			            "%s: not supported by this version of the "
+			            "collector yet",
+			            later[i]);
 	m = yconf_get(&yc, root, "collector");
 	if (m == NULL) {
 		yconf_error(&yc, root, "collector: required key is missing");
@@ -111,12 +114,12 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	yconf_str(&yc, m, "collector", "database", 1, &c->cc_database);
 	yconf_str(&yc, m, "collector", "public_url", 0, &c->cc_public_url);
 	if (yconf_duration(&yc, m, "collector", "retention", 0,
-		&c->cc_retention_ms) == 1 &&
+	                   &c->cc_retention_ms) == 1 &&
 	    c->cc_retention_ms < 86400000)
 		yconf_error(&yc, yconf_get(&yc, m, "retention"),
-		    "collector.retention: must be at least 1d");
+		            "collector.retention: must be at least 1d");
 	yconf_duration(&yc, m, "collector", "agent_silence", 0,
-	    &c->cc_agent_silence_ms);
+	               &c->cc_agent_silence_ms);
 	tls = yconf_get(&yc, m, "tls");
 	if (tls == NULL)
 		yconf_error(&yc, m, "collector.tls: required key is missing");
@@ -126,7 +129,7 @@ collector_conf_load(const char *file, struct collector_conf *c)
 		yconf_check_keys(&yc, tls, "collector.tls", tls_keys);
 		yconf_str(&yc, tls, "collector.tls", "ca", 1, &c->cc_tls_ca);
 		yconf_str(&yc, tls, "collector.tls", "cert", 1,
-		    &c->cc_tls_cert);
+		          &c->cc_tls_cert);
 		yconf_str(&yc, tls, "collector.tls", "key", 1, &c->cc_tls_key);
 		conf_resolve(file, &c->cc_tls_ca);
 		conf_resolve(file, &c->cc_tls_cert);
@@ -137,7 +140,7 @@ collector_conf_load(const char *file, struct collector_conf *c)
 done:
 	if (yc.yc_errors > 0)
 		fprintf(stderr, "%s: %d error%s, not starting\n", file,
-		    yc.yc_errors, yc.yc_errors == 1 ? "" : "s");
+		        yc.yc_errors, yc.yc_errors == 1 ? "" : "s");
 	yconf_free(&yc);
 	if (rc == -1)
 		collector_conf_free(c);

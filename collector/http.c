@@ -18,7 +18,7 @@ http_reply_json(struct evhttp_request *req, int code, json_t *body)
 	char *text = json_dumps(body, JSON_COMPACT);
 
 	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
+	                  "Content-Type", "application/json");
 	evbuffer_add_printf(out, "%s\n", text);
 	evhttp_send_reply(req, code, code == 200 ? "OK" : "Error", out);
 	free(text);
@@ -33,17 +33,19 @@ http_healthz(struct evhttp_request *req, void *arg)
 	int up = c->c_stats.st_db_up;
 
 	http_reply_json(req, up ? 200 : 503,
-	    json_pack("{s:s, s:s, s:i, s:s}", "status", up ? "ok" : "degraded",
-		"database", up ? "up" : "down", "agents_connected",
-		ingest_connected(c->c_ingest), "version", COLLECTOR_VERSION));
+	                json_pack("{s:s, s:s, s:i, s:s}", "status",
+	                          up ? "ok" : "degraded", "database",
+	                          up ? "up" : "down", "agents_connected",
+	                          ingest_connected(c->c_ingest), "version",
+	                          COLLECTOR_VERSION));
 }
 
 static void
 metric(struct evbuffer *out, const char *name, const char *type,
-    const char *help, double v)
+       const char *help, double v)
 {
 	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name,
-	    help, name, type, name, v);
+	                    help, name, type, name, v);
 }
 
 static void
@@ -55,41 +57,43 @@ http_metrics(struct evhttp_request *req, void *arg)
 	int b;
 
 	metric(out, "watchstand_samples_ingested_total", "counter",
-	    "Samples committed to PostgreSQL.", (double)s->st_samples);
+	       "Samples committed to PostgreSQL.", (double)s->st_samples);
 	metric(out, "watchstand_batches_total", "counter",
-	    "Agent batches committed to PostgreSQL.", (double)s->st_batches);
+	       "Agent batches committed to PostgreSQL.", (double)s->st_batches);
 	metric(out, "watchstand_batches_duplicate_total", "counter",
-	    "Replayed batches that were already stored (acknowledged only).",
-	    (double)s->st_batches_dup);
+	       "Replayed batches that were already stored (acknowledged only).",
+	       (double)s->st_batches_dup);
 	metric(out, "watchstand_samples_out_of_range_total", "counter",
-	    "Samples older than the retention or more than a day ahead, "
-	    "not stored.",
-	    (double)s->st_samples_range);
+	       "Samples older than the retention or more than a day ahead, "
+	       "not stored.",
+	       (double)s->st_samples_range);
 	metric(out, "watchstand_agents_connected", "gauge",
-	    "Agents connected now.", ingest_connected(c->c_ingest));
+	       "Agents connected now.", ingest_connected(c->c_ingest));
 	metric(out, "watchstand_connections_refused_total", "counter",
-	    "Agent connections refused (TLS, protocol, identity).",
-	    (double)s->st_rejected);
+	       "Agent connections refused (TLS, protocol, identity).",
+	       (double)s->st_rejected);
 	metric(out, "watchstand_database_up", "gauge",
-	    "1 when the collector's PostgreSQL connection works.",
-	    s->st_db_up);
+	       "1 when the collector's PostgreSQL connection works.",
+	       s->st_db_up);
 	metric(out, "watchstand_database_errors_total", "counter",
-	    "Failed database transactions (retried).",
-	    (double)s->st_db_errors);
+	       "Failed database transactions (retried).",
+	       (double)s->st_db_errors);
 	metric(out, "watchstand_write_queue_bytes", "gauge",
-	    "Batch bytes received and not yet committed.",
-	    (double)s->st_queue_bytes);
-	evbuffer_add_printf(out,
-	    "# HELP watchstand_database_write_seconds Time from BEGIN to "
-	    "COMMIT of an ingest transaction.\n"
-	    "# TYPE watchstand_database_write_seconds histogram\n");
+	       "Batch bytes received and not yet committed.",
+	       (double)s->st_queue_bytes);
+	evbuffer_add_printf(
+	    out, "# HELP watchstand_database_write_seconds Time from BEGIN to "
+	         "COMMIT of an ingest transaction.\n"
+	         "# TYPE watchstand_database_write_seconds histogram\n");
 	for (b = 0; b < STATS_LAT_BUCKETS; b++)
-		evbuffer_add_printf(out,
+		evbuffer_add_printf(
+		    out,
 		    "watchstand_database_write_seconds_bucket{le=\"%g\"} "
 		    "%llu\n",
 		    stats_lat_bounds[b],
 		    (unsigned long long)s->st_lat_bucket[b]);
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+	    out,
 	    "watchstand_database_write_seconds_bucket{le=\"+Inf\"} %llu\n"
 	    "watchstand_database_write_seconds_sum %.6f\n"
 	    "watchstand_database_write_seconds_count %llu\n",
@@ -97,7 +101,7 @@ http_metrics(struct evhttp_request *req, void *arg)
 	    (unsigned long long)s->st_lat_count);
 	ingest_metrics(c->c_ingest, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4");
+	                  "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", out);
 	evbuffer_free(out);
 }
@@ -116,11 +120,11 @@ http_start(struct collector *c)
 	int port;
 
 	if (collector_split_hostport(c->c_conf.cc_http, host, sizeof(host),
-		&port) == -1)
+	                             &port) == -1)
 		return -1;
 	c->c_http = evhttp_new(c->c_base);
-	evhttp_set_allowed_methods(c->c_http, EVHTTP_REQ_GET |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	evhttp_set_allowed_methods(c->c_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	                                          EVHTTP_REQ_HEAD);
 	evhttp_set_max_body_size(c->c_http, 1 << 20);
 	evhttp_set_timeout(c->c_http, 30);
 	evhttp_set_cb(c->c_http, "/healthz", http_healthz, c);

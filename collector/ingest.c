@@ -24,11 +24,11 @@
 #define INGEST_HEARTBEAT_S 5
 
 enum conn_state {
-	CONN_TLS,      /* handshake */
-	CONN_HELLO,    /* waiting for the agent's hello */
-	CONN_WELCOME,  /* hello stored, waiting for the database */
+	CONN_TLS,     /* handshake */
+	CONN_HELLO,   /* waiting for the agent's hello */
+	CONN_WELCOME, /* hello stored, waiting for the database */
 	CONN_READY,
-	CONN_CLOSING,  /* error frame queued, then free */
+	CONN_CLOSING, /* error frame queued, then free */
 };
 
 /* What we know of an agent beyond one connection, for /metrics. */
@@ -84,7 +84,7 @@ conn_who(struct conn *c, char *buf, size_t len)
 {
 	if (c->c_hello.h_name[0] != '\0')
 		snprintf(buf, len, "agent %s from %s", c->c_hello.h_name,
-		    c->c_addr);
+		         c->c_addr);
 	else
 		snprintf(buf, len, "agent connection from %s", c->c_addr);
 	return buf;
@@ -119,11 +119,11 @@ conn_close(struct conn *c, const char *why, int tell_peer)
 	char who[192];
 
 	if (c->c_state == CONN_READY)
-		log_info("%s: disconnected: %s",
-		    conn_who(c, who, sizeof(who)), why);
+		log_info("%s: disconnected: %s", conn_who(c, who, sizeof(who)),
+		         why);
 	else {
 		log_warnx("%s: refused: %s", conn_who(c, who, sizeof(who)),
-		    why);
+		          why);
 		c->c_in->i_c->c_stats.st_rejected++;
 	}
 	if (tell_peer && c->c_bev != NULL) {
@@ -176,15 +176,16 @@ conn_hello(struct conn *c, const uint8_t *p, size_t len)
 	}
 	if (c->c_hello.h_version != PROTO_VERSION) {
 		snprintf(msg, sizeof(msg),
-		    "unsupported protocol version %u (this collector speaks %d)",
-		    c->c_hello.h_version, PROTO_VERSION);
+		         "unsupported protocol version %u (this collector "
+		         "speaks %d)",
+		         c->c_hello.h_version, PROTO_VERSION);
 		conn_close(c, msg, 1);
 		return;
 	}
 	if (!tls_peer_is(ssl, c->c_hello.h_name)) {
 		snprintf(msg, sizeof(msg),
-		    "certificate (CN=%s) does not name agent '%s'",
-		    tls_peer_cn(ssl, cn, sizeof(cn)), c->c_hello.h_name);
+		         "certificate (CN=%s) does not name agent '%s'",
+		         tls_peer_cn(ssl, cn, sizeof(cn)), c->c_hello.h_name);
 		conn_close(c, msg, 1);
 		return;
 	}
@@ -198,7 +199,7 @@ conn_hello(struct conn *c, const uint8_t *p, size_t len)
 	c->c_state = CONN_WELCOME;
 	c->c_info = ingest_agent_info(in, c->c_hello.h_name);
 	snprintf(c->c_info->ai_role, sizeof(c->c_info->ai_role), "%s",
-	    c->c_hello.h_role);
+	         c->c_hello.h_role);
 	store_hello(in->i_c->c_store, c->c_id, &c->c_hello, c->c_addr);
 }
 
@@ -243,8 +244,8 @@ conn_batch(struct conn *c, const uint8_t *p, size_t len)
 	}
 	if (b.b_seq <= c->c_last_seq) {
 		snprintf(msg, sizeof(msg),
-		    "batch sequence %" PRIu64 " after %" PRIu64, b.b_seq,
-		    c->c_last_seq);
+		         "batch sequence %" PRIu64 " after %" PRIu64, b.b_seq,
+		         c->c_last_seq);
 		conn_close(c, msg, 1);
 		return;
 	}
@@ -253,13 +254,13 @@ conn_batch(struct conn *c, const uint8_t *p, size_t len)
 		conn_note_sample(c, &s);
 	if (rc == -1) {
 		snprintf(msg, sizeof(msg), "batch %" PRIu64 ": %s", b.b_seq,
-		    why);
+		         why);
 		conn_close(c, msg, 1);
 		return;
 	}
 	c->c_last_seq = b.b_seq;
 	store_batch(c->c_in->i_c->c_store, c->c_id, c->c_agent_id,
-	    c->c_hello.h_stream, b.b_seq, b.b_count, p, len);
+	            c->c_hello.h_stream, b.b_seq, b.b_count, p, len);
 	if (store_full(c->c_in->i_c->c_store))
 		ingest_pause_all(c->c_in);
 }
@@ -284,7 +285,7 @@ conn_frame(struct conn *c, int type, const uint8_t *p, size_t len)
 		break;
 	default:
 		snprintf(msg, sizeof(msg), "unexpected %s frame",
-		    proto_type_name(type));
+		         proto_type_name(type));
 		conn_close(c, msg, 1);
 	}
 }
@@ -299,7 +300,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	/* Frames are handled one by one; a handler may close c. */
 	while (conn_find(in, id) == c && c->c_state != CONN_CLOSING &&
-	    !c->c_paused) {
+	       !c->c_paused) {
 		size_t avail = evbuffer_get_length(inb), flen;
 		const char *why;
 		uint8_t *data;
@@ -319,7 +320,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		pbuf_add(&c->c_frame, data, flen);
 		evbuffer_drain(inb, flen);
 		conn_frame(c, c->c_frame.pb_data[4],
-		    c->c_frame.pb_data + PROTO_HDR_LEN, flen - PROTO_HDR_LEN);
+		           c->c_frame.pb_data + PROTO_HDR_LEN,
+		           flen - PROTO_HDR_LEN);
 	}
 }
 
@@ -353,25 +355,26 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if ((e = bufferevent_get_openssl_error(bev)) != 0) {
 		ERR_error_string_n(e, err, sizeof(err));
 		snprintf(why, sizeof(why), "%s: %s",
-		    c->c_state == CONN_TLS ? "TLS handshake failed" : "TLS",
-		    err);
+		         c->c_state == CONN_TLS ? "TLS handshake failed"
+		                                : "TLS",
+		         err);
 		while (bufferevent_get_openssl_error(bev) != 0)
 			;
 	} else if (what & BEV_EVENT_TIMEOUT)
 		snprintf(why, sizeof(why), "%s",
-		    c->c_state == CONN_READY ? "silent for 30 s"
-					     : "no hello within 10 s");
+		         c->c_state == CONN_READY ? "silent for 30 s"
+		                                  : "no hello within 10 s");
 	else if (what & BEV_EVENT_EOF)
 		snprintf(why, sizeof(why), "connection closed by the agent");
 	else
 		snprintf(why, sizeof(why), "%s",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	conn_close(c, why, 0);
 }
 
 static void
 ingest_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+                 struct sockaddr *sa, int salen, void *arg)
 {
 	struct ingest *in = arg;
 	struct conn *c = calloc(1, sizeof(*c));
@@ -397,8 +400,8 @@ ingest_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	c->c_agent_id = -1;
 	pbuf_init(&c->c_frame);
 	ssl = SSL_new(in->i_c->c_ctx);
-	c->c_bev = bufferevent_openssl_socket_new(in->i_c->c_base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING,
+	c->c_bev = bufferevent_openssl_socket_new(
+	    in->i_c->c_base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (c->c_bev == NULL) {
 		SSL_free(ssl);
@@ -408,8 +411,8 @@ ingest_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	}
 	c->c_next = in->i_conns;
 	in->i_conns = c;
-	bufferevent_setcb(c->c_bev, conn_read_cb, conn_write_cb,
-	    conn_event_cb, c);
+	bufferevent_setcb(c->c_bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	                  c);
 	bufferevent_set_timeouts(c->c_bev, &tv, NULL);
 	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
 	if (in->i_paused) {
@@ -436,8 +439,7 @@ ingest_on_hello(void *arg, uint64_t conn_id, int agent_id, uint64_t last_seq)
 	if (c == NULL || c->c_state != CONN_WELCOME)
 		return; /* gone meanwhile */
 	if (agent_id < 0) {
-		conn_close(c, "the database refused to register this agent",
-		    1);
+		conn_close(c, "the database refused to register this agent", 1);
 		return;
 	}
 	c->c_agent_id = agent_id;
@@ -451,9 +453,9 @@ ingest_on_hello(void *arg, uint64_t conn_id, int agent_id, uint64_t last_seq)
 	ingest_send(c, &pb);
 	pbuf_free(&pb);
 	log_info("%s: connected (role %s, version %s, resuming after batch "
-		 "%" PRIu64 ")",
-	    conn_who(c, who, sizeof(who)), c->c_hello.h_role,
-	    c->c_hello.h_software, last_seq);
+	         "%" PRIu64 ")",
+	         conn_who(c, who, sizeof(who)), c->c_hello.h_role,
+	         c->c_hello.h_software, last_seq);
 }
 
 static void
@@ -481,7 +483,7 @@ ingest_pause_all(struct ingest *in)
 		return;
 	in->i_paused = 1;
 	log_warnx("ingest: write queue full, pausing agents until the "
-		  "database catches up");
+	          "database catches up");
 	for (c = in->i_conns; c != NULL; c = c->c_next)
 		if (c->c_state != CONN_CLOSING) {
 			c->c_paused = 1;
@@ -534,22 +536,23 @@ ingest_new(struct collector *col)
 {
 	struct ingest *in = calloc(1, sizeof(*in));
 	struct store_callbacks cb = {ingest_on_hello, ingest_on_committed,
-	    ingest_on_drained, in};
+	                             ingest_on_drained, in};
 	struct sockaddr_storage ss;
 	int sslen = sizeof(ss);
 	struct timeval hb = {INGEST_HEARTBEAT_S, 0};
 
 	in->i_c = col;
 	col->c_store = store_new(col, col->c_conf.cc_database,
-	    col->c_conf.cc_retention_ms, &cb);
+	                         col->c_conf.cc_retention_ms, &cb);
 	if (evutil_parse_sockaddr_port(col->c_conf.cc_listen,
-		(struct sockaddr *)&ss, &sslen) == -1) {
+	                               (struct sockaddr *)&ss, &sslen) == -1) {
 		log_warnx("collector.listen: cannot parse '%s' (use an IP "
-			  "address and port)",
-		    col->c_conf.cc_listen);
+		          "address and port)",
+		          col->c_conf.cc_listen);
 		goto fail;
 	}
-	in->i_lis = evconnlistener_new_bind(col->c_base, ingest_accept_cb, in,
+	in->i_lis = evconnlistener_new_bind(
+	    col->c_base, ingest_accept_cb, in,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    128, (struct sockaddr *)&ss, sslen);
 	if (in->i_lis == NULL) {
@@ -597,37 +600,45 @@ ingest_metrics(struct ingest *in, struct evbuffer *out)
 {
 	struct agent_info *ai;
 
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+	    out,
 	    "# HELP watchstand_agent_connected Whether the agent is connected "
 	    "now.\n# TYPE watchstand_agent_connected gauge\n");
 	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
-		evbuffer_add_printf(out,
+		evbuffer_add_printf(
+		    out,
 		    "watchstand_agent_connected{agent=\"%s\",role=\"%s\"} %d\n",
 		    ai->ai_name, ai->ai_role, ai->ai_connected);
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+	    out,
 	    "# HELP watchstand_agent_spool_dropped_samples Samples the agent "
 	    "dropped from its full spool, as it reported.\n"
 	    "# TYPE watchstand_agent_spool_dropped_samples counter\n");
 	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
-		evbuffer_add_printf(out,
+		evbuffer_add_printf(
+		    out,
 		    "watchstand_agent_spool_dropped_samples{agent=\"%s\"} "
 		    "%.0f\n",
 		    ai->ai_name, ai->ai_spool_dropped_samples);
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+	    out,
 	    "# HELP watchstand_agent_spool_dropped_batches Batches the agent "
 	    "dropped from its full spool, as it reported.\n"
 	    "# TYPE watchstand_agent_spool_dropped_batches counter\n");
 	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
-		evbuffer_add_printf(out,
+		evbuffer_add_printf(
+		    out,
 		    "watchstand_agent_spool_dropped_batches{agent=\"%s\"} "
 		    "%.0f\n",
 		    ai->ai_name, ai->ai_spool_dropped_batches);
-	evbuffer_add_printf(out,
+	evbuffer_add_printf(
+	    out,
 	    "# HELP watchstand_agent_spool_pending_batches Batches waiting in "
 	    "the agent's spool, as it reported.\n"
 	    "# TYPE watchstand_agent_spool_pending_batches gauge\n");
 	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
-		evbuffer_add_printf(out,
+		evbuffer_add_printf(
+		    out,
 		    "watchstand_agent_spool_pending_batches{agent=\"%s\"} "
 		    "%.0f\n",
 		    ai->ai_name, ai->ai_spool_pending);

@@ -15,9 +15,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: watchstand-collector [-v] [-c collector.yaml] "
-	    "[run | migrate | check-config]\n");
+	fprintf(stderr, "usage: watchstand-collector [-v] [-c collector.yaml] "
+	                "[run | migrate | check-config]\n");
 	exit(2);
 }
 
@@ -29,7 +28,7 @@ collector_signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		log_warnx("SIGHUP: reloading is not supported yet; restart the "
-		    "collector to apply a new config");
+		          "collector to apply a new config");
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -45,7 +44,8 @@ collector_run(struct collector *c, const char *file)
 
 	signal(SIGPIPE, SIG_IGN);
 	if ((c->c_ctx = tls_ctx_new(c->c_conf.cc_tls_ca, c->c_conf.cc_tls_cert,
-		 c->c_conf.cc_tls_key, 1, err, sizeof(err))) == NULL)
+	                            c->c_conf.cc_tls_key, 1, err,
+	                            sizeof(err))) == NULL)
 		fatalx("%s: %s", file, err);
 	if ((c->c_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -53,16 +53,16 @@ collector_run(struct collector *c, const char *file)
 		fatalx("cannot listen for agents on %s", c->c_conf.cc_listen);
 	if (http_start(c) == -1)
 		fatalx("cannot serve HTTP on %s", c->c_conf.cc_http);
-	sigs[0] = evsignal_new(c->c_base, SIGTERM, collector_signal_cb,
-	    c->c_base);
-	sigs[1] = evsignal_new(c->c_base, SIGINT, collector_signal_cb,
-	    c->c_base);
-	sigs[2] = evsignal_new(c->c_base, SIGHUP, collector_signal_cb,
-	    c->c_base);
+	sigs[0] =
+	    evsignal_new(c->c_base, SIGTERM, collector_signal_cb, c->c_base);
+	sigs[1] =
+	    evsignal_new(c->c_base, SIGINT, collector_signal_cb, c->c_base);
+	sigs[2] =
+	    evsignal_new(c->c_base, SIGHUP, collector_signal_cb, c->c_base);
 	for (i = 0; i < 3; i++)
 		evsignal_add(sigs[i], NULL);
 	log_info("collector %s: agents on %s (TLS), HTTP on %s",
-	    COLLECTOR_VERSION, c->c_conf.cc_listen, c->c_conf.cc_http);
+	         COLLECTOR_VERSION, c->c_conf.cc_listen, c->c_conf.cc_http);
 	event_base_dispatch(c->c_base);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
@@ -105,7 +105,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "migrate") != 0 &&
 	    strcmp(cmd, "check-config") != 0) {
 		fprintf(stderr, "watchstand-collector: unknown command '%s'\n",
-		    cmd);
+		        cmd);
 		usage();
 	}
 	if (collector_conf_load(file, &c.c_conf) == -1)

@@ -17,59 +17,60 @@ struct migration {
 
 static const struct migration migrations[] = {
     {1, "agents, day-partitioned samples, v_samples",
-	"CREATE TABLE watchstand.agents ("
-	"  id serial PRIMARY KEY,"
-	"  name text NOT NULL UNIQUE,"
-	"  role text NOT NULL,"
-	"  address text,"
-	"  version text,"
-	"  stream_id bigint NOT NULL DEFAULT 0,"
-	"  last_seq bigint NOT NULL DEFAULT 0,"
-	"  first_seen timestamptz NOT NULL DEFAULT now(),"
-	"  last_seen timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE watchstand.samples ("
-	"  ts timestamptz NOT NULL,"
-	"  agent_id integer NOT NULL,"
-	"  series text NOT NULL,"
-	"  value double precision NOT NULL"
-	") PARTITION BY RANGE (ts);"
-	"CREATE INDEX samples_series_ts ON watchstand.samples"
-	"  (agent_id, series, ts);"
-	/* Partitions are whole UTC days named samples_YYYYMMDD. */
-	"CREATE FUNCTION watchstand.ensure_partition(day date)"
-	" RETURNS void LANGUAGE plpgsql AS $$"
-	"BEGIN"
-	"  EXECUTE format('CREATE TABLE IF NOT EXISTS watchstand.%I"
-	"    PARTITION OF watchstand.samples FOR VALUES FROM (%L) TO (%L)',"
-	"    'samples_' || to_char(day, 'YYYYMMDD'),"
-	"    (day::timestamp AT TIME ZONE 'UTC'),"
-	"    ((day + 1)::timestamp AT TIME ZONE 'UTC'));"
-	"END $$;"
-	"CREATE FUNCTION watchstand.maintain_partitions(retention interval)"
-	" RETURNS integer LANGUAGE plpgsql AS $$"
-	"DECLARE p record; dropped integer := 0;"
-	"BEGIN"
-	"  PERFORM watchstand.ensure_partition((now() AT TIME ZONE 'UTC')::date);"
-	"  PERFORM watchstand.ensure_partition((now() AT TIME ZONE 'UTC')::date + 1);"
-	"  FOR p IN SELECT c.relname FROM pg_inherits i"
-	"    JOIN pg_class c ON c.oid = i.inhrelid"
-	"    JOIN pg_class parent ON parent.oid = i.inhparent"
-	"    JOIN pg_namespace n ON n.oid = parent.relnamespace"
-	"    WHERE n.nspname = 'watchstand' AND parent.relname = 'samples'"
-	"      AND c.relname ~ '^samples_[0-9]{8}$'"
-	"  LOOP"
-	"    IF ((to_date(substr(p.relname, 9), 'YYYYMMDD') + 1)::timestamp"
-	"        AT TIME ZONE 'UTC') <= now() - retention THEN"
-	"      EXECUTE format('DROP TABLE watchstand.%I', p.relname);"
-	"      dropped := dropped + 1;"
-	"    END IF;"
-	"  END LOOP;"
-	"  RETURN dropped;"
-	"END $$;"
-	"CREATE VIEW watchstand.v_samples AS"
-	"  SELECT s.ts, a.name AS host, a.role, s.series, s.value"
-	"  FROM watchstand.samples s JOIN watchstand.agents a"
-	"    ON a.id = s.agent_id;"},
+     "CREATE TABLE watchstand.agents ("
+     "  id serial PRIMARY KEY,"
+     "  name text NOT NULL UNIQUE,"
+     "  role text NOT NULL,"
+     "  address text,"
+     "  version text,"
+     "  stream_id bigint NOT NULL DEFAULT 0,"
+     "  last_seq bigint NOT NULL DEFAULT 0,"
+     "  first_seen timestamptz NOT NULL DEFAULT now(),"
+     "  last_seen timestamptz NOT NULL DEFAULT now());"
+     "CREATE TABLE watchstand.samples ("
+     "  ts timestamptz NOT NULL,"
+     "  agent_id integer NOT NULL,"
+     "  series text NOT NULL,"
+     "  value double precision NOT NULL"
+     ") PARTITION BY RANGE (ts);"
+     "CREATE INDEX samples_series_ts ON watchstand.samples"
+     "  (agent_id, series, ts);"
+     /* Partitions are whole UTC days named samples_YYYYMMDD. */
+     "CREATE FUNCTION watchstand.ensure_partition(day date)"
+     " RETURNS void LANGUAGE plpgsql AS $$"
+     "BEGIN"
+     "  EXECUTE format('CREATE TABLE IF NOT EXISTS watchstand.%I"
+     "    PARTITION OF watchstand.samples FOR VALUES FROM (%L) TO (%L)',"
+     "    'samples_' || to_char(day, 'YYYYMMDD'),"
+     "    (day::timestamp AT TIME ZONE 'UTC'),"
+     "    ((day + 1)::timestamp AT TIME ZONE 'UTC'));"
+     "END $$;"
+     "CREATE FUNCTION watchstand.maintain_partitions(retention interval)"
+     " RETURNS integer LANGUAGE plpgsql AS $$"
+     "DECLARE p record; dropped integer := 0;"
+     "BEGIN"
+     "  PERFORM watchstand.ensure_partition((now() AT TIME ZONE 'UTC')::date);"
+     "  PERFORM watchstand.ensure_partition((now() AT TIME ZONE 'UTC')::date + "
+     "1);"
+     "  FOR p IN SELECT c.relname FROM pg_inherits i"
+     "    JOIN pg_class c ON c.oid = i.inhrelid"
+     "    JOIN pg_class parent ON parent.oid = i.inhparent"
+     "    JOIN pg_namespace n ON n.oid = parent.relnamespace"
+     "    WHERE n.nspname = 'watchstand' AND parent.relname = 'samples'"
+     "      AND c.relname ~ '^samples_[0-9]{8}$'"
+     "  LOOP"
+     "    IF ((to_date(substr(p.relname, 9), 'YYYYMMDD') + 1)::timestamp"
+     "        AT TIME ZONE 'UTC') <= now() - retention THEN"
+     "      EXECUTE format('DROP TABLE watchstand.%I', p.relname);"
+     "      dropped := dropped + 1;"
+     "    END IF;"
+     "  END LOOP;"
+     "  RETURN dropped;"
+     "END $$;"
+     "CREATE VIEW watchstand.v_samples AS"
+     "  SELECT s.ts, a.name AS host, a.role, s.series, s.value"
+     "  FROM watchstand.samples s JOIN watchstand.agents a"
+     "    ON a.id = s.agent_id;"},
 };
 
 #define MIGRATIONS_N ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -85,7 +86,7 @@ exec_ok(PGconn *db, const char *sql, const char *what)
 {
 	PGresult *r = PQexec(db, sql);
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
-	    PQresultStatus(r) == PGRES_TUPLES_OK;
+	         PQresultStatus(r) == PGRES_TUPLES_OK;
 
 	if (!ok)
 		fprintf(stderr, "migrate: %s: %s", what, PQerrorMessage(db));
@@ -102,22 +103,22 @@ migrate_run(const char *conninfo)
 
 	if (PQstatus(db) != CONNECTION_OK) {
 		fprintf(stderr, "migrate: cannot connect to the database: %s",
-		    PQerrorMessage(db));
+		        PQerrorMessage(db));
 		PQfinish(db);
 		return -1;
 	}
 	PQclear(PQexec(db, "SET client_min_messages = warning"));
 	if (exec_ok(db, "SELECT pg_advisory_lock(7730001)", "lock") == -1 ||
 	    exec_ok(db,
-		"CREATE SCHEMA IF NOT EXISTS watchstand;"
-		"CREATE TABLE IF NOT EXISTS watchstand.schema_migrations ("
-		"  version integer PRIMARY KEY,"
-		"  what text NOT NULL,"
-		"  applied_at timestamptz NOT NULL DEFAULT now())",
-		"bootstrap") == -1)
+	            "CREATE SCHEMA IF NOT EXISTS watchstand;"
+	            "CREATE TABLE IF NOT EXISTS watchstand.schema_migrations ("
+	            "  version integer PRIMARY KEY,"
+	            "  what text NOT NULL,"
+	            "  applied_at timestamptz NOT NULL DEFAULT now())",
+	            "bootstrap") == -1)
 		goto done;
 	r = PQexec(db, "SELECT coalesce(max(version), 0)"
-		       " FROM watchstand.schema_migrations");
+	               " FROM watchstand.schema_migrations");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "migrate: %s", PQerrorMessage(db));
 		PQclear(r);
@@ -139,7 +140,8 @@ migrate_run(const char *conninfo)
 			PQclear(PQexec(db, "ROLLBACK"));
 			goto done;
 		}
-		r = PQexecParams(db,
+		r = PQexecParams(
+		    db,
 		    "INSERT INTO watchstand.schema_migrations (version, what)"
 		    " VALUES ($1, $2)",
 		    2, NULL, params, NULL, NULL, 0);
@@ -150,13 +152,14 @@ migrate_run(const char *conninfo)
 		applied++;
 	}
 	/* Today's and tomorrow's partitions exist before the first sample. */
-	if (exec_ok(db, "SELECT watchstand.ensure_partition(current_date);"
-			"SELECT watchstand.ensure_partition(current_date + 1)",
-		"partitions") == -1)
+	if (exec_ok(db,
+	            "SELECT watchstand.ensure_partition(current_date);"
+	            "SELECT watchstand.ensure_partition(current_date + 1)",
+	            "partitions") == -1)
 		goto done;
 	if (applied == 0)
 		printf("migrate: schema is up to date (version %d)\n",
-		    migrate_latest());
+		       migrate_latest());
 	rc = 0;
 done:
 	PQfinish(db);

@@ -46,11 +46,11 @@ enum store_state {
 };
 
 enum store_step {
-	STEP_CHECK,	/* schema version */
+	STEP_CHECK, /* schema version */
 	STEP_HELLO,
-	STEP_LOCK,	/* BEGIN; lock agents rows; read their seqs */
-	STEP_COPY,	/* partitions; COPY */
-	STEP_COMMIT,	/* update seqs; COMMIT */
+	STEP_LOCK,   /* BEGIN; lock agents rows; read their seqs */
+	STEP_COPY,   /* partitions; COPY */
+	STEP_COMMIT, /* update seqs; COMMIT */
 	STEP_ROLLBACK,
 	STEP_MAINT,
 };
@@ -97,8 +97,8 @@ struct store {
 static void store_next(struct store *st);
 static void store_io(struct store *st);
 
-const double stats_lat_bounds[STATS_LAT_BUCKETS] = {0.001, 0.005, 0.01,
-    0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
+const double stats_lat_bounds[STATS_LAT_BUCKETS] = {
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
 
 static void
 store_kick(struct store *st)
@@ -173,14 +173,13 @@ static void
 store_complain(struct store *st, const char *why, int retrying)
 {
 	if (strncmp(st->s_last_complaint, why,
-		sizeof(st->s_last_complaint) - 1) == 0)
+	            sizeof(st->s_last_complaint) - 1) == 0)
 		return;
-	snprintf(st->s_last_complaint, sizeof(st->s_last_complaint), "%s",
-	    why);
+	snprintf(st->s_last_complaint, sizeof(st->s_last_complaint), "%s", why);
 	if (retrying)
 		log_warnx("database: %s; retrying every %d s, agents keep "
-			  "spooling",
-		    why, STORE_RETRY_S);
+		          "spooling",
+		          why, STORE_RETRY_S);
 	else
 		log_warnx("database: %s", why);
 }
@@ -227,8 +226,8 @@ store_watch(struct store *st, short what)
 {
 	if (st->s_ev != NULL)
 		event_free(st->s_ev);
-	st->s_ev = event_new(st->s_base, PQsocket(st->s_db), what,
-	    store_ev_cb, st);
+	st->s_ev =
+	    event_new(st->s_base, PQsocket(st->s_db), what, store_ev_cb, st);
 	event_add(st->s_ev, NULL);
 }
 
@@ -255,7 +254,7 @@ store_connect_poll(struct store *st)
 	default: {
 		char why[512];
 		snprintf(why, sizeof(why), "cannot connect: %s",
-		    PQerrorMessage(st->s_db));
+		         PQerrorMessage(st->s_db));
 		why[strcspn(why, "\n")] = '\0';
 		store_disconnect(st, why);
 		return;
@@ -267,9 +266,8 @@ store_connect_poll(struct store *st)
 	store_watch(st, EV_READ | EV_PERSIST);
 	/* First make sure the schema is what this collector expects. */
 	st->s_step = STEP_CHECK;
-	if (!PQsendQuery(st->s_db,
-		"SELECT coalesce(max(version), 0) FROM "
-		"watchstand.schema_migrations")) {
+	if (!PQsendQuery(st->s_db, "SELECT coalesce(max(version), 0) FROM "
+	                           "watchstand.schema_migrations")) {
 		store_disconnect(st, PQerrorMessage(st->s_db));
 		return;
 	}
@@ -289,7 +287,7 @@ store_retry_cb(evutil_socket_t fd, short what, void *arg)
 	st->s_db = PQconnectStart(st->s_conninfo);
 	if (st->s_db == NULL || PQstatus(st->s_db) == CONNECTION_BAD) {
 		store_disconnect(st, st->s_db ? PQerrorMessage(st->s_db)
-					      : "out of memory");
+		                              : "out of memory");
 		return;
 	}
 	st->s_state = ST_CONNECTING;
@@ -328,18 +326,19 @@ store_hello_step(struct store *st)
 {
 	struct store_item *it = st->s_hellos.q_head;
 	const char *params[4] = {it->si_hello.h_name, it->si_hello.h_role,
-	    it->si_addr, it->si_hello.h_software};
+	                         it->si_addr, it->si_hello.h_software};
 
 	st->s_step = STEP_HELLO;
 	st->s_failed = 0;
-	if (!PQsendQueryParams(st->s_db,
-		"INSERT INTO watchstand.agents (name, role, address, version)"
-		" VALUES ($1, $2, $3, $4)"
-		" ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role,"
-		"  address = EXCLUDED.address, version = EXCLUDED.version,"
-		"  last_seen = now()"
-		" RETURNING id, stream_id, last_seq",
-		4, NULL, params, NULL, NULL, 0)) {
+	if (!PQsendQueryParams(
+	        st->s_db,
+	        "INSERT INTO watchstand.agents (name, role, address, version)"
+	        " VALUES ($1, $2, $3, $4)"
+	        " ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role,"
+	        "  address = EXCLUDED.address, version = EXCLUDED.version,"
+	        "  last_seen = now()"
+	        " RETURNING id, stream_id, last_seq",
+	        4, NULL, params, NULL, NULL, 0)) {
 		store_disconnect(st, PQerrorMessage(st->s_db));
 		return;
 	}
@@ -358,8 +357,8 @@ store_txn_begin(struct store *st)
 	char *sql;
 
 	while (st->s_batches.q_head != NULL &&
-	    (samples == 0 || samples + st->s_batches.q_head->si_count <=
-		STORE_TXN_MAX_SAMPLES)) {
+	       (samples == 0 || samples + st->s_batches.q_head->si_count <=
+	                            STORE_TXN_MAX_SAMPLES)) {
 		it = q_pop(&st->s_batches);
 		samples += it->si_count;
 		q_push(&st->s_inflight, it);
@@ -372,14 +371,15 @@ store_txn_begin(struct store *st)
 		}
 	}
 	sql = malloc(cap);
-	len = snprintf(sql, cap,
+	len = snprintf(
+	    sql, cap,
 	    "BEGIN; SELECT id, stream_id, last_seq FROM watchstand.agents"
 	    " WHERE id IN (");
 	for (i = 0; i < nids; i++) {
 		if (len + 16 > cap)
 			sql = realloc(sql, cap *= 2);
 		len += snprintf(sql + len, cap - len, "%s%d", i ? "," : "",
-		    ids[i]);
+		                ids[i]);
 	}
 	if (len + 32 > cap)
 		sql = realloc(sql, cap *= 2);
@@ -445,10 +445,10 @@ store_txn_copy(struct store *st)
 
 		for (row = 0; row < PQntuples(r); row++)
 			if (atoi(PQgetvalue(r, row, 0)) == it->si_agent) {
-				dbstream = strtoull(PQgetvalue(r, row, 1),
-				    NULL, 10);
-				dbseq = strtoull(PQgetvalue(r, row, 2), NULL,
-				    10);
+				dbstream =
+				    strtoull(PQgetvalue(r, row, 1), NULL, 10);
+				dbseq =
+				    strtoull(PQgetvalue(r, row, 2), NULL, 10);
 			}
 		/* A batch of the same stream stored earlier in this txn. */
 		struct store_item *jt;
@@ -478,24 +478,25 @@ store_txn_copy(struct store *st)
 				st->s_c->c_stats.st_samples_range++;
 				continue;
 			}
-			day = s.s_ts_us >= 0 ? s.s_ts_us / 86400000000LL
-					     : -1 - (-s.s_ts_us - 1) /
-						   86400000000LL;
+			day = s.s_ts_us >= 0
+			          ? s.s_ts_us / 86400000000LL
+			          : -1 - (-s.s_ts_us - 1) / 86400000000LL;
 			if (!store_day_known(st, day)) {
 				for (i = 0; i < nnew; i++)
 					if (newdays[i] == day)
 						break;
 				if (i == nnew) {
 					newdays = realloc(newdays,
-					    (nnew + 1) * sizeof(*newdays));
+					                  (nnew + 1) *
+					                      sizeof(*newdays));
 					newdays[nnew++] = day;
 				}
 			}
 			memcpy(&bits, &s.s_value, 8);
 			copy_be(&st->s_copy, 4, 2);
 			copy_be(&st->s_copy, 8, 4);
-			copy_be(&st->s_copy, (uint64_t)(s.s_ts_us - PG_EPOCH_US),
-			    8);
+			copy_be(&st->s_copy,
+			        (uint64_t)(s.s_ts_us - PG_EPOCH_US), 8);
 			copy_be(&st->s_copy, 4, 4);
 			copy_be(&st->s_copy, (uint32_t)it->si_agent, 4);
 			copy_be(&st->s_copy, s.s_series_len, 4);
@@ -520,19 +521,19 @@ store_txn_copy(struct store *st)
 		if (len + 64 > cap)
 			sql = realloc(sql, cap *= 2);
 		len += snprintf(sql + len, cap - len,
-		    "SELECT watchstand.ensure_partition('%s');", d);
+		                "SELECT watchstand.ensure_partition('%s');", d);
 	}
 	if (len + 128 > cap)
 		sql = realloc(sql, cap *= 2);
 	if (st->s_txn_samples > 0)
 		snprintf(sql + len, cap - len,
-		    "COPY watchstand.samples (ts, agent_id, series, value)"
-		    " FROM STDIN (FORMAT binary)");
+		         "COPY watchstand.samples (ts, agent_id, series, value)"
+		         " FROM STDIN (FORMAT binary)");
 	else
 		snprintf(sql + len, cap - len, "SELECT 1");
 	/* Forgotten again if this transaction fails (see store_step_done). */
-	st->s_days = realloc(st->s_days,
-	    (st->s_ndays + nnew + 1) * sizeof(*st->s_days));
+	st->s_days =
+	    realloc(st->s_days, (st->s_ndays + nnew + 1) * sizeof(*st->s_days));
 	for (i = 0; i < nnew; i++)
 		st->s_days[st->s_ndays + i] = newdays[i];
 	st->s_ndays += nnew;
@@ -565,7 +566,8 @@ store_txn_commit(struct store *st)
 				max = jt->si_seq;
 		if (len + 200 > cap)
 			sql = realloc(sql, cap *= 2);
-		len += snprintf(sql + len, cap - len,
+		len += snprintf(
+		    sql + len, cap - len,
 		    "UPDATE watchstand.agents SET stream_id = %" PRId64
 		    ", last_seq = GREATEST(CASE WHEN stream_id = %" PRId64
 		    " THEN last_seq ELSE 0 END, %" PRIu64 "), last_seen = now()"
@@ -601,8 +603,7 @@ store_txn_done(struct store *st)
 		else
 			cs->st_batches++;
 		st->s_queue_bytes -= it->si_len;
-		st->s_cb.sc_committed(st->s_cb.sc_arg, it->si_conn,
-		    it->si_seq);
+		st->s_cb.sc_committed(st->s_cb.sc_arg, it->si_conn, it->si_seq);
 		item_free(it);
 	}
 	cs->st_queue_bytes = st->s_queue_bytes;
@@ -627,13 +628,13 @@ store_step_done(struct store *st)
 		if (st->s_failed) {
 			char why[600];
 			snprintf(why, sizeof(why),
-			    "%s: run 'watchstand-collector migrate'",
-			    st->s_error);
+			         "%s: run 'watchstand-collector migrate'",
+			         st->s_error);
 			store_disconnect(st, why);
 			return;
 		}
 		log_info("database: connected, schema version %d",
-		    migrate_latest());
+		         migrate_latest());
 		st->s_last_complaint[0] = '\0';
 		store_set_up(st, 1);
 		break;
@@ -712,9 +713,9 @@ store_next(struct store *st)
 		char sql[128];
 		st->s_maint_due = 0;
 		snprintf(sql, sizeof(sql),
-		    "SELECT watchstand.maintain_partitions('%" PRIu64
-		    " seconds')",
-		    st->s_retention_ms / 1000);
+		         "SELECT watchstand.maintain_partitions('%" PRIu64
+		         " seconds')",
+		         st->s_retention_ms / 1000);
 		store_send(st, STEP_MAINT, sql);
 	} else if (st->s_batches.q_head != NULL)
 		store_txn_begin(st);
@@ -730,7 +731,7 @@ store_result(struct store *st, PGresult *r)
 	if (s == PGRES_FATAL_ERROR) {
 		if (!st->s_failed) {
 			snprintf(st->s_error, sizeof(st->s_error), "%s",
-			    PQresultErrorMessage(r));
+			         PQresultErrorMessage(r));
 			st->s_error[strcspn(st->s_error, "\n")] = '\0';
 		}
 		st->s_failed = 1;
@@ -741,7 +742,8 @@ store_result(struct store *st, PGresult *r)
 	case STEP_CHECK:
 		if (s == PGRES_TUPLES_OK &&
 		    atoi(PQgetvalue(r, 0, 0)) < migrate_latest()) {
-			snprintf(st->s_error, sizeof(st->s_error),
+			snprintf(
+			    st->s_error, sizeof(st->s_error),
 			    "schema at version %s, this collector needs %d",
 			    PQgetvalue(r, 0, 0), migrate_latest());
 			st->s_failed = 1;
@@ -756,7 +758,7 @@ store_result(struct store *st, PGresult *r)
 			if (stream != (int64_t)it->si_hello.h_stream)
 				seq = 0;
 			st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn,
-			    atoi(PQgetvalue(r, 0, 0)), seq);
+			                  atoi(PQgetvalue(r, 0, 0)), seq);
 		}
 		break;
 	case STEP_LOCK:
@@ -770,8 +772,8 @@ store_result(struct store *st, PGresult *r)
 	case STEP_MAINT:
 		if (s == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) > 0)
 			log_info("database: dropped %s day partitions older "
-				 "than the retention",
-			    PQgetvalue(r, 0, 0));
+			         "than the retention",
+			         PQgetvalue(r, 0, 0));
 		break;
 	default:
 		break;
@@ -799,13 +801,14 @@ store_io(struct store *st)
 				int rc;
 				if (n > 256 * 1024)
 					n = 256 * 1024;
-				rc = PQputCopyData(st->s_db,
+				rc = PQputCopyData(
+				    st->s_db,
 				    (const char *)st->s_copy.pb_data +
-					st->s_copy_off,
+				        st->s_copy_off,
 				    (int)n);
 				if (rc == -1) {
-					store_disconnect(st,
-					    PQerrorMessage(st->s_db));
+					store_disconnect(
+					    st, PQerrorMessage(st->s_db));
 					return;
 				}
 				if (rc == 0)
@@ -815,8 +818,8 @@ store_io(struct store *st)
 			if (!st->s_copy_ended) {
 				int rc = PQputCopyEnd(st->s_db, NULL);
 				if (rc == -1) {
-					store_disconnect(st,
-					    PQerrorMessage(st->s_db));
+					store_disconnect(
+					    st, PQerrorMessage(st->s_db));
 					return;
 				}
 				if (rc == 0)
@@ -865,7 +868,7 @@ store_io(struct store *st)
 
 struct store *
 store_new(struct collector *c, const char *conninfo, uint64_t retention_ms,
-    const struct store_callbacks *cb)
+          const struct store_callbacks *cb)
 {
 	struct store *st = calloc(1, sizeof(*st));
 	struct timeval now = {0, 0}, maint = {STORE_MAINT_S, 0};
@@ -914,7 +917,7 @@ store_free(struct store *st)
 
 void
 store_hello(struct store *st, uint64_t conn_id, const struct proto_hello *h,
-    const char *address)
+            const char *address)
 {
 	struct store_item *it = calloc(1, sizeof(*it));
 
@@ -928,9 +931,8 @@ store_hello(struct store *st, uint64_t conn_id, const struct proto_hello *h,
 }
 
 void
-store_batch(struct store *st, uint64_t conn_id, int agent_id,
-    uint64_t stream, uint64_t seq, uint32_t count, const uint8_t *payload,
-    size_t len)
+store_batch(struct store *st, uint64_t conn_id, int agent_id, uint64_t stream,
+            uint64_t seq, uint32_t count, const uint8_t *payload, size_t len)
 {
 	struct store_item *it = calloc(1, sizeof(*it));
 

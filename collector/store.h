@@ -18,7 +18,7 @@ struct store;
 struct store_callbacks {
 	/* agent_id < 0 on failure; last_seq is for the hello's stream. */
 	void (*sc_hello)(void *arg, uint64_t conn_id, int agent_id,
-	    uint64_t last_seq);
+	                 uint64_t last_seq);
 	/* The batch is committed (or was a duplicate): acknowledge it. */
 	void (*sc_committed)(void *arg, uint64_t conn_id, uint64_t seq);
 	/* The queue fell below its low mark: reading may resume. */
@@ -27,14 +27,15 @@ struct store_callbacks {
 };
 
 struct store *store_new(struct collector *c, const char *conninfo,
-    uint64_t retention_ms, const struct store_callbacks *cb);
+                        uint64_t retention_ms,
+                        const struct store_callbacks *cb);
 void store_free(struct store *st);
 void store_hello(struct store *st, uint64_t conn_id,
-    const struct proto_hello *h, const char *address);
+                 const struct proto_hello *h, const char *address);
 /* Takes a copy of the batch payload (already validated). */
 void store_batch(struct store *st, uint64_t conn_id, int agent_id,
-    uint64_t stream, uint64_t seq, uint32_t count, const uint8_t *payload,
-    size_t len);
+                 uint64_t stream, uint64_t seq, uint32_t count,
+                 const uint8_t *payload, size_t len);
 /* 1 when the write queue is over its high mark. */
 int store_full(struct store *st);
 

@@ -37,10 +37,10 @@ log_vwrite(const char *level, const char *fmt, va_list ap, const char *err)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (err != NULL)
 		fprintf(stderr, "%s.%03ldZ %s %s: %s: %s\n", when,
-		    ts.tv_nsec / 1000000, log_ident, level, msg, err);
+		        ts.tv_nsec / 1000000, log_ident, level, msg, err);
 	else
 		fprintf(stderr, "%s.%03ldZ %s %s: %s\n", when,
-		    ts.tv_nsec / 1000000, log_ident, level, msg);
+		        ts.tv_nsec / 1000000, log_ident, level, msg);
 	fflush(stderr);
 }
 

@@ -105,7 +105,7 @@ frame_end(struct pbuf *pb, size_t start)
 
 int
 proto_frame_check(const uint8_t *buf, size_t len, size_t *frame_len,
-    const char **why)
+                  const char **why)
 {
 	uint32_t n;
 
@@ -187,7 +187,7 @@ proto_batch_begin(struct pbuf *pb, uint64_t seq)
 
 int
 proto_batch_add(struct pbuf *pb, int64_t ts_us, const char *series,
-    double value)
+                double value)
 {
 	size_t n = strlen(series);
 	uint64_t bits;
@@ -256,8 +256,8 @@ proto_name_valid(const char *s)
 	for (; *s; s++, n++) {
 		char c = *s;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9') || c == '-' || c == '_' ||
-			c == '.'))
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
 			return 0;
 	}
 	return n > 0 && n <= PROTO_NAME_MAX;
@@ -280,7 +280,7 @@ proto_series_valid(const char *s, size_t len)
 
 int
 proto_get_hello(const uint8_t *p, size_t len, struct proto_hello *h,
-    const char **why)
+                const char **why)
 {
 	struct rd r = {p, p + len, 0};
 
@@ -304,7 +304,7 @@ proto_get_hello(const uint8_t *p, size_t len, struct proto_hello *h,
 
 int
 proto_get_welcome(const uint8_t *p, size_t len, uint16_t *version,
-    uint64_t *last_seq, const char **why)
+                  uint64_t *last_seq, const char **why)
 {
 	struct rd r = {p, p + len, 0};
 
@@ -345,7 +345,7 @@ proto_get_error(const uint8_t *p, size_t len, char *text, size_t textlen)
 
 int
 proto_batch_open(struct proto_batch *b, const uint8_t *p, size_t len,
-    const char **why)
+                 const char **why)
 {
 	struct rd r = {p, p + len, 0};
 
@@ -372,7 +372,7 @@ proto_batch_open(struct proto_batch *b, const uint8_t *p, size_t len,
 
 int
 proto_batch_next(struct proto_batch *b, struct proto_sample *s,
-    const char **why)
+                 const char **why)
 {
 	struct rd r = {b->b_p, b->b_end, 0};
 	uint64_t bits;

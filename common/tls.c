@@ -21,7 +21,7 @@ tls_error(char *buf, size_t len)
 
 SSL_CTX *
 tls_ctx_new(const char *ca, const char *cert, const char *key, int server,
-    char *err, size_t errlen)
+            char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
 	char why[256];
@@ -29,34 +29,35 @@ tls_ctx_new(const char *ca, const char *cert, const char *key, int server,
 	ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 	if (ctx == NULL) {
 		snprintf(err, errlen, "SSL_CTX_new: %s",
-		    tls_error(why, sizeof(why)));
+		         tls_error(why, sizeof(why)));
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
 		snprintf(err, errlen, "tls.ca %s: %s", ca,
-		    tls_error(why, sizeof(why)));
+		         tls_error(why, sizeof(why)));
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		snprintf(err, errlen, "tls.cert %s: %s", cert,
-		    tls_error(why, sizeof(why)));
+		         tls_error(why, sizeof(why)));
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
 		snprintf(err, errlen, "tls.key %s: %s", key,
-		    tls_error(why, sizeof(why)));
+		         tls_error(why, sizeof(why)));
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		snprintf(err, errlen, "tls.key %s does not match tls.cert %s",
-		    key, cert);
+		         key, cert);
 		goto fail;
 	}
 	/* Both sides must present a certificate signed by our CA. */
 	SSL_CTX_set_verify(ctx,
-	    SSL_VERIFY_PEER | (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-	    NULL);
+	                   SSL_VERIFY_PEER |
+	                       (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+	                   NULL);
 	if (server) {
 		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca);
 		if (names != NULL)
@@ -77,7 +78,7 @@ tls_peer_cn(SSL *ssl, char *buf, size_t len)
 	if (peer == NULL)
 		return buf;
 	if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer),
-		NID_commonName, buf, len) < 0)
+	                              NID_commonName, buf, len) < 0)
 		buf[0] = '\0';
 	X509_free(peer);
 	return buf;
@@ -94,12 +95,11 @@ tls_peer_is(SSL *ssl, const char *name)
 	if (peer == NULL)
 		return 0;
 	if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer),
-		NID_commonName, cn, sizeof(cn)) > 0 &&
+	                              NID_commonName, cn, sizeof(cn)) > 0 &&
 	    strcmp(cn, name) == 0)
 		ok = 1;
 	sans = X509_get_ext_d2i(peer, NID_subject_alt_name, NULL, NULL);
-	for (i = 0; !ok && sans != NULL && i < sk_GENERAL_NAME_num(sans);
-	     i++) {
+	for (i = 0; !ok && sans != NULL && i < sk_GENERAL_NAME_num(sans); i++) {
 		GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
 		if (gn->type != GEN_DNS)
 			continue;

@@ -25,11 +25,11 @@ yconf_load(struct yconf *yc, const char *file)
 	yaml_parser_set_input_file(&parser, fp);
 	if (!yaml_parser_load(&parser, &yc->yc_doc)) {
 		fprintf(stderr, "%s:%zu:%zu: YAML syntax error: %s%s%s\n", file,
-		    parser.problem_mark.line + 1,
-		    parser.problem_mark.column + 1,
-		    parser.problem ? parser.problem : "unknown",
-		    parser.context ? " " : "",
-		    parser.context ? parser.context : "");
+		        parser.problem_mark.line + 1,
+		        parser.problem_mark.column + 1,
+		        parser.problem ? parser.problem : "unknown",
+		        parser.context ? " " : "",
+		        parser.context ? parser.context : "");
 		yc->yc_errors++;
 		goto done;
 	}
@@ -75,7 +75,7 @@ yconf_error(struct yconf *yc, yaml_node_t *n, const char *fmt, ...)
 	va_end(ap);
 	if (n != NULL)
 		fprintf(stderr, "%s:%zu:%zu: %s\n", yc->yc_file,
-		    n->start_mark.line + 1, n->start_mark.column + 1, msg);
+		        n->start_mark.line + 1, n->start_mark.column + 1, msg);
 	else
 		fprintf(stderr, "%s: %s\n", yc->yc_file, msg);
 	yc->yc_errors++;
@@ -141,7 +141,7 @@ yconf_get(struct yconf *yc, yaml_node_t *map, const char *key)
 
 void
 yconf_check_keys(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *const *allowed)
+                 const char *const *allowed)
 {
 	yaml_node_pair_t *pair, *prev;
 	char path[256];
@@ -157,7 +157,7 @@ yconf_check_keys(struct yconf *yc, yaml_node_t *map, const char *prefix,
 
 		if (k == NULL) {
 			yconf_error(yc, kn, "%s: keys must be plain strings",
-			    prefix[0] ? prefix : "(top level)");
+			            prefix[0] ? prefix : "(top level)");
 			continue;
 		}
 		for (a = allowed; *a != NULL; a++)
@@ -165,13 +165,16 @@ yconf_check_keys(struct yconf *yc, yaml_node_t *map, const char *prefix,
 				found = 1;
 		if (!found) {
 			yconf_error(yc, kn, "%s: unknown key",
-			    yconf_path(path, sizeof(path), prefix, k));
+			            yconf_path(path, sizeof(path), prefix, k));
 			continue;
 		}
-		for (prev = map->data.mapping.pairs.start; prev < pair; prev++) {
-			const char *pk = yconf_scalar(yconf_node(yc, prev->key));
+		for (prev = map->data.mapping.pairs.start; prev < pair;
+		     prev++) {
+			const char *pk =
+			    yconf_scalar(yconf_node(yc, prev->key));
 			if (pk != NULL && strcmp(pk, k) == 0) {
-				yconf_error(yc, kn, "%s: duplicate key",
+				yconf_error(
+				    yc, kn, "%s: duplicate key",
 				    yconf_path(path, sizeof(path), prefix, k));
 				break;
 			}
@@ -182,7 +185,8 @@ yconf_check_keys(struct yconf *yc, yaml_node_t *map, const char *prefix,
 /* The scalar under key, or NULL after reporting a missing/mistyped value. */
 static yaml_node_t *
 yconf_scalar_at(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, int *rc, char *path, size_t pathlen)
+                const char *key, int required, int *rc, char *path,
+                size_t pathlen)
 {
 	yaml_node_t *n = yconf_get(yc, map, key);
 
@@ -190,7 +194,7 @@ yconf_scalar_at(struct yconf *yc, yaml_node_t *map, const char *prefix,
 	if (n == NULL) {
 		if (required)
 			yconf_error(yc, map, "%s: required key is missing",
-			    path);
+			            path);
 		*rc = 0;
 		return NULL;
 	}
@@ -205,12 +209,12 @@ yconf_scalar_at(struct yconf *yc, yaml_node_t *map, const char *prefix,
 
 int
 yconf_str(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, char **out)
+          const char *key, int required, char **out)
 {
 	char path[256];
 	int rc;
 	yaml_node_t *n = yconf_scalar_at(yc, map, prefix, key, required, &rc,
-	    path, sizeof(path));
+	                                 path, sizeof(path));
 
 	if (n == NULL)
 		return rc;
@@ -227,19 +231,19 @@ typedef int (*yconf_unit_fn)(const char *, uint64_t *, const char **);
 
 static int
 yconf_unit(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, uint64_t *out, yconf_unit_fn fn)
+           const char *key, int required, uint64_t *out, yconf_unit_fn fn)
 {
 	char path[256];
 	const char *why;
 	int rc;
 	yaml_node_t *n = yconf_scalar_at(yc, map, prefix, key, required, &rc,
-	    path, sizeof(path));
+	                                 path, sizeof(path));
 
 	if (n == NULL)
 		return rc;
 	if (fn(yconf_scalar(n), out, &why) == -1) {
 		yconf_error(yc, n, "%s: %s, got '%s'", path, why,
-		    yconf_scalar(n));
+		            yconf_scalar(n));
 		return -1;
 	}
 	return 1;
@@ -247,36 +251,36 @@ yconf_unit(struct yconf *yc, yaml_node_t *map, const char *prefix,
 
 int
 yconf_duration(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, uint64_t *ms)
+               const char *key, int required, uint64_t *ms)
 {
 	return yconf_unit(yc, map, prefix, key, required, ms,
-	    units_duration_ms);
+	                  units_duration_ms);
 }
 
 int
 yconf_size(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, uint64_t *bytes)
+           const char *key, int required, uint64_t *bytes)
 {
 	return yconf_unit(yc, map, prefix, key, required, bytes,
-	    units_size_bytes);
+	                  units_size_bytes);
 }
 
 int
 yconf_rate(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, uint64_t *bps)
+           const char *key, int required, uint64_t *bps)
 {
 	return yconf_unit(yc, map, prefix, key, required, bps, units_rate_bps);
 }
 
 int
 yconf_uint(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, uint64_t max, uint64_t *out)
+           const char *key, int required, uint64_t max, uint64_t *out)
 {
 	char path[256], *end;
 	unsigned long long v;
 	int rc;
 	yaml_node_t *n = yconf_scalar_at(yc, map, prefix, key, required, &rc,
-	    path, sizeof(path));
+	                                 path, sizeof(path));
 	const char *s;
 
 	if (n == NULL)
@@ -284,10 +288,11 @@ yconf_uint(struct yconf *yc, yaml_node_t *map, const char *prefix,
 	s = yconf_scalar(n);
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
-	    v > max) {
-		yconf_error(yc, n, "%s: expected a whole number from 0 to %llu, "
-		    "got '%s'", path, (unsigned long long)max, s);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v > max) {
+		yconf_error(yc, n,
+		            "%s: expected a whole number from 0 to %llu, "
+		            "got '%s'",
+		            path, (unsigned long long)max, s);
 		return -1;
 	}
 	*out = v;
@@ -296,12 +301,12 @@ yconf_uint(struct yconf *yc, yaml_node_t *map, const char *prefix,
 
 int
 yconf_bool(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, int *out)
+           const char *key, int required, int *out)
 {
 	char path[256];
 	int rc;
 	yaml_node_t *n = yconf_scalar_at(yc, map, prefix, key, required, &rc,
-	    path, sizeof(path));
+	                                 path, sizeof(path));
 	const char *s;
 
 	if (n == NULL)
@@ -313,7 +318,7 @@ yconf_bool(struct yconf *yc, yaml_node_t *map, const char *prefix,
 		*out = 0;
 	else {
 		yconf_error(yc, n, "%s: expected true or false, got '%s'", path,
-		    s);
+		            s);
 		return -1;
 	}
 	return 1;
@@ -333,7 +338,7 @@ yconf_strlist_free(char **list)
 
 int
 yconf_strlist(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, char ***out, size_t *np)
+              const char *key, int required, char ***out, size_t *np)
 {
 	char path[256];
 	yaml_node_t *n = yconf_get(yc, map, key);
@@ -345,7 +350,7 @@ yconf_strlist(struct yconf *yc, yaml_node_t *map, const char *prefix,
 	if (n == NULL) {
 		if (required)
 			yconf_error(yc, map, "%s: required key is missing",
-			    path);
+			            path);
 		return 0;
 	}
 	if (!yconf_is_seq(n)) {
@@ -364,7 +369,7 @@ yconf_strlist(struct yconf *yc, yaml_node_t *map, const char *prefix,
 		const char *s = yconf_scalar(item);
 		if (s == NULL || s[0] == '\0') {
 			yconf_error(yc, item, "%s[%zu]: expected a string",
-			    path, i);
+			            path, i);
 			yconf_strlist_free(list);
 			return -1;
 		}

@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #define PROTO_VERSION 1
-#define PROTO_HDR_LEN 5			/* u32 length + u8 type */
-#define PROTO_FRAME_MAX (4u << 20)	/* length field limit */
+#define PROTO_HDR_LEN 5            /* u32 length + u8 type */
+#define PROTO_FRAME_MAX (4u << 20) /* length field limit */
 #define PROTO_NAME_MAX 64
 #define PROTO_ROLE_MAX 32
 #define PROTO_SOFTWARE_MAX 32
@@ -69,7 +69,7 @@ struct proto_batch {
  * reason when the header is unacceptable (the peer must be dropped).
  */
 int proto_frame_check(const uint8_t *buf, size_t len, size_t *frame_len,
-    const char **why);
+                      const char **why);
 
 /* Encoders append one whole frame to pb. */
 void proto_put_hello(struct pbuf *pb, const struct proto_hello *h);
@@ -81,21 +81,21 @@ void proto_put_error(struct pbuf *pb, const char *text);
 /* A batch is built in place: begin, add samples, end (patches the header). */
 size_t proto_batch_begin(struct pbuf *pb, uint64_t seq);
 int proto_batch_add(struct pbuf *pb, int64_t ts_us, const char *series,
-    double value);
+                    double value);
 void proto_batch_end(struct pbuf *pb, size_t start, uint32_t count);
 
 /* Decoders take a frame's payload (after the 5-byte header). */
 int proto_get_hello(const uint8_t *p, size_t len, struct proto_hello *h,
-    const char **why);
+                    const char **why);
 int proto_get_welcome(const uint8_t *p, size_t len, uint16_t *version,
-    uint64_t *last_seq, const char **why);
+                      uint64_t *last_seq, const char **why);
 int proto_get_u64(const uint8_t *p, size_t len, uint64_t *v, const char **why);
 int proto_get_error(const uint8_t *p, size_t len, char *text, size_t textlen);
 int proto_batch_open(struct proto_batch *b, const uint8_t *p, size_t len,
-    const char **why);
+                     const char **why);
 /* 1 with the next sample, 0 at the end, -1 on a malformed sample. */
 int proto_batch_next(struct proto_batch *b, struct proto_sample *s,
-    const char **why);
+                     const char **why);
 
 /* Series names: printable ASCII without spaces or backslashes, 1..200. */
 int proto_series_valid(const char *s, size_t len);

@@ -7,7 +7,7 @@
 
 /* NULL with a reason in err when a file is missing or does not match. */
 SSL_CTX *tls_ctx_new(const char *ca, const char *cert, const char *key,
-    int server, char *err, size_t errlen);
+                     int server, char *err, size_t errlen);
 /* 1 when the peer certificate's CN or one of its DNS SANs equals name. */
 int tls_peer_is(SSL *ssl, const char *name);
 /* The peer certificate's CN, for log lines. */

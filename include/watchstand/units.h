@@ -1,4 +1,5 @@
-/* Parsing of the unit-bearing values in our configs: durations, sizes, rates. */
+/* Parsing of the unit-bearing values in our configs: durations, sizes, rates.
+ */
 #ifndef WATCHSTAND_UNITS_H
 #define WATCHSTAND_UNITS_H
 

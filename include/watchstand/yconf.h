@@ -25,7 +25,7 @@ void yconf_error(struct yconf *yc, yaml_node_t *n, const char *fmt, ...)
 
 /* "prefix.key" (or "key" when prefix is empty) into buf. */
 const char *yconf_path(char *buf, size_t len, const char *prefix,
-    const char *key);
+                       const char *key);
 
 int yconf_is_map(yaml_node_t *n);
 int yconf_is_seq(yaml_node_t *n);
@@ -36,27 +36,27 @@ yaml_node_t *yconf_get(struct yconf *yc, yaml_node_t *map, const char *key);
 
 /* Reports keys of map not in allowed (NULL-terminated) and duplicates. */
 void yconf_check_keys(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *const *allowed);
+                      const char *const *allowed);
 
 /*
  * Getters: 1 when the key was present and valid, 0 when absent (an error
  * too if required), -1 when present but invalid. Strings are strdup'd.
  */
 int yconf_str(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, char **out);
+              const char *key, int required, char **out);
 int yconf_duration(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, uint64_t *ms);
+                   const char *key, int required, uint64_t *ms);
 int yconf_size(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, uint64_t *bytes);
+               const char *key, int required, uint64_t *bytes);
 int yconf_rate(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, uint64_t *bps);
+               const char *key, int required, uint64_t *bps);
 int yconf_uint(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, uint64_t max, uint64_t *out);
+               const char *key, int required, uint64_t max, uint64_t *out);
 int yconf_bool(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, int *out);
+               const char *key, int required, int *out);
 /* A list of strings; *out is a NULL-terminated array of strdup'd strings. */
 int yconf_strlist(struct yconf *yc, yaml_node_t *map, const char *prefix,
-    const char *key, int required, char ***out, size_t *n);
+                  const char *key, int required, char ***out, size_t *n);
 void yconf_strlist_free(char **list);
 
 #endif

@@ -79,7 +79,7 @@ setup_tree(void **state)
 	(void)state;
 	snprintf(tree, sizeof(tree), "/tmp/ws-proc-%d", (int)getpid());
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && cp -r %s/proc %s", tree,
-	    WS_FIXTURES, tree);
+	         WS_FIXTURES, tree);
 	if (system(cmd) != 0)
 		return -1;
 	setenv("WATCHSTAND_PROC_ROOT", tree, 1);
@@ -100,9 +100,12 @@ test_parse_stat(void **state)
 {
 	struct proc_stat ps;
 	(void)state;
-	assert_int_equal(probe_proc_parse_stat("200 (odd) name) R 1 200 200 0 "
-	    "-1 4194560 500 0 0 0 7 3 0 0 20 0 1 0 400000 123456789 300 0",
-	    &ps), 0);
+	assert_int_equal(
+	    probe_proc_parse_stat(
+	        "200 (odd) name) R 1 200 200 0 "
+	        "-1 4194560 500 0 0 0 7 3 0 0 20 0 1 0 400000 123456789 300 0",
+	        &ps),
+	    0);
 	assert_int_equal(ps.ps_pid, 200);
 	assert_string_equal(ps.ps_comm, "odd) name");
 	assert_int_equal(ps.ps_state, 'R');
@@ -119,7 +122,8 @@ test_process_by_comm(void **state)
 {
 	struct sink s;
 	struct probe *p = probe_from("{name: q, type: process, match: {comm: "
-				     "quoted}}", &s);
+	                             "quoted}}",
+	                             &s);
 	long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
 	double v;
 	char from[128], to[128], cmd[512];
@@ -138,7 +142,7 @@ test_process_by_comm(void **state)
 
 	/* pid 100 used 100 more ticks in 2 s: 100/hz/2 of one core. */
 	snprintf(cmd, sizeof(cmd), "sed -i 's/ 250 50 / 300 100 /' %s/100/stat",
-	    tree);
+	         tree);
 	assert_int_equal(system(cmd), 0);
 	run(p, &s, 102.0);
 	assert_true(sink_get(&s, "q.cpu_pct", &v));
@@ -148,8 +152,10 @@ test_process_by_comm(void **state)
 	snprintf(from, sizeof(from), "%s/101", tree);
 	snprintf(to, sizeof(to), "%s/102", tree);
 	assert_int_equal(rename(from, to), 0);
-	snprintf(cmd, sizeof(cmd), "sed -i 's/^101 /102 /; s/ 300000 / 310000 /' "
-	    "%s/102/stat", tree);
+	snprintf(cmd, sizeof(cmd),
+	         "sed -i 's/^101 /102 /; s/ 300000 / 310000 /' "
+	         "%s/102/stat",
+	         tree);
 	assert_int_equal(system(cmd), 0);
 	run(p, &s, 104.0);
 	assert_true(sink_get(&s, "q.count", &v));
@@ -170,8 +176,8 @@ test_process_by_cmdline_user_pidfile(void **state)
 	FILE *fp;
 
 	(void)state;
-	p = probe_from("{name: q, type: process, match: {cmdline: 'feed shfe$'}}",
-	    &s);
+	p = probe_from(
+	    "{name: q, type: process, match: {cmdline: 'feed shfe$'}}", &s);
 	run(p, &s, 1);
 	assert_true(sink_get(&s, "q.count", &v) && v == 1);
 	probe_free(p);
@@ -182,7 +188,8 @@ test_process_by_cmdline_user_pidfile(void **state)
 	probe_free(p);
 
 	p = probe_from("{name: q, type: process, match: {user: '1001', comm: "
-		       "quoted}}", &s);
+	               "quoted}}",
+	               &s);
 	run(p, &s, 1);
 	assert_true(sink_get(&s, "q.count", &v) && v == 1);
 	probe_free(p);
@@ -192,7 +199,7 @@ test_process_by_cmdline_user_pidfile(void **state)
 	fprintf(fp, "200\n");
 	fclose(fp);
 	snprintf(yaml, sizeof(yaml),
-	    "{name: q, type: process, match: {pidfile: '%s'}}", pidfile);
+	         "{name: q, type: process, match: {pidfile: '%s'}}", pidfile);
 	p = probe_from(yaml, &s);
 	run(p, &s, 1);
 	assert_true(sink_get(&s, "q.count", &v) && v == 1);
@@ -245,13 +252,15 @@ test_netif(void **state)
 	assert_int_equal(probe_netif_parse("x\ny\n  eth0: 1 2 3\n", c, 8), -1);
 
 	p = probe_from("{name: line, type: netif, interface: lo, capacity: "
-		       "10Mbit}", &s);
+	               "10Mbit}",
+	               &s);
 	run(p, &s, 10.0);
 	assert_int_equal(s.n, 0); /* rates need two reads */
 	/* 1 MB in on lo over 2 s, 0.5 MB out: 4 Mbit/s, 40 % of 10 Mbit. */
 	snprintf(cmd, sizeof(cmd),
-	    "sed -i 's/lo: 1000000    1000/lo: 2000000    1000/; "
-	    "s/0  1000000    1000/0  1500000    1000/' %s/net/dev", tree);
+	         "sed -i 's/lo: 1000000    1000/lo: 2000000    1000/; "
+	         "s/0  1000000    1000/0  1500000    1000/' %s/net/dev",
+	         tree);
 	assert_int_equal(system(cmd), 0);
 	run(p, &s, 12.0);
 	assert_true(sink_get(&s, "line.in_bps", &v));
@@ -266,9 +275,11 @@ test_netif(void **state)
 	/* A glob gives one instance per interface; eth1 wraps at 2^32. */
 	p = probe_from("{name: all, type: netif, interface: 'eth*'}", &s);
 	run(p, &s, 1.0);
-	snprintf(cmd, sizeof(cmd),
+	snprintf(
+	    cmd, sizeof(cmd),
 	    "sed -i 's/eth1: 4294967000  50000    3/eth1: 200  50000    5/' "
-	    "%s/net/dev", tree);
+	    "%s/net/dev",
+	    tree);
 	assert_int_equal(system(cmd), 0);
 	run(p, &s, 2.0);
 	assert_true(sink_get(&s, "all.eth1.in_bps", &v));
@@ -285,12 +296,13 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_stat),
 	    cmocka_unit_test_setup_teardown(test_process_by_comm, setup_tree,
-		teardown_tree),
-	    cmocka_unit_test_setup_teardown(test_process_by_cmdline_user_pidfile,
-		setup_tree, teardown_tree),
+	                                    teardown_tree),
+	    cmocka_unit_test_setup_teardown(
+	        test_process_by_cmdline_user_pidfile, setup_tree,
+	        teardown_tree),
 	    cmocka_unit_test(test_counter_delta),
 	    cmocka_unit_test_setup_teardown(test_netif, setup_tree,
-		teardown_tree),
+	                                    teardown_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

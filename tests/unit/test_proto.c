@@ -24,24 +24,22 @@ test_hello_roundtrip(void **state)
 	pbuf_init(&pb);
 	proto_put_hello(&pb, &h);
 	assert_int_equal(proto_frame_check(pb.pb_data, pb.pb_len, &flen, &why),
-	    1);
+	                 1);
 	assert_int_equal(flen, pb.pb_len);
 	assert_int_equal(pb.pb_data[4], PROTO_HELLO);
 	/* One byte short: needs more. */
 	assert_int_equal(
 	    proto_frame_check(pb.pb_data, pb.pb_len - 1, &flen, &why), 0);
-	assert_int_equal(proto_get_hello(pb.pb_data + 5, pb.pb_len - 5, &got,
-			     &why),
-	    0);
+	assert_int_equal(
+	    proto_get_hello(pb.pb_data + 5, pb.pb_len - 5, &got, &why), 0);
 	assert_int_equal(got.h_version, PROTO_VERSION);
 	assert_true(got.h_stream == h.h_stream);
 	assert_string_equal(got.h_name, "quote-01");
 	assert_string_equal(got.h_role, "quote");
 	assert_string_equal(got.h_software, "0.1.0");
 	/* Truncated payload is refused, never over-read. */
-	assert_int_equal(proto_get_hello(pb.pb_data + 5, pb.pb_len - 6, &got,
-			     &why),
-	    -1);
+	assert_int_equal(
+	    proto_get_hello(pb.pb_data + 5, pb.pb_len - 6, &got, &why), -1);
 	pbuf_free(&pb);
 }
 
@@ -58,9 +56,8 @@ test_bad_names(void **state)
 	strcpy(h.h_role, "quote");
 	pbuf_init(&pb);
 	proto_put_hello(&pb, &h);
-	assert_int_equal(proto_get_hello(pb.pb_data + 5, pb.pb_len - 5, &got,
-			     &why),
-	    -1);
+	assert_int_equal(
+	    proto_get_hello(pb.pb_data + 5, pb.pb_len - 5, &got, &why), -1);
 	pbuf_free(&pb);
 }
 
@@ -76,19 +73,17 @@ test_batch_roundtrip(void **state)
 	(void)state;
 	pbuf_init(&pb);
 	start = proto_batch_begin(&pb, 42);
-	assert_int_equal(proto_batch_add(&pb, 1700000000000000LL, "quoted.count",
-			     3),
-	    0);
+	assert_int_equal(
+	    proto_batch_add(&pb, 1700000000000000LL, "quoted.count", 3), 0);
 	assert_int_equal(proto_batch_add(&pb, -5, "net.eth1.util_pct", 12.5),
-	    0);
+	                 0);
 	assert_int_equal(proto_batch_add(&pb, 1, "bad series", 1), -1);
 	assert_int_equal(proto_batch_add(&pb, 1, "back\\slash", 1), -1);
 	proto_batch_end(&pb, start, 2);
 	assert_int_equal(proto_frame_check(pb.pb_data, pb.pb_len, &flen, &why),
-	    1);
-	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
-			     &why),
-	    0);
+	                 1);
+	assert_int_equal(
+	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), 0);
 	assert_int_equal(b.b_seq, 42);
 	assert_int_equal(b.b_count, 2);
 	assert_int_equal(proto_batch_next(&b, &s, &why), 1);
@@ -118,39 +113,34 @@ test_batch_lies(void **state)
 	proto_batch_add(&pb, 1, "a.b", 1);
 	/* Claims two samples but carries one: refused at once. */
 	proto_batch_end(&pb, start, 2);
-	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
-			     &why),
-	    -1);
+	assert_int_equal(
+	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), -1);
 	/* Room for two, but the second is cut short. */
 	pbuf_add(&pb, "\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\0\0\x40", 18);
-	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
-			     &why),
-	    0);
+	assert_int_equal(
+	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), 0);
 	assert_int_equal(proto_batch_next(&b, &s, &why), 1);
 	assert_int_equal(proto_batch_next(&b, &s, &why), -1);
 	/* Claims a huge count: refused before reading anything. */
 	pb.pb_data[5 + 8] = 0x7f;
-	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
-			     &why),
-	    -1);
+	assert_int_equal(
+	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), -1);
 	/* Trailing bytes after the last sample. */
 	pbuf_reset(&pb);
 	start = proto_batch_begin(&pb, 8);
 	proto_batch_add(&pb, 1, "a.b", 1);
 	proto_batch_end(&pb, start, 1);
 	pbuf_add(&pb, "xx", 2);
-	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
-			     &why),
-	    0);
+	assert_int_equal(
+	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), 0);
 	assert_int_equal(proto_batch_next(&b, &s, &why), 1);
 	assert_int_equal(proto_batch_next(&b, &s, &why), -1);
 	/* Sequence 0 is never valid. */
 	pbuf_reset(&pb);
 	start = proto_batch_begin(&pb, 0);
 	proto_batch_end(&pb, start, 0);
-	assert_int_equal(proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5,
-			     &why),
-	    -1);
+	assert_int_equal(
+	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), -1);
 	pbuf_free(&pb);
 }
 

@@ -163,9 +163,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_order_restart_ack, setup,
-		teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_bound_drops_oldest_and_counts,
-		setup, teardown),
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_max_age, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 	};
