@@ -38,6 +38,10 @@ ws_pg_start() {
       --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
       { cat "$dir/initdb.log" >&2; return 1; }
   fi
+  # A server left running by an earlier run that was killed: stop it.
+  if ws_as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    ws_as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
   WS_PGPORT=${WS_PGPORT_WANT:-$(ws_free_port)}
   WS_PGHOST=$dir
   ws_as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
