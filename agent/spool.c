@@ -423,6 +423,13 @@ spool_append(struct spool *sp, uint64_t seq, uint32_t nsamples,
 }
 
 void
+spool_count_lost(struct spool *sp, uint32_t nsamples)
+{
+	sp->sp_dropped_batches++;
+	sp->sp_dropped_samples += nsamples;
+}
+
+void
 spool_ack(struct spool *sp, uint64_t seq)
 {
 	if (seq <= sp->sp_acked)

@@ -23,6 +23,8 @@ uint64_t spool_next_seq(struct spool *sp);
 /* Appends a whole encoded batch frame with sequence seq. */
 int spool_append(struct spool *sp, uint64_t seq, uint32_t nsamples,
                  const uint8_t *frame, size_t len, int64_t now_us);
+/* A batch that could not be written: counted as dropped, never silent. */
+void spool_count_lost(struct spool *sp, uint32_t nsamples);
 /* Everything up to seq is stored by a collector: forget it. */
 void spool_ack(struct spool *sp, uint64_t seq);
 /* Reads the first record after seq into out; 1 found, 0 none, -1 error. */

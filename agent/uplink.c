@@ -88,10 +88,13 @@ uplink_flush(struct uplink *up)
 	proto_batch_end(&up->u_batch, up->u_batch_start, up->u_batch_count);
 	if (spool_append(up->u_spool, seq, up->u_batch_count,
 	                 up->u_batch.pb_data, up->u_batch.pb_len,
-	                 now_us()) == -1)
+	                 now_us()) == -1) {
+		/* Disk full or failing: the batch is lost, and counted. */
 		log_warnx("uplink: batch %" PRIu64 " of %u samples could not "
-		          "be spooled, sending it from memory is not possible",
+		          "be spooled and is dropped",
 		          seq, up->u_batch_count);
+		spool_count_lost(up->u_spool, up->u_batch_count);
+	}
 	pbuf_reset(&up->u_batch);
 	up->u_batch_open = 0;
 	up->u_batch_count = 0;
