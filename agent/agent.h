@@ -35,6 +35,8 @@ struct probe {
 	/* Where samples go: the uplink, or a test's or benchmark's sink. */
 	void (*pr_emit)(void *arg, int64_t ts_us, const char *series,
 	                double value);
+	void (*pr_emit_event)(void *arg, int64_t ts_us, const char *probe,
+	                      const char *text);
 	void *pr_emit_arg;
 	int64_t pr_now_us; /* wall-clock time of the current run */
 	double pr_mono_s;  /* monotonic time of the current run */
@@ -80,6 +82,8 @@ void probe_free(struct probe *p);
 /* Emits "<probe>[.<instance>].<metric>" = value at the run's time. */
 void probe_sample(struct probe *p, const char *instance, const char *metric,
                   double value);
+/* Emits a key event of this probe (a matched line, a plugin summary). */
+void probe_event(struct probe *p, const char *text);
 /* Where /proc lives: "/proc", or a fixture tree in tests. */
 const char *probe_proc_root(void);
 double probe_monotonic_s(void);

@@ -111,6 +111,21 @@ probe_emit_uplink(void *arg, int64_t ts_us, const char *series, double value)
 	uplink_add(arg, ts_us, series, value);
 }
 
+static void
+probe_event_uplink(void *arg, int64_t ts_us, const char *probe,
+                   const char *text)
+{
+	uplink_add_event(arg, ts_us, probe, text);
+}
+
+void
+probe_event(struct probe *p, const char *text)
+{
+	if (p->pr_emit_event != NULL)
+		p->pr_emit_event(p->pr_emit_arg, p->pr_now_us, p->pr_name,
+		                 text);
+}
+
 void
 probe_run_now(struct probe *p)
 {
@@ -138,6 +153,7 @@ probe_start(struct probe *p, struct event_base *base, struct uplink *up)
 	uint64_t jitter_ms = (uint64_t)rand() % (p->pr_interval_ms / 4 + 1);
 
 	p->pr_emit = probe_emit_uplink;
+	p->pr_emit_event = probe_event_uplink;
 	p->pr_emit_arg = up;
 	p->pr_timer = event_new(base, -1, EV_PERSIST, probe_timer_cb, p);
 	if (p->pr_timer == NULL)

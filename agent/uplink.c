@@ -45,6 +45,8 @@ struct uplink {
 	struct pbuf u_batch;
 	size_t u_batch_start;
 	uint32_t u_batch_count;
+	struct pbuf u_events;
+	uint32_t u_nevents;
 	int u_batch_open;
 	/* The connection. */
 	struct bufferevent *u_bev;
@@ -85,7 +87,8 @@ uplink_flush(struct uplink *up)
 	       (uint8_t[8]){seq >> 56, seq >> 48, seq >> 40, seq >> 32,
 	                    seq >> 24, seq >> 16, seq >> 8, seq},
 	       8);
-	proto_batch_end(&up->u_batch, up->u_batch_start, up->u_batch_count);
+	proto_batch_end(&up->u_batch, up->u_batch_start, up->u_batch_count,
+	                &up->u_events, up->u_nevents);
 	if (spool_append(up->u_spool, seq, up->u_batch_count,
 	                 up->u_batch.pb_data, up->u_batch.pb_len,
 	                 now_us()) == -1) {
@@ -96,8 +99,10 @@ uplink_flush(struct uplink *up)
 		spool_count_lost(up->u_spool, up->u_batch_count);
 	}
 	pbuf_reset(&up->u_batch);
+	pbuf_reset(&up->u_events);
 	up->u_batch_open = 0;
 	up->u_batch_count = 0;
+	up->u_nevents = 0;
 	uplink_pump(up);
 }
 
@@ -111,6 +116,21 @@ uplink_add(struct uplink *up, int64_t ts_us, const char *series, double value)
 	if (proto_batch_add(&up->u_batch, ts_us, series, value) == -1)
 		return;
 	if (++up->u_batch_count >= UPLINK_BATCH_MAX)
+		uplink_flush(up);
+}
+
+void
+uplink_add_event(struct uplink *up, int64_t ts_us, const char *probe,
+                 const char *text)
+{
+	if (!up->u_batch_open) {
+		up->u_batch_start = proto_batch_begin(&up->u_batch, 0);
+		up->u_batch_open = 1;
+	}
+	if (proto_event_add(&up->u_events, ts_us, probe, text) == -1)
+		return;
+	up->u_nevents++;
+	if (up->u_events.pb_len > 256 * 1024)
 		uplink_flush(up);
 }
 
@@ -429,6 +449,7 @@ uplink_new(struct event_base *base, const struct agent_conf *conf,
 	if (up->u_dns == NULL)
 		up->u_dns = evdns_base_new(base, 0);
 	pbuf_init(&up->u_batch);
+	pbuf_init(&up->u_events);
 	pbuf_init(&up->u_read);
 	up->u_flush_ev = event_new(base, -1, EV_PERSIST, uplink_flush_cb, up);
 	up->u_retry_ev = evtimer_new(base, uplink_retry_cb, up);
@@ -460,6 +481,7 @@ uplink_free(struct uplink *up)
 	if (up->u_dns != NULL)
 		evdns_base_free(up->u_dns, 0);
 	pbuf_free(&up->u_batch);
+	pbuf_free(&up->u_events);
 	pbuf_free(&up->u_read);
 	free(up);
 }

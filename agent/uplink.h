@@ -20,5 +20,8 @@ void uplink_start(struct uplink *up);
 void uplink_flush(struct uplink *up);
 void uplink_add(struct uplink *up, int64_t ts_us, const char *series,
                 double value);
+/* A key event of a probe (text cut to 2 KiB, made valid UTF-8). */
+void uplink_add_event(struct uplink *up, int64_t ts_us, const char *probe,
+                      const char *text);
 
 #endif

@@ -78,7 +78,7 @@ lg_send_batches(struct lg_agent *a)
 				a->a_ts += 1000;
 		}
 		a->a_ts += 1000;
-		proto_batch_end(&a->a_out, start, lg->batch);
+		proto_batch_end(&a->a_out, start, lg->batch, NULL, 0);
 		bufferevent_write(a->a_bev, a->a_out.pb_data, a->a_out.pb_len);
 	}
 }

@@ -27,6 +27,7 @@ extern const double stats_lat_bounds[STATS_LAT_BUCKETS];
 
 struct collector_stats {
 	uint64_t st_samples;       /* stored */
+	uint64_t st_events;        /* stored */
 	uint64_t st_batches;       /* committed */
 	uint64_t st_batches_dup;   /* replays stored before: acked only */
 	uint64_t st_samples_range; /* outside retention or in the future */

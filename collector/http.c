@@ -58,6 +58,9 @@ http_metrics(struct evhttp_request *req, void *arg)
 
 	metric(out, "watchstand_samples_ingested_total", "counter",
 	       "Samples committed to PostgreSQL.", (double)s->st_samples);
+	metric(out, "watchstand_events_ingested_total", "counter",
+	       "Key events (matched log lines, plugin summaries) committed.",
+	       (double)s->st_events);
 	metric(out, "watchstand_batches_total", "counter",
 	       "Agent batches committed to PostgreSQL.", (double)s->st_batches);
 	metric(out, "watchstand_batches_duplicate_total", "counter",

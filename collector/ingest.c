@@ -252,6 +252,11 @@ conn_batch(struct conn *c, const uint8_t *p, size_t len)
 	/* Validate the whole batch before any of it is queued. */
 	while ((rc = proto_batch_next(&b, &s, &why)) == 1)
 		conn_note_sample(c, &s);
+	if (rc == 0) {
+		struct proto_event e;
+		while ((rc = proto_batch_next_event(&b, &e, &why)) == 1)
+			;
+	}
 	if (rc == -1) {
 		snprintf(msg, sizeof(msg), "batch %" PRIu64 ": %s", b.b_seq,
 		         why);

@@ -49,7 +49,8 @@ enum store_step {
 	STEP_CHECK, /* schema version */
 	STEP_HELLO,
 	STEP_LOCK,   /* BEGIN; lock agents rows; read their seqs */
-	STEP_COPY,   /* partitions; COPY */
+	STEP_COPY,   /* partitions; COPY samples */
+	STEP_EVENTS, /* COPY events */
 	STEP_COMMIT, /* update seqs; COMMIT */
 	STEP_ROLLBACK,
 	STEP_MAINT,
@@ -83,6 +84,8 @@ struct store {
 	int s_paused_reported;
 	/* The current transaction. */
 	struct pbuf s_copy;
+	struct pbuf s_events; /* COPY data of the events, sent second */
+	uint64_t s_txn_events;
 	size_t s_copy_off;
 	int s_copy_ended;
 	char *s_sql;
@@ -387,6 +390,7 @@ store_txn_begin(struct store *st)
 	free(ids);
 	st->s_txn_start = mono_s();
 	st->s_txn_samples = 0;
+	st->s_txn_events = 0;
 	store_send(st, STEP_LOCK, sql);
 	free(sql);
 }
@@ -437,9 +441,12 @@ store_txn_copy(struct store *st)
 	pbuf_add(&st->s_copy, "PGCOPY\n\377\r\n\0", 11);
 	copy_be(&st->s_copy, 0, 4);
 	copy_be(&st->s_copy, 0, 4);
+	pbuf_reset(&st->s_events);
+	pbuf_add(&st->s_events, st->s_copy.pb_data, st->s_copy.pb_len);
 	for (it = st->s_inflight.q_head; it != NULL; it = it->si_next) {
 		struct proto_batch b;
 		struct proto_sample s;
+		struct proto_event e;
 		const char *why;
 		uint64_t dbstream = 0, dbseq = 0;
 
@@ -505,8 +512,24 @@ store_txn_copy(struct store *st)
 			copy_be(&st->s_copy, bits, 8);
 			st->s_txn_samples++;
 		}
+		while (proto_batch_next_event(&b, &e, &why) == 1) {
+			if (e.e_ts_us < oldest || e.e_ts_us > newest)
+				continue;
+			copy_be(&st->s_events, 4, 2);
+			copy_be(&st->s_events, 8, 4);
+			copy_be(&st->s_events,
+			        (uint64_t)(e.e_ts_us - PG_EPOCH_US), 8);
+			copy_be(&st->s_events, 4, 4);
+			copy_be(&st->s_events, (uint32_t)it->si_agent, 4);
+			copy_be(&st->s_events, e.e_probe_len, 4);
+			pbuf_add(&st->s_events, e.e_probe, e.e_probe_len);
+			copy_be(&st->s_events, e.e_text_len, 4);
+			pbuf_add(&st->s_events, e.e_text, e.e_text_len);
+			st->s_txn_events++;
+		}
 	}
 	copy_be(&st->s_copy, 0xffff, 2);
+	copy_be(&st->s_events, 0xffff, 2);
 	st->s_copy_off = 0;
 	st->s_copy_ended = 0;
 	sql = malloc(cap);
@@ -592,6 +615,7 @@ store_txn_done(struct store *st)
 
 	cs->st_transactions++;
 	cs->st_samples += st->s_txn_samples;
+	cs->st_events += st->s_txn_events;
 	cs->st_lat_count++;
 	cs->st_lat_sum += lat;
 	for (b = 0; b < STATS_LAT_BUCKETS; b++)
@@ -654,10 +678,24 @@ store_step_done(struct store *st)
 		store_kick(st);
 		return;
 	case STEP_COPY:
+	case STEP_EVENTS:
 		if (st->s_failed) {
 			/* Forget the days: their partitions may not exist. */
 			st->s_ndays = 0;
 			store_send(st, STEP_ROLLBACK, "ROLLBACK");
+			store_kick(st);
+			return;
+		}
+		if (st->s_step == STEP_COPY && st->s_txn_events > 0) {
+			struct pbuf tmp = st->s_copy;
+			st->s_copy = st->s_events;
+			st->s_events = tmp;
+			st->s_copy_off = 0;
+			st->s_copy_ended = 0;
+			store_send(
+			    st, STEP_EVENTS,
+			    "COPY watchstand.events (ts, agent_id, probe, "
+			    "text) FROM STDIN (FORMAT binary)");
 			store_kick(st);
 			return;
 		}
@@ -713,8 +751,7 @@ store_next(struct store *st)
 		char sql[128];
 		st->s_maint_due = 0;
 		snprintf(sql, sizeof(sql),
-		         "SELECT watchstand.maintain_partitions('%" PRIu64
-		         " seconds')",
+		         "SELECT watchstand.maintain('%" PRIu64 " seconds')",
 		         st->s_retention_ms / 1000);
 		store_send(st, STEP_MAINT, sql);
 	} else if (st->s_batches.q_head != NULL)
@@ -882,6 +919,7 @@ store_new(struct collector *c, const char *conninfo, uint64_t retention_ms,
 	st->s_maint = event_new(st->s_base, -1, EV_PERSIST, store_maint_cb, st);
 	st->s_maint_due = 1;
 	pbuf_init(&st->s_copy);
+	pbuf_init(&st->s_events);
 	event_add(st->s_maint, &maint);
 	evtimer_add(st->s_retry, &now);
 	return st;
@@ -909,6 +947,7 @@ store_free(struct store *st)
 	while ((it = q_pop(&st->s_inflight)) != NULL)
 		item_free(it);
 	pbuf_free(&st->s_copy);
+	pbuf_free(&st->s_events);
 	free(st->s_days);
 	free(st->s_sql);
 	free(st->s_conninfo);

@@ -203,10 +203,98 @@ proto_batch_add(struct pbuf *pb, int64_t ts_us, const char *series,
 }
 
 void
-proto_batch_end(struct pbuf *pb, size_t start, uint32_t count)
+proto_batch_end(struct pbuf *pb, size_t start, uint32_t count,
+                const struct pbuf *events, uint32_t nevents)
 {
 	enc_u32(pb->pb_data + start + PROTO_HDR_LEN + 8, count);
+	put_u32(pb, nevents);
+	if (events != NULL && events->pb_len > 0)
+		pbuf_add(pb, events->pb_data, events->pb_len);
 	frame_end(pb, start);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t left)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return s[0] != 0;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else
+		return 0;
+	if (n > left)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* No overlong forms, surrogates or code points past U+10FFFF. */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+int
+proto_text_valid(const char *s, size_t len)
+{
+	size_t i = 0, n;
+
+	while (i < len) {
+		if ((n = utf8_seq((const unsigned char *)s + i, len - i)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+size_t
+proto_text_clean(char *text, size_t len)
+{
+	size_t i = 0, n;
+
+	while (i < len) {
+		if ((n = utf8_seq((unsigned char *)text + i, len - i)) == 0) {
+			text[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+	return len;
+}
+
+int
+proto_event_add(struct pbuf *events, int64_t ts_us, const char *probe,
+                const char *text)
+{
+	size_t plen = strlen(probe), tlen = strlen(text);
+
+	if (!proto_series_valid(probe, plen) || plen > PROTO_NAME_MAX)
+		return -1;
+	if (tlen > PROTO_EVENT_MAX)
+		tlen = PROTO_EVENT_MAX;
+	/* Cutting may split a character: keep to whole characters. */
+	while (tlen > 0 && !proto_text_valid(text, tlen))
+		tlen--;
+	put_u64(events, (uint64_t)ts_us);
+	put_u16(events, plen);
+	pbuf_add(events, probe, plen);
+	put_u16(events, tlen);
+	pbuf_add(events, text, tlen);
+	return 0;
 }
 
 /* Bounds-checked reader: every get fails once the input is exhausted. */
@@ -378,13 +466,8 @@ proto_batch_next(struct proto_batch *b, struct proto_sample *s,
 	uint64_t bits;
 	size_t n;
 
-	if (b->b_read == b->b_count) {
-		if (b->b_p != b->b_end) {
-			*why = "trailing bytes after the last sample";
-			return -1;
-		}
+	if (b->b_read == b->b_count)
 		return 0;
-	}
 	s->s_ts_us = (int64_t)get_n(&r, 8);
 	bits = get_n(&r, 8);
 	memcpy(&s->s_value, &bits, sizeof(bits));
@@ -402,6 +485,59 @@ proto_batch_next(struct proto_batch *b, struct proto_sample *s,
 	r.p += n;
 	b->b_p = r.p;
 	b->b_read++;
+	return 1;
+}
+
+int
+proto_batch_next_event(struct proto_batch *b, struct proto_event *e,
+                       const char **why)
+{
+	struct rd r = {b->b_p, b->b_end, 0};
+	size_t n;
+
+	if (b->b_read != b->b_count) {
+		*why = "events read before all samples";
+		return -1;
+	}
+	if (!b->b_in_events) {
+		b->b_nevents = get_n(&r, 4);
+		/* The smallest event is 13 bytes. */
+		if (r.bad ||
+		    (uint64_t)b->b_nevents * 13 > (uint64_t)(r.end - r.p)) {
+			*why = "malformed event count";
+			return -1;
+		}
+		b->b_in_events = 1;
+		b->b_p = r.p;
+	}
+	if (b->b_events_read == b->b_nevents) {
+		if (b->b_p != b->b_end) {
+			*why = "trailing bytes after the last event";
+			return -1;
+		}
+		return 0;
+	}
+	e->e_ts_us = (int64_t)get_n(&r, 8);
+	n = get_n(&r, 2);
+	if (r.bad || (size_t)(r.end - r.p) < n || n > PROTO_NAME_MAX ||
+	    !proto_series_valid((const char *)r.p, n)) {
+		*why = "event with a bad probe name";
+		return -1;
+	}
+	e->e_probe = (const char *)r.p;
+	e->e_probe_len = n;
+	r.p += n;
+	n = get_n(&r, 2);
+	if (r.bad || (size_t)(r.end - r.p) < n || n > PROTO_EVENT_MAX ||
+	    !proto_text_valid((const char *)r.p, n)) {
+		*why = "event text truncated, too long or not UTF-8";
+		return -1;
+	}
+	e->e_text = (const char *)r.p;
+	e->e_text_len = n;
+	r.p += n;
+	b->b_p = r.p;
+	b->b_events_read++;
 	return 1;
 }
 

@@ -17,6 +17,7 @@
 #define PROTO_SOFTWARE_MAX 32
 #define PROTO_SERIES_MAX 200
 #define PROTO_TEXT_MAX 1024
+#define PROTO_EVENT_MAX 2048 /* bytes of an event's text */
 
 enum proto_type {
 	PROTO_HELLO = 1,     /* agent: version, name, role, software */
@@ -54,11 +55,23 @@ struct proto_sample {
 	uint16_t s_series_len;
 };
 
-/* Cursor over a received BATCH payload. */
+/* A key event (a matched log line, a plugin's summary). */
+struct proto_event {
+	int64_t e_ts_us;
+	const char *e_probe; /* not NUL-terminated when decoded */
+	uint16_t e_probe_len;
+	const char *e_text;
+	uint16_t e_text_len;
+};
+
+/* Cursor over a received BATCH payload: samples, then events. */
 struct proto_batch {
 	uint64_t b_seq;
 	uint32_t b_count;
 	uint32_t b_read;
+	int b_in_events;
+	uint32_t b_nevents;
+	uint32_t b_events_read;
 	const uint8_t *b_p;
 	const uint8_t *b_end;
 };
@@ -82,7 +95,11 @@ void proto_put_error(struct pbuf *pb, const char *text);
 size_t proto_batch_begin(struct pbuf *pb, uint64_t seq);
 int proto_batch_add(struct pbuf *pb, int64_t ts_us, const char *series,
                     double value);
-void proto_batch_end(struct pbuf *pb, size_t start, uint32_t count);
+/* Events are collected apart (they follow all samples on the wire). */
+int proto_event_add(struct pbuf *events, int64_t ts_us, const char *probe,
+                    const char *text);
+void proto_batch_end(struct pbuf *pb, size_t start, uint32_t count,
+                     const struct pbuf *events, uint32_t nevents);
 
 /* Decoders take a frame's payload (after the 5-byte header). */
 int proto_get_hello(const uint8_t *p, size_t len, struct proto_hello *h,
@@ -96,6 +113,13 @@ int proto_batch_open(struct proto_batch *b, const uint8_t *p, size_t len,
 /* 1 with the next sample, 0 at the end, -1 on a malformed sample. */
 int proto_batch_next(struct proto_batch *b, struct proto_sample *s,
                      const char **why);
+
+/* 1 with the next event, 0 at the end (all samples must be read first). */
+int proto_batch_next_event(struct proto_batch *b, struct proto_event *e,
+                           const char **why);
+/* Makes text valid UTF-8 without NUL, in place; returns its length. */
+size_t proto_text_clean(char *text, size_t len);
+int proto_text_valid(const char *s, size_t len);
 
 /* Series names: printable ASCII without spaces or backslashes, 1..200. */
 int proto_series_valid(const char *s, size_t len);

@@ -36,9 +36,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case PROTO_BATCH: {
 			struct proto_batch b;
 			struct proto_sample s;
-			if (proto_batch_open(&b, p, len, &why) == 0)
+			struct proto_event e;
+			if (proto_batch_open(&b, p, len, &why) == 0) {
 				while (proto_batch_next(&b, &s, &why) == 1)
 					;
+				while (proto_batch_next_event(&b, &e, &why) ==
+				       1)
+					;
+			}
 			break;
 		}
 		case PROTO_ERROR: {

@@ -67,6 +67,8 @@ test_batch_roundtrip(void **state)
 	struct pbuf pb;
 	struct proto_batch b;
 	struct proto_sample s;
+	struct proto_event e;
+	struct pbuf ev;
 	const char *why;
 	size_t start, flen;
 
@@ -79,7 +81,13 @@ test_batch_roundtrip(void **state)
 	                 0);
 	assert_int_equal(proto_batch_add(&pb, 1, "bad series", 1), -1);
 	assert_int_equal(proto_batch_add(&pb, 1, "back\\slash", 1), -1);
-	proto_batch_end(&pb, start, 2);
+	pbuf_init(&ev);
+	assert_int_equal(
+	    proto_event_add(&ev, 77, "applog", "ORDER REJECTED 42"), 0);
+	/* Invalid UTF-8 is cut back to whole characters by the sender. */
+	assert_int_equal(proto_event_add(&ev, 78, "applog", "caf\xc3"), 0);
+	assert_int_equal(proto_event_add(&ev, 79, "bad probe", "x"), -1);
+	proto_batch_end(&pb, start, 2, &ev, 2);
 	assert_int_equal(proto_frame_check(pb.pb_data, pb.pb_len, &flen, &why),
 	                 1);
 	assert_int_equal(
@@ -95,7 +103,16 @@ test_batch_roundtrip(void **state)
 	assert_int_equal(s.s_ts_us, -5);
 	assert_true(s.s_value == 12.5);
 	assert_int_equal(proto_batch_next(&b, &s, &why), 0);
+	assert_int_equal(proto_batch_next_event(&b, &e, &why), 1);
+	assert_int_equal(e.e_ts_us, 77);
+	assert_memory_equal(e.e_probe, "applog", 6);
+	assert_int_equal(e.e_text_len, 17);
+	assert_memory_equal(e.e_text, "ORDER REJECTED 42", 17);
+	assert_int_equal(proto_batch_next_event(&b, &e, &why), 1);
+	assert_int_equal(e.e_text_len, 3);
+	assert_int_equal(proto_batch_next_event(&b, &e, &why), 0);
 	pbuf_free(&pb);
+	pbuf_free(&ev);
 }
 
 static void
@@ -104,6 +121,7 @@ test_batch_lies(void **state)
 	struct pbuf pb;
 	struct proto_batch b;
 	struct proto_sample s;
+	struct proto_event e;
 	const char *why;
 	size_t start;
 
@@ -112,7 +130,7 @@ test_batch_lies(void **state)
 	start = proto_batch_begin(&pb, 7);
 	proto_batch_add(&pb, 1, "a.b", 1);
 	/* Claims two samples but carries one: refused at once. */
-	proto_batch_end(&pb, start, 2);
+	proto_batch_end(&pb, start, 2, NULL, 0);
 	assert_int_equal(
 	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), -1);
 	/* Room for two, but the second is cut short. */
@@ -129,16 +147,26 @@ test_batch_lies(void **state)
 	pbuf_reset(&pb);
 	start = proto_batch_begin(&pb, 8);
 	proto_batch_add(&pb, 1, "a.b", 1);
-	proto_batch_end(&pb, start, 1);
+	proto_batch_end(&pb, start, 1, NULL, 0);
 	pbuf_add(&pb, "xx", 2);
 	assert_int_equal(
 	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), 0);
 	assert_int_equal(proto_batch_next(&b, &s, &why), 1);
-	assert_int_equal(proto_batch_next(&b, &s, &why), -1);
+	assert_int_equal(proto_batch_next(&b, &s, &why), 0);
+	assert_int_equal(proto_batch_next_event(&b, &e, &why), -1);
+	/* An event whose text is not UTF-8 is refused by the receiver. */
+	pbuf_reset(&pb);
+	start = proto_batch_begin(&pb, 9);
+	proto_batch_end(&pb, start, 0, NULL, 1);
+	pbuf_add(&pb, "\0\0\0\0\0\0\0\1\0\1p\0\2\xff\xfe", 15);
+	assert_int_equal(
+	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), 0);
+	assert_int_equal(proto_batch_next(&b, &s, &why), 0);
+	assert_int_equal(proto_batch_next_event(&b, &e, &why), -1);
 	/* Sequence 0 is never valid. */
 	pbuf_reset(&pb);
 	start = proto_batch_begin(&pb, 0);
-	proto_batch_end(&pb, start, 0);
+	proto_batch_end(&pb, start, 0, NULL, 0);
 	assert_int_equal(
 	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), -1);
 	pbuf_free(&pb);
@@ -167,6 +195,18 @@ test_frame_header(void **state)
 	assert_int_equal(proto_get_u64(ok + 5, 7, &v, &why), -1);
 }
 
+static void
+test_text_clean(void **state)
+{
+	char t[] = "ok \xff caf\xc3\xa9 \xed\xa0\x80";
+
+	(void)state;
+	assert_false(proto_text_valid(t, strlen(t)));
+	proto_text_clean(t, strlen(t));
+	assert_true(proto_text_valid(t, strlen(t)));
+	assert_string_equal(t, "ok ? caf\xc3\xa9 ???");
+}
+
 int
 main(void)
 {
@@ -176,6 +216,7 @@ main(void)
 	    cmocka_unit_test(test_batch_roundtrip),
 	    cmocka_unit_test(test_batch_lies),
 	    cmocka_unit_test(test_frame_header),
+	    cmocka_unit_test(test_text_clean),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
