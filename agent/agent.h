@@ -13,6 +13,7 @@
 
 struct uplink;
 struct probe;
+struct evdns_base;
 
 /* One probe type: an entry in probe.c's static table. */
 struct probe_type {
@@ -32,6 +33,8 @@ struct probe {
 	uint64_t pr_interval_ms;
 	void *pr_state;
 	struct event *pr_timer;
+	struct event_base *pr_base; /* for probes that work asynchronously */
+	struct evdns_base *pr_dns;
 	/* Where samples go: the uplink, or a test's or benchmark's sink. */
 	void (*pr_emit)(void *arg, int64_t ts_us, const char *series,
 	                double value);
@@ -116,5 +119,8 @@ int probe_netif_parse(const char *text, struct netif_counters *out, int max);
 extern const struct probe_type probe_type_process;
 extern const struct probe_type probe_type_netif;
 extern const struct probe_type probe_type_filesystem;
+extern const struct probe_type probe_type_tcp;
+extern const struct probe_type probe_type_file_age;
+extern const struct probe_type probe_type_logfile;
 
 #endif

@@ -13,6 +13,9 @@ static const struct probe_type *const probe_types[] = {
     &probe_type_process,
     &probe_type_netif,
     &probe_type_filesystem,
+    &probe_type_tcp,
+    &probe_type_file_age,
+    &probe_type_logfile,
     NULL,
 };
 
@@ -73,12 +76,19 @@ probe_configure(struct yconf *yc, yaml_node_t *node, const char *path)
 		            path);
 	if (yconf_str(yc, node, path, "type", 1, &tname) == 1) {
 		type = probe_type_find(tname);
-		if (type == NULL)
+		if (type == NULL) {
+			char known[256] = "";
+			const struct probe_type *const *t;
+			for (t = probe_types; *t != NULL; t++)
+				snprintf(known + strlen(known),
+				         sizeof(known) - strlen(known), "%s%s",
+				         t == probe_types ? "" : ", ",
+				         (*t)->pt_name);
 			yconf_error(
 			    yc, yconf_get(yc, node, "type"),
-			    "%s.type: unknown probe type '%s' (known: process, "
-			    "netif, filesystem)",
-			    path, tname);
+			    "%s.type: unknown probe type '%s' (known: %s)",
+			    path, tname, known);
+		}
 	}
 	free(tname);
 	if (yconf_duration(yc, node, path, "interval", 0, &p->pr_interval_ms) ==
@@ -121,9 +131,18 @@ probe_event_uplink(void *arg, int64_t ts_us, const char *probe,
 void
 probe_event(struct probe *p, const char *text)
 {
-	if (p->pr_emit_event != NULL)
-		p->pr_emit_event(p->pr_emit_arg, p->pr_now_us, p->pr_name,
-		                 text);
+	char clean[PROTO_EVENT_MAX + 1];
+	size_t n = strlen(text);
+
+	if (p->pr_emit_event == NULL)
+		return;
+	/* Logs are not always UTF-8: replace what is not, keep the rest. */
+	if (n > PROTO_EVENT_MAX)
+		n = PROTO_EVENT_MAX;
+	memcpy(clean, text, n);
+	clean[n] = '\0';
+	proto_text_clean(clean, n);
+	p->pr_emit_event(p->pr_emit_arg, p->pr_now_us, p->pr_name, clean);
 }
 
 void
@@ -152,6 +171,8 @@ probe_start(struct probe *p, struct event_base *base, struct uplink *up)
 	/* A little jitter so probes with one interval do not fire together. */
 	uint64_t jitter_ms = (uint64_t)rand() % (p->pr_interval_ms / 4 + 1);
 
+	p->pr_base = base;
+	p->pr_dns = up != NULL ? uplink_dns(up) : NULL;
 	p->pr_emit = probe_emit_uplink;
 	p->pr_emit_event = probe_event_uplink;
 	p->pr_emit_arg = up;

@@ -461,6 +461,12 @@ uplink_new(struct event_base *base, const struct agent_conf *conf,
 	return up;
 }
 
+struct evdns_base *
+uplink_dns(struct uplink *up)
+{
+	return up->u_dns;
+}
+
 void
 uplink_start(struct uplink *up)
 {

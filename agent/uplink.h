@@ -16,6 +16,8 @@ struct uplink *uplink_new(struct event_base *base,
                           SSL_CTX *ctx);
 void uplink_free(struct uplink *up);
 void uplink_start(struct uplink *up);
+/* The agent's one asynchronous resolver, shared with probes. */
+struct evdns_base *uplink_dns(struct uplink *up);
 /* Seals the open batch into the spool (at shutdown too). */
 void uplink_flush(struct uplink *up);
 void uplink_add(struct uplink *up, int64_t ts_us, const char *series,
