@@ -12,6 +12,7 @@
 #include "watchstand/log.h"
 #include "watchstand/tls.h"
 #include "agent.h"
+#include "child.h"
 #include "spool.h"
 #include "uplink.h"
 
@@ -29,6 +30,10 @@ agent_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct event_base *base = arg;
 
 	(void)what;
+	if (sig == SIGCHLD) {
+		child_reap();
+		return;
+	}
 	if (sig == SIGHUP) {
 		log_warnx("SIGHUP: reloading is not supported yet; restart the "
 		          "agent to apply a new config");
@@ -101,7 +106,8 @@ main(int argc, char **argv)
 	sigs[0] = evsignal_new(base, SIGTERM, agent_signal_cb, base);
 	sigs[1] = evsignal_new(base, SIGINT, agent_signal_cb, base);
 	sigs[2] = evsignal_new(base, SIGHUP, agent_signal_cb, base);
-	for (i = 0; i < 3; i++)
+	sigs[3] = evsignal_new(base, SIGCHLD, agent_signal_cb, base);
+	for (i = 0; i < 4; i++)
 		evsignal_add(sigs[i], NULL);
 	log_info("agent %s (%s) started: %zu probes, collectors %s%s",
 	         conf.ac_name, conf.ac_role, conf.ac_nprobes,
@@ -110,7 +116,7 @@ main(int argc, char **argv)
 	event_base_dispatch(base);
 	/* What was measured but not yet sealed goes to the spool. */
 	uplink_flush(up);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		event_free(sigs[i]);
 	for (i = 0; i < conf.ac_nprobes; i++) {
 		probe_free(conf.ac_probes[i]);

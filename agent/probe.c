@@ -10,13 +10,10 @@
 
 /* Every probe type the agent knows: one line each (STYLE.md). */
 static const struct probe_type *const probe_types[] = {
-    &probe_type_process,
-    &probe_type_netif,
-    &probe_type_filesystem,
-    &probe_type_tcp,
-    &probe_type_file_age,
-    &probe_type_logfile,
-    NULL,
+    &probe_type_process,    &probe_type_netif,
+    &probe_type_filesystem, &probe_type_tcp,
+    &probe_type_file_age,   &probe_type_logfile,
+    &probe_type_exec,       NULL,
 };
 
 #define PROBE_DEFAULT_INTERVAL_MS 10000
