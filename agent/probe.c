@@ -9,12 +9,19 @@
 #include "uplink.h"
 
 /* Every probe type the agent knows: one line each (STYLE.md). */
+/* clang-format off */
 static const struct probe_type *const probe_types[] = {
-    &probe_type_process,    &probe_type_netif,
-    &probe_type_filesystem, &probe_type_tcp,
-    &probe_type_file_age,   &probe_type_logfile,
-    &probe_type_exec,       NULL,
+	&probe_type_process,
+	&probe_type_netif,
+	&probe_type_filesystem,
+	&probe_type_tcp,
+	&probe_type_file_age,
+	&probe_type_logfile,
+	&probe_type_exec,
+	&probe_type_http,
+	NULL,
 };
+/* clang-format on */
 
 #define PROBE_DEFAULT_INTERVAL_MS 10000
 
