@@ -124,5 +124,6 @@ extern const struct probe_type probe_type_file_age;
 extern const struct probe_type probe_type_logfile;
 extern const struct probe_type probe_type_exec;
 extern const struct probe_type probe_type_http;
+extern const struct probe_type probe_type_postgres;
 
 #endif

@@ -19,6 +19,7 @@ static const struct probe_type *const probe_types[] = {
 	&probe_type_logfile,
 	&probe_type_exec,
 	&probe_type_http,
+	&probe_type_postgres,
 	NULL,
 };
 /* clang-format on */
