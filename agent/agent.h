@@ -125,5 +125,8 @@ extern const struct probe_type probe_type_logfile;
 extern const struct probe_type probe_type_exec;
 extern const struct probe_type probe_type_http;
 extern const struct probe_type probe_type_postgres;
+extern const struct probe_type probe_type_snmp_if;
+extern const struct probe_type probe_type_snmp_storage;
+extern const struct probe_type probe_type_snmp_get;
 
 #endif

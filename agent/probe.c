@@ -20,6 +20,9 @@ static const struct probe_type *const probe_types[] = {
 	&probe_type_exec,
 	&probe_type_http,
 	&probe_type_postgres,
+	&probe_type_snmp_if,
+	&probe_type_snmp_storage,
+	&probe_type_snmp_get,
 	NULL,
 };
 /* clang-format on */
