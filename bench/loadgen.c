@@ -186,6 +186,9 @@ raw_copy(const char *dsn, uint64_t rows, int nseries)
 	               "role = 'other' RETURNING id");
 	agent_id = atoi(PQgetvalue(r, 0, 0));
 	PQclear(r);
+	/* The rows start an hour ago: that day's partition must exist. */
+	PQclear(PQexec(db, "SELECT watchstand.ensure_partition(((now() - "
+	                   "interval '1 hour') AT TIME ZONE 'UTC')::date)"));
 	pbuf_init(&pb);
 	t0 = mono();
 	while (done < rows) {
