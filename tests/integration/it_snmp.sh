@@ -12,7 +12,15 @@ cat >"$IT/snmp/snmpd.conf" <<CONF
 agentAddress udp:127.0.0.1:$SNMP_PORT
 rocommunity wstest 127.0.0.1
 createUser wsuser SHA "authpass123" AES "privpass123"
+createUser u512 SHA-512 "authpass512"
+createUser u256 SHA-256 "authpass256" AES-256 "privpass256"
+createUser umd5 MD5 "authpassmd5" DES "privpassdes"
+createUser ubad SHA "rightpassword"
+rouser ubad auth
 rouser wsuser priv
+rouser u512 auth
+rouser u256 priv
+rouser umd5 priv
 CONF
 SNMP_PERSISTENT_DIR="$IT/snmp" /usr/sbin/snmpd -f -Lf "$IT/snmpd.log" -C -c "$IT/snmp/snmpd.conf" -p "$IT/snmp/pid" &
 IT_PIDS+=($!)
@@ -25,6 +33,10 @@ it_agent_config host-s "  - {name: sw, type: snmp_if, interval: 1s, target: '127
   - {name: hr, type: snmp_storage, interval: 1s, target: '127.0.0.1:$SNMP_PORT', community: wstest, storage: ['/']}
   - {name: sys, type: snmp_get, interval: 1s, target: '127.0.0.1:$SNMP_PORT', community: wstest, oids: {uptime: 1.3.6.1.2.1.1.3.0}}
   - {name: rate, type: snmp_get, interval: 1s, kind: counter, target: '127.0.0.1:$SNMP_PORT', $V3, oids: {lo_in: 1.3.6.1.2.1.31.1.1.1.6.1}}
+  - {name: v512, type: snmp_get, interval: 1s, target: '127.0.0.1:$SNMP_PORT', version: 3, user: u512, auth: {protocol: SHA-512, password: authpass512}, oids: {up: 1.3.6.1.2.1.1.3.0}}
+  - {name: v256, type: snmp_get, interval: 1s, target: '127.0.0.1:$SNMP_PORT', version: 3, user: u256, auth: {protocol: SHA-256, password: authpass256}, priv: {protocol: AES-256, password: privpass256}, oids: {up: 1.3.6.1.2.1.1.3.0}}
+  - {name: vmd5, type: snmp_get, interval: 1s, target: '127.0.0.1:$SNMP_PORT', version: 3, user: umd5, auth: {protocol: MD5, password: authpassmd5}, priv: {protocol: DES, password: privpassdes}, oids: {up: 1.3.6.1.2.1.1.3.0}}
+  - {name: vbad, type: snmp_get, interval: 1s, target: '127.0.0.1:$SNMP_PORT', version: 3, user: ubad, auth: {protocol: SHA, password: wrongpassword}, oids: {up: 1.3.6.1.2.1.1.3.0}}
   - {name: dead, type: snmp_if, interval: 1s, timeout: 1s, retries: 1, target: '127.0.0.1:$DEAD_PORT'}
   - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy}}"
 it_start_collector
@@ -35,6 +47,12 @@ ws_wait_for 10 it_latest_is host-s sw.lo.oper_up 1 || it_fail "lo not oper_up ov
 ws_wait_for 10 it_latest_is host-s sw3.up 1 || it_fail "v3 authPriv never up"
 ws_wait_for 10 it_has host-s sw3.lo.in_bps || it_fail "no v3 rates"
 it_ok "snmp_if over v2c and v3 authPriv (SHA/AES)"
+for v in v512 v256 vmd5; do
+  ws_wait_for 10 it_latest_is host-s $v.up 1 || it_fail "$v (SNMPv3) never up"
+done
+ws_wait_for 10 it_latest_is host-s vbad.up 0 || it_fail "a wrong v3 password was not reported down"
+grep "probe vbad:" "$IT/host-s.log" || it_fail "wrong v3 password not logged"
+it_ok "SNMPv3 authNoPriv SHA-512, authPriv SHA-256/AES-256 and MD5/DES; a wrong password is down"
 
 start=$(ws_psql "select now()")
 python3 "$(dirname "$0")/traffic.py" 2500000 10
