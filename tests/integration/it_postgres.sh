@@ -55,3 +55,21 @@ gap=$(ws_psql "select max(d) from (select extract(epoch from ts - lag(ts) over (
 echo "largest gap of the 1 s process probe next to the hung server: ${gap}s"
 python3 -c "import sys; sys.exit(0 if float('$gap') < 1.5 else 1)" || it_fail "process probe delayed: gap ${gap}s"
 it_ok "a hung server is given up on at its timeout; the process probe kept its pace"
+
+# A streaming standby: lag is reported on the primary and on the standby.
+bin=$(ws_pg_bin)
+mkdir -p "$IT/pg2" && chown postgres: "$IT/pg2" && chmod 700 "$IT/pg2"
+ws_as_pg "$bin/pg_basebackup" -h 127.0.0.1 -p "$WS_PGPORT" -U postgres -D "$IT/pg2/data" -R -X stream --checkpoint=fast
+STANDBY_PORT=$(ws_free_port)
+ws_as_pg "$bin/pg_ctl" -D "$IT/pg2/data" -l "$IT/pg2/postgres.log" -w \
+  -o "-p $STANDBY_PORT -k $IT/pg2 -c listen_addresses=127.0.0.1" start >/dev/null
+kill "$IT_AGENT_PID"; wait "$IT_AGENT_PID" 2>/dev/null || true
+it_agent_config host-db "  - {name: primary, type: postgres, interval: 1s, conninfo: '$TRADING'}
+  - {name: standby, type: postgres, interval: 1s, conninfo: 'host=127.0.0.1 port=$STANDBY_PORT user=postgres dbname=trading'}"
+it_start_agent host-db
+for i in $(seq 1 8); do psql "$TRADING" -Atqc "insert into fills select g, 'x' from generate_series(1, 100) g"; sleep 0.5; done
+ws_wait_for 15 it_has host-db standby.replication_lag_s || it_fail "no lag reported on the standby"
+ws_wait_for 15 it_has host-db primary.replication_lag_s || it_fail "no lag reported on the primary"
+lag=$(ws_psql "select max(value) from watchstand.v_samples where host = 'host-db' and series = 'primary.replication_lag_s'")
+python3 -c "import sys; sys.exit(0 if 0 <= float('$lag') < 5 else 1)" || it_fail "primary lag $lag"
+it_ok "replication lag on the primary ($lag s) and on the standby"

@@ -18,7 +18,7 @@ it_cleanup() {
   set +e
   for p in "${IT_PIDS[@]}" $IT_COLLECTOR_PID; do kill "$p" 2>/dev/null; done
   for p in "${IT_PIDS[@]}" $IT_COLLECTOR_PID; do wait "$p" 2>/dev/null; done
-  ws_pg_stop "$IT/pg"
+  for d in "$IT"/pg*; do [ -d "$d" ] && ws_pg_stop "$d"; done
   # A sanitizer report in any daemon's log fails the test.
   if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$IT"/*.log 2>/dev/null; then
     echo "FAIL: sanitizer report in the logs above" >&2
