@@ -7,6 +7,8 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "calendar.h"
+
 #define COLLECTOR_VERSION "0.1.0"
 
 struct collector_conf {
@@ -19,6 +21,7 @@ struct collector_conf {
 	char *cc_public_url;
 	uint64_t cc_retention_ms;
 	uint64_t cc_agent_silence_ms;
+	struct calendar cc_calendar;
 };
 
 /* Histogram buckets for database write latency, in seconds. */
@@ -52,6 +55,8 @@ struct collector {
 	struct ingest *c_ingest;
 	struct evhttp *c_http;
 	struct collector_stats c_stats;
+	const char *c_phase; /* the calendar's phase now */
+	struct event *c_phase_timer;
 };
 
 /* config.c */

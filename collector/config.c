@@ -67,8 +67,8 @@ collector_conf_load(const char *file, struct collector_conf *c)
 {
 	static const char *const top[] = {"collector", "calendar",   "rules",
 	                                  "notify",    "checklists", NULL};
-	static const char *const later[] = {"calendar", "rules", "notify",
-	                                    "checklists", NULL};
+	static const char *const later[] = {"rules", "notify", "checklists",
+	                                    NULL};
 	static const char *const keys[] = {
 	    "listen",     "http",      "database",      "tls",
 	    "public_url", "retention", "agent_silence", NULL};
@@ -95,6 +95,8 @@ collector_conf_load(const char *file, struct collector_conf *c)
 			            "%s: not supported by this version of the "
 			            "collector yet",
 			            later[i]);
+	calendar_configure(&c->cc_calendar, &yc,
+	                   yconf_get(&yc, root, "calendar"));
 	m = yconf_get(&yc, root, "collector");
 	if (m == NULL) {
 		yconf_error(&yc, root, "collector: required key is missing");
@@ -157,5 +159,6 @@ collector_conf_free(struct collector_conf *c)
 	free(c->cc_tls_cert);
 	free(c->cc_tls_key);
 	free(c->cc_public_url);
+	calendar_free(&c->cc_calendar);
 	memset(c, 0, sizeof(*c));
 }

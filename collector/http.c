@@ -33,10 +33,11 @@ http_healthz(struct evhttp_request *req, void *arg)
 	int up = c->c_stats.st_db_up;
 
 	http_reply_json(req, up ? 200 : 503,
-	                json_pack("{s:s, s:s, s:i, s:s}", "status",
+	                json_pack("{s:s, s:s, s:i, s:s, s:s}", "status",
 	                          up ? "ok" : "degraded", "database",
 	                          up ? "up" : "down", "agents_connected",
-	                          ingest_connected(c->c_ingest), "version",
+	                          ingest_connected(c->c_ingest), "phase",
+	                          c->c_phase ? c->c_phase : "", "version",
 	                          COLLECTOR_VERSION));
 }
 
@@ -102,6 +103,12 @@ http_metrics(struct evhttp_request *req, void *arg)
 	    "watchstand_database_write_seconds_count %llu\n",
 	    (unsigned long long)s->st_lat_count, s->st_lat_sum,
 	    (unsigned long long)s->st_lat_count);
+	evbuffer_add_printf(out,
+	                    "# HELP watchstand_calendar_phase The trading "
+	                    "calendar's phase now (1).\n"
+	                    "# TYPE watchstand_calendar_phase gauge\n"
+	                    "watchstand_calendar_phase{phase=\"%s\"} 1\n",
+	                    c->c_phase ? c->c_phase : "");
 	ingest_metrics(c->c_ingest, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	                  "Content-Type", "text/plain; version=0.0.4");

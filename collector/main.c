@@ -15,9 +15,32 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: watchstand-collector [-v] [-c collector.yaml] "
-	                "[run | migrate | check-config]\n");
+	fprintf(stderr,
+	        "usage: watchstand-collector [-v] [-c collector.yaml] "
+	        "[run | migrate | check-config | calendar [--at TIME]]\n");
 	exit(2);
+}
+
+/* calendar [--at "YYYY-MM-DD HH:MM"]: the phase then (or now). */
+static int
+collector_calendar(const struct calendar *cal, const char *at)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	char when[32];
+
+	calendar_use(cal);
+	if (at != NULL && calendar_parse_local(at, &t) == -1) {
+		fprintf(
+		    stderr,
+		    "calendar: --at expects \"YYYY-MM-DD HH:MM\", got '%s'\n",
+		    at);
+		return 2;
+	}
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M %Z", &tm);
+	printf("%s\t%s\n", calendar_phase_at(cal, t), when);
+	return 0;
 }
 
 static void
@@ -33,6 +56,21 @@ collector_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("signal %d: stopping", (int)sig);
 	event_base_loopexit(base, NULL);
+}
+
+/* Follows the calendar; every phase change is logged. */
+static void
+collector_phase_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector *c = arg;
+	const char *now = calendar_phase_at(&c->c_conf.cc_calendar, time(NULL));
+
+	(void)fd;
+	(void)what;
+	if (c->c_phase == NULL || strcmp(c->c_phase, now) != 0)
+		log_info("calendar: phase %s%s%s", c->c_phase ? c->c_phase : "",
+		         c->c_phase ? " -> " : "", now);
+	c->c_phase = now;
 }
 
 static int
@@ -53,6 +91,11 @@ collector_run(struct collector *c, const char *file)
 		fatalx("cannot listen for agents on %s", c->c_conf.cc_listen);
 	if (http_start(c) == -1)
 		fatalx("cannot serve HTTP on %s", c->c_conf.cc_http);
+	calendar_use(&c->c_conf.cc_calendar);
+	collector_phase_cb(-1, 0, c);
+	c->c_phase_timer =
+	    event_new(c->c_base, -1, EV_PERSIST, collector_phase_cb, c);
+	event_add(c->c_phase_timer, &(struct timeval){1, 0});
 	sigs[0] =
 	    evsignal_new(c->c_base, SIGTERM, collector_signal_cb, c->c_base);
 	sigs[1] =
@@ -67,6 +110,7 @@ collector_run(struct collector *c, const char *file)
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	http_stop(c);
+	event_free(c->c_phase_timer);
 	ingest_free(c->c_ingest);
 	SSL_CTX_free(c->c_ctx);
 	event_base_free(c->c_base);
@@ -79,7 +123,9 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"at", required_argument, NULL, 'a'},
 	    {NULL, 0, NULL, 0}};
+	const char *at = NULL;
 	const char *file = "/etc/watchstand/collector.yaml", *cmd = "run";
 	struct collector c;
 	int ch, verbose = 0, rc;
@@ -92,6 +138,9 @@ main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'a':
+			at = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -103,7 +152,7 @@ main(int argc, char **argv)
 	log_init("watchstand-collector", verbose);
 	memset(&c, 0, sizeof(c));
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "migrate") != 0 &&
-	    strcmp(cmd, "check-config") != 0) {
+	    strcmp(cmd, "check-config") != 0 && strcmp(cmd, "calendar") != 0) {
 		fprintf(stderr, "watchstand-collector: unknown command '%s'\n",
 		        cmd);
 		usage();
@@ -113,6 +162,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "check-config") == 0) {
 		printf("%s: configuration OK\n", file);
 		rc = 0;
+	} else if (strcmp(cmd, "calendar") == 0) {
+		rc = collector_calendar(&c.c_conf.cc_calendar, at);
 	} else if (strcmp(cmd, "migrate") == 0)
 		rc = migrate_run(c.c_conf.cc_database) == 0 ? 0 : 1;
 	else

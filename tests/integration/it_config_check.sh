@@ -19,3 +19,18 @@ diff <(echo "$out") collector-bad.expected || it_fail "collector-bad: messages d
 "$WS_BUILD/watchstand-agent" --check -c agent-good.yaml | grep -q "configuration OK" ||
   it_fail "good config refused"
 it_ok "config checks print every error with file:line:column"
+
+# The calendar command: sessions, midnight, holidays, skip before holiday.
+cal() { "$WS_BUILD/watchstand-collector" -c collector-calendar.yaml calendar --at "$1" | cut -f1; }
+[ "$(cal '2026-05-26 08:45')" = pre-open ] || it_fail "pre-open"
+[ "$(cal '2026-09-29 21:30')" = trading ] || it_fail "Tuesday night session"
+[ "$(cal '2026-09-30 01:00')" = trading ] || it_fail "session across midnight"
+[ "$(cal '2026-09-30 21:30')" = closed ] || it_fail "night before a Thursday holiday"
+[ "$(cal '2026-05-29 21:30')" = closed ] || it_fail "Friday night before a Monday holiday"
+[ "$(cal '2026-10-01 10:00')" = closed ] || it_fail "holiday"
+set +e
+"$WS_BUILD/watchstand-collector" -c collector-calendar.yaml calendar --at "tomorrow" 2>/dev/null
+rc=$?
+set -e
+[ $rc -eq 2 ] || it_fail "a malformed --at exits $rc"
+it_ok "calendar --at prints the phase"

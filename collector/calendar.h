@@ -1,0 +1,49 @@
+/*
+ * The trading calendar: named phases by weekday and local time in one IANA
+ * timezone, sessions that cross midnight, holidays, and sessions skipped
+ * before a holiday. A pure function of the time (and the process's TZ,
+ * which calendar_use sets).
+ */
+#ifndef WATCHSTAND_CALENDAR_H
+#define WATCHSTAND_CALENDAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "watchstand/yconf.h"
+
+struct cal_phase {
+	char *cp_name;
+	uint8_t cp_days; /* bit 0 = Sunday ... bit 6 = Saturday */
+	int cp_from;     /* minutes after local midnight */
+	int cp_to;       /* <= cp_from: ends the next day */
+	int cp_skip_before_holiday;
+};
+
+struct calendar {
+	char *cal_tz;
+	struct cal_phase *cal_phases;
+	size_t cal_nphases;
+	char *cal_default;
+	int64_t *cal_holidays; /* days since 1970-01-01 (local dates) */
+	size_t cal_nholidays;
+	uint8_t cal_trading_days; /* union of the phases' days */
+};
+
+/* Reads calendar: (node may be NULL: everything is the default phase). */
+int calendar_configure(struct calendar *cal, struct yconf *yc,
+                       yaml_node_t *node);
+void calendar_free(struct calendar *cal);
+/* Makes the calendar's timezone the process's local time. */
+void calendar_use(const struct calendar *cal);
+/* The phase in force at t. */
+const char *calendar_phase_at(const struct calendar *cal, time_t t);
+/* "YYYY-MM-DD HH:MM" in the calendar's timezone; -1 if malformed. */
+int calendar_parse_local(const char *s, time_t *t);
+/* 1 when name is the default or one of the phases. */
+int calendar_has_phase(const struct calendar *cal, const char *name);
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+int64_t calendar_days(int y, int m, int d);
+
+#endif
