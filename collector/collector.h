@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 
 #include "calendar.h"
+#include "rules.h"
 
 #define COLLECTOR_VERSION "0.1.0"
 
@@ -22,6 +23,7 @@ struct collector_conf {
 	uint64_t cc_retention_ms;
 	uint64_t cc_agent_silence_ms;
 	struct calendar cc_calendar;
+	struct rules_conf cc_rules;
 };
 
 /* Histogram buckets for database write latency, in seconds. */

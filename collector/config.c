@@ -62,13 +62,18 @@ conf_hostport(struct yconf *yc, yaml_node_t *m, const char *key, char **out)
 		            *out);
 }
 
+static int
+conf_phase_known(void *arg, const char *phase)
+{
+	return calendar_has_phase(arg, phase);
+}
+
 int
 collector_conf_load(const char *file, struct collector_conf *c)
 {
 	static const char *const top[] = {"collector", "calendar",   "rules",
 	                                  "notify",    "checklists", NULL};
-	static const char *const later[] = {"rules", "notify", "checklists",
-	                                    NULL};
+	static const char *const later[] = {"notify", "checklists", NULL};
 	static const char *const keys[] = {
 	    "listen",     "http",      "database",      "tls",
 	    "public_url", "retention", "agent_silence", NULL};
@@ -97,6 +102,8 @@ collector_conf_load(const char *file, struct collector_conf *c)
 			            later[i]);
 	calendar_configure(&c->cc_calendar, &yc,
 	                   yconf_get(&yc, root, "calendar"));
+	rules_configure(&c->cc_rules, &yc, yconf_get(&yc, root, "rules"),
+	                conf_phase_known, &c->cc_calendar);
 	m = yconf_get(&yc, root, "collector");
 	if (m == NULL) {
 		yconf_error(&yc, root, "collector: required key is missing");
@@ -160,5 +167,6 @@ collector_conf_free(struct collector_conf *c)
 	free(c->cc_tls_key);
 	free(c->cc_public_url);
 	calendar_free(&c->cc_calendar);
+	rules_conf_free(&c->cc_rules);
 	memset(c, 0, sizeof(*c));
 }

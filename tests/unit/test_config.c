@@ -116,6 +116,13 @@ test_collector_bad(void **state)
 }
 
 static void
+test_collector_rules_bad(void **state)
+{
+	(void)state;
+	check_fixture(load_collector, "collector-rules-bad");
+}
+
+static void
 test_agent_good(void **state)
 {
 	struct agent_conf c;
@@ -144,6 +151,7 @@ main(void)
 	    cmocka_unit_test(test_agent_bad_keys),
 	    cmocka_unit_test(test_agent_syntax),
 	    cmocka_unit_test(test_collector_bad),
+	    cmocka_unit_test(test_collector_rules_bad),
 	    cmocka_unit_test(test_agent_good),
 	};
 	if (chdir(WS_FIXTURES "/config") == -1)
