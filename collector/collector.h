@@ -48,6 +48,8 @@ struct collector_stats {
 
 struct store;
 struct ingest;
+struct rules_engine;
+struct alarms;
 
 struct collector {
 	struct event_base *c_base;
@@ -58,6 +60,9 @@ struct collector {
 	struct evhttp *c_http;
 	struct collector_stats c_stats;
 	const char *c_phase; /* the calendar's phase now */
+	struct rules_engine *c_rules;
+	struct alarms *c_alarms;
+	struct event *c_rules_timer;
 	struct event *c_phase_timer;
 };
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -15,8 +16,10 @@
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
 #include "watchstand/tls.h"
+#include "alarm.h"
 #include "collector.h"
 #include "ingest.h"
+#include "shiftlog.h"
 #include "store.h"
 
 #define INGEST_HELLO_TIMEOUT_S 10
@@ -40,6 +43,8 @@ struct agent_info {
 	double ai_spool_dropped_samples;
 	double ai_spool_dropped_batches;
 	double ai_spool_pending;
+	double ai_last_batch; /* monotonic seconds; 0 before the first */
+	int ai_silent;
 };
 
 struct conn {
@@ -66,7 +71,17 @@ struct ingest {
 	int i_connected;
 	int i_paused;
 	struct event *i_hb;
+	struct event *i_silence;
 };
+
+static double
+ingest_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static struct conn *
 conn_find(struct ingest *in, uint64_t id)
@@ -118,10 +133,15 @@ conn_close(struct conn *c, const char *why, int tell_peer)
 {
 	char who[192];
 
-	if (c->c_state == CONN_READY)
+	if (c->c_state == CONN_READY) {
+		char text[400];
 		log_info("%s: disconnected: %s", conn_who(c, who, sizeof(who)),
 		         why);
-	else {
+		snprintf(text, sizeof(text), "disconnected from %s: %s",
+		         c->c_addr, why);
+		shiftlog_add(c->c_in->i_c->c_store, "agent", c->c_hello.h_name,
+		             text);
+	} else {
 		log_warnx("%s: refused: %s", conn_who(c, who, sizeof(who)),
 		          why);
 		c->c_in->i_c->c_stats.st_rejected++;
@@ -225,6 +245,33 @@ conn_note_sample(struct conn *c, const struct proto_sample *s)
 
 static void ingest_pause_all(struct ingest *in);
 
+/* The samples go through the rules as they arrive; the host is alive. */
+static void
+conn_evaluate(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct collector *col = c->c_in->i_c;
+	struct proto_batch b;
+	struct proto_sample s;
+	struct timeval tv;
+	const char *why;
+	int64_t now_ms;
+
+	c->c_info->ai_last_batch = ingest_mono();
+	if (c->c_info->ai_silent) {
+		c->c_info->ai_silent = 0;
+		alarms_host_silent(col->c_alarms, c->c_hello.h_name, 0, NULL);
+	}
+	evutil_gettimeofday(&tv, NULL);
+	now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	if (proto_batch_open(&b, p, len, &why) == -1)
+		return;
+	while (proto_batch_next(&b, &s, &why) == 1)
+		rules_engine_sample(
+		    col->c_rules, c->c_hello.h_name, c->c_hello.h_role,
+		    s.s_series, s.s_series_len, s.s_value, now_ms, col->c_phase,
+		    alarms_outcome, col->c_alarms);
+}
+
 static void
 conn_batch(struct conn *c, const uint8_t *p, size_t len)
 {
@@ -266,6 +313,7 @@ conn_batch(struct conn *c, const uint8_t *p, size_t len)
 	c->c_last_seq = b.b_seq;
 	store_batch(c->c_in->i_c->c_store, c->c_id, c->c_agent_id,
 	            c->c_hello.h_stream, b.b_seq, b.b_count, p, len);
+	conn_evaluate(c, p, len);
 	if (store_full(c->c_in->i_c->c_store))
 		ingest_pause_all(c->c_in);
 }
@@ -457,6 +505,14 @@ ingest_on_hello(void *arg, uint64_t conn_id, int agent_id, uint64_t last_seq)
 	proto_put_welcome(&pb, PROTO_VERSION, last_seq);
 	ingest_send(c, &pb);
 	pbuf_free(&pb);
+	{
+		char text[256];
+		snprintf(text, sizeof(text),
+		         "connected from %s (role %s, version %s)", c->c_addr,
+		         c->c_hello.h_role, c->c_hello.h_software);
+		shiftlog_add(in->i_c->c_store, "agent", c->c_hello.h_name,
+		             text);
+	}
 	log_info("%s: connected (role %s, version %s, resuming after batch "
 	         "%" PRIu64 ")",
 	         conn_who(c, who, sizeof(who)), c->c_hello.h_role,
@@ -536,6 +592,30 @@ ingest_hb_cb(evutil_socket_t fd, short what, void *arg)
 	pbuf_free(&pb);
 }
 
+/* An agent that sends nothing for agent_silence, connected or not. */
+static void
+ingest_silence_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ingest *in = arg;
+	struct agent_info *ai;
+	double now = ingest_mono();
+	double limit = in->i_c->c_conf.cc_agent_silence_ms / 1000.0;
+	char why[128];
+
+	(void)fd;
+	(void)what;
+	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_silent || ai->ai_last_batch == 0 ||
+		    now - ai->ai_last_batch < limit)
+			continue;
+		ai->ai_silent = 1;
+		snprintf(why, sizeof(why), "%s, nothing received for %.0f s",
+		         ai->ai_connected ? "connected" : "disconnected",
+		         now - ai->ai_last_batch);
+		alarms_host_silent(in->i_c->c_alarms, ai->ai_name, 1, why);
+	}
+}
+
 struct ingest *
 ingest_new(struct collector *col)
 {
@@ -566,6 +646,9 @@ ingest_new(struct collector *col)
 	}
 	in->i_hb = event_new(col->c_base, -1, EV_PERSIST, ingest_hb_cb, in);
 	event_add(in->i_hb, &hb);
+	in->i_silence =
+	    event_new(col->c_base, -1, EV_PERSIST, ingest_silence_cb, in);
+	event_add(in->i_silence, &(struct timeval){1, 0});
 	return in;
 fail:
 	ingest_free(in);
@@ -589,6 +672,8 @@ ingest_free(struct ingest *in)
 		evconnlistener_free(in->i_lis);
 	if (in->i_hb != NULL)
 		event_free(in->i_hb);
+	if (in->i_silence != NULL)
+		event_free(in->i_silence);
 	store_free(in->i_c->c_store);
 	in->i_c->c_store = NULL;
 	free(in);

@@ -10,14 +10,16 @@
 #include "watchstand/log.h"
 #include "watchstand/tls.h"
 #include "collector.h"
+#include "alarm.h"
 #include "ingest.h"
+#include "shiftlog.h"
 
 static void
 usage(void)
 {
-	fprintf(stderr,
-	        "usage: watchstand-collector [-v] [-c collector.yaml] "
-	        "[run | migrate | check-config | calendar [--at TIME]]\n");
+	fprintf(stderr, "usage: watchstand-collector [-v] [-c collector.yaml] "
+	                "[run | migrate | check-config | verify-log | calendar "
+	                "[--at TIME]]\n");
 	exit(2);
 }
 
@@ -67,10 +69,31 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->c_phase == NULL || strcmp(c->c_phase, now) != 0)
-		log_info("calendar: phase %s%s%s", c->c_phase ? c->c_phase : "",
-		         c->c_phase ? " -> " : "", now);
+	if (c->c_phase == NULL || strcmp(c->c_phase, now) != 0) {
+		char text[128];
+		snprintf(text, sizeof(text), "phase %s%s%s",
+		         c->c_phase ? c->c_phase : "", c->c_phase ? " -> " : "",
+		         now);
+		log_info("calendar: %s", text);
+		if (c->c_store != NULL)
+			shiftlog_add(c->c_store, "phase", "calendar", text);
+	}
 	c->c_phase = now;
+}
+
+/* Time passes for the rules: `for` runs out, data goes stale. */
+static void
+collector_rules_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct collector *c = arg;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	evutil_gettimeofday(&tv, NULL);
+	rules_engine_tick(c->c_rules,
+	                  (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000,
+	                  c->c_phase, alarms_outcome, c->c_alarms);
 }
 
 static int
@@ -87,6 +110,8 @@ collector_run(struct collector *c, const char *file)
 		fatalx("%s: %s", file, err);
 	if ((c->c_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	c->c_rules = rules_engine_new(&c->c_conf.cc_rules);
+	c->c_alarms = alarms_new(c);
 	if ((c->c_ingest = ingest_new(c)) == NULL)
 		fatalx("cannot listen for agents on %s", c->c_conf.cc_listen);
 	if (http_start(c) == -1)
@@ -96,6 +121,9 @@ collector_run(struct collector *c, const char *file)
 	c->c_phase_timer =
 	    event_new(c->c_base, -1, EV_PERSIST, collector_phase_cb, c);
 	event_add(c->c_phase_timer, &(struct timeval){1, 0});
+	c->c_rules_timer =
+	    event_new(c->c_base, -1, EV_PERSIST, collector_rules_cb, c);
+	event_add(c->c_rules_timer, &(struct timeval){0, 250000});
 	sigs[0] =
 	    evsignal_new(c->c_base, SIGTERM, collector_signal_cb, c->c_base);
 	sigs[1] =
@@ -111,7 +139,10 @@ collector_run(struct collector *c, const char *file)
 		event_free(sigs[i]);
 	http_stop(c);
 	event_free(c->c_phase_timer);
+	event_free(c->c_rules_timer);
 	ingest_free(c->c_ingest);
+	alarms_free(c->c_alarms);
+	rules_engine_free(c->c_rules);
 	SSL_CTX_free(c->c_ctx);
 	event_base_free(c->c_base);
 	return 0;
@@ -152,7 +183,8 @@ main(int argc, char **argv)
 	log_init("watchstand-collector", verbose);
 	memset(&c, 0, sizeof(c));
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "migrate") != 0 &&
-	    strcmp(cmd, "check-config") != 0 && strcmp(cmd, "calendar") != 0) {
+	    strcmp(cmd, "check-config") != 0 && strcmp(cmd, "calendar") != 0 &&
+	    strcmp(cmd, "verify-log") != 0) {
 		fprintf(stderr, "watchstand-collector: unknown command '%s'\n",
 		        cmd);
 		usage();
@@ -162,6 +194,9 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "check-config") == 0) {
 		printf("%s: configuration OK\n", file);
 		rc = 0;
+	} else if (strcmp(cmd, "verify-log") == 0) {
+		rc = shiftlog_verify(c.c_conf.cc_database);
+		rc = rc < 0 ? 2 : rc;
 	} else if (strcmp(cmd, "calendar") == 0) {
 		rc = collector_calendar(&c.c_conf.cc_calendar, at);
 	} else if (strcmp(cmd, "migrate") == 0)

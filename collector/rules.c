@@ -689,3 +689,18 @@ rules_engine_tick(struct rules_engine *re, int64_t now_ms, const char *phase,
 		}
 	}
 }
+
+void
+rules_engine_forget_host(struct rules_engine *re, const char *host)
+{
+	struct rules_series *s, *tmp;
+
+	HASH_ITER(hh, re->re_map, s, tmp)
+	{
+		if (strcmp(s->rs_host, host) != 0)
+			continue;
+		HASH_DEL(re->re_map, s);
+		free(s->rs_insts);
+		free(s);
+	}
+}

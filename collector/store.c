@@ -33,9 +33,13 @@ struct store_item {
 	int si_dup;
 	uint8_t *si_payload;
 	size_t si_len;
+	/* sql */
+	char *si_sql;
+	char *si_params[STORE_SQL_PARAMS];
+	int si_nparams;
 };
 
-enum { ITEM_HELLO, ITEM_BATCH };
+enum { ITEM_HELLO, ITEM_BATCH, ITEM_SQL };
 
 enum store_state {
 	ST_DOWN,       /* waiting to reconnect */
@@ -54,6 +58,7 @@ enum store_step {
 	STEP_COMMIT, /* update seqs; COMMIT */
 	STEP_ROLLBACK,
 	STEP_MAINT,
+	STEP_SQL, /* one statement from elsewhere (alarms, the shift log) */
 };
 
 struct store_q {
@@ -78,6 +83,7 @@ struct store {
 	char s_last_complaint[1024]; /* so one fault is logged once */
 	int s_maint_due;
 	struct store_q s_hellos;
+	struct store_q s_sql;
 	struct store_q s_batches;
 	struct store_q s_inflight;
 	uint64_t s_queue_bytes;
@@ -88,7 +94,6 @@ struct store {
 	uint64_t s_txn_events;
 	size_t s_copy_off;
 	int s_copy_ended;
-	char *s_sql;
 	double s_txn_start;
 	uint64_t s_txn_samples;
 	/* Days (UTC, days since the epoch) known to have a partition. */
@@ -159,9 +164,14 @@ q_prepend(struct store_q *dst, struct store_q *src)
 static void
 item_free(struct store_item *it)
 {
+	int i;
+
 	if (it == NULL)
 		return;
 	free(it->si_payload);
+	free(it->si_sql);
+	for (i = 0; i < it->si_nparams; i++)
+		free(it->si_params[i]);
 	free(it);
 }
 
@@ -561,8 +571,6 @@ store_txn_copy(struct store *st)
 		st->s_days[st->s_ndays + i] = newdays[i];
 	st->s_ndays += nnew;
 	free(newdays);
-	free(st->s_sql);
-	st->s_sql = NULL;
 	store_send(st, STEP_COPY, sql);
 	free(sql);
 }
@@ -729,6 +737,13 @@ store_step_done(struct store *st)
 			st->s_state = ST_DOWN;
 		}
 		return;
+	case STEP_SQL: {
+		struct store_item *it = q_pop(&st->s_sql);
+		/* A failed statement is logged once and dropped: it was
+		 * refused as written, retrying would not change that. */
+		item_free(it);
+		break;
+	}
 	case STEP_MAINT:
 		break;
 	}
@@ -747,7 +762,19 @@ store_next(struct store *st)
 		return;
 	if (st->s_hellos.q_head != NULL)
 		store_hello_step(st);
-	else if (st->s_maint_due) {
+	else if (st->s_sql.q_head != NULL) {
+		struct store_item *it = st->s_sql.q_head;
+		st->s_step = STEP_SQL;
+		st->s_failed = 0;
+		if (!PQsendQueryParams(st->s_db, it->si_sql, it->si_nparams,
+		                       NULL, (const char *const *)it->si_params,
+		                       NULL, NULL, 0)) {
+			store_disconnect(st, PQerrorMessage(st->s_db));
+			return;
+		}
+		st->s_state = ST_BUSY;
+		st->s_want_write = 1;
+	} else if (st->s_maint_due) {
 		char sql[128];
 		st->s_maint_due = 0;
 		snprintf(sql, sizeof(sql),
@@ -942,6 +969,8 @@ store_free(struct store *st)
 		PQfinish(st->s_db);
 	while ((it = q_pop(&st->s_hellos)) != NULL)
 		item_free(it);
+	while ((it = q_pop(&st->s_sql)) != NULL)
+		item_free(it);
 	while ((it = q_pop(&st->s_batches)) != NULL)
 		item_free(it);
 	while ((it = q_pop(&st->s_inflight)) != NULL)
@@ -949,7 +978,6 @@ store_free(struct store *st)
 	pbuf_free(&st->s_copy);
 	pbuf_free(&st->s_events);
 	free(st->s_days);
-	free(st->s_sql);
 	free(st->s_conninfo);
 	free(st);
 }
@@ -987,6 +1015,24 @@ store_batch(struct store *st, uint64_t conn_id, int agent_id, uint64_t stream,
 	st->s_queue_bytes += len;
 	st->s_c->c_stats.st_queue_bytes = st->s_queue_bytes;
 	q_push(&st->s_batches, it);
+	if (st->s_state == ST_IDLE)
+		store_next(st);
+}
+
+void
+store_sql(struct store *st, const char *sql, int nparams,
+          const char *const *params)
+{
+	struct store_item *it = calloc(1, sizeof(*it));
+	int i;
+
+	it->si_kind = ITEM_SQL;
+	it->si_sql = strdup(sql);
+	it->si_nparams =
+	    nparams < STORE_SQL_PARAMS ? nparams : STORE_SQL_PARAMS;
+	for (i = 0; i < it->si_nparams; i++)
+		it->si_params[i] = params[i] ? strdup(params[i]) : NULL;
+	q_push(&st->s_sql, it);
 	if (st->s_state == ST_IDLE)
 		store_next(st);
 }

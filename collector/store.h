@@ -36,6 +36,11 @@ void store_hello(struct store *st, uint64_t conn_id,
 void store_batch(struct store *st, uint64_t conn_id, int agent_id,
                  uint64_t stream, uint64_t seq, uint32_t count,
                  const uint8_t *payload, size_t len);
+#define STORE_SQL_PARAMS 12
+/* One statement, in order with the others, after hellos, before data
+ * (alarm transitions, shift log entries). Params are copied. */
+void store_sql(struct store *st, const char *sql, int nparams,
+               const char *const *params);
 /* 1 when the write queue is over its high mark. */
 int store_full(struct store *st);
 

@@ -1,0 +1,311 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uthash.h>
+
+#include "watchstand/log.h"
+#include "alarm.h"
+#include "collector.h"
+#include "shiftlog.h"
+#include "store.h"
+
+#define ALARM_HOST_RULE "agent-silent"
+
+struct open_alarm {
+	UT_hash_handle hh;
+	enum severity oa_severity;
+	int oa_cleared;
+	int oa_suppressed;
+	char oa_key[]; /* rule \1 host \1 series */
+};
+
+struct silent_host {
+	UT_hash_handle hh;
+	char sh_host[];
+};
+
+struct alarms {
+	struct collector *a_c;
+	struct open_alarm *a_open;
+	struct silent_host *a_silent;
+};
+
+struct alarms *
+alarms_new(struct collector *c)
+{
+	struct alarms *a = calloc(1, sizeof(*a));
+
+	a->a_c = c;
+	return a;
+}
+
+void
+alarms_free(struct alarms *a)
+{
+	struct open_alarm *oa, *tmp;
+	struct silent_host *sh, *stmp;
+
+	if (a == NULL)
+		return;
+	HASH_ITER(hh, a->a_open, oa, tmp)
+	{
+		HASH_DEL(a->a_open, oa);
+		free(oa);
+	}
+	HASH_ITER(hh, a->a_silent, sh, stmp)
+	{
+		HASH_DEL(a->a_silent, sh);
+		free(sh);
+	}
+	free(a);
+}
+
+int
+alarms_open(struct alarms *a)
+{
+	return (int)HASH_COUNT(a->a_open);
+}
+
+static struct open_alarm *
+alarm_find(struct alarms *a, const char *rule, const char *host,
+           const char *series, int create)
+{
+	char key[512];
+	struct open_alarm *oa;
+	size_t n;
+
+	n = (size_t)snprintf(key, sizeof(key), "%s\1%s\1%s", rule, host,
+	                     series);
+	if (n >= sizeof(key))
+		n = sizeof(key) - 1;
+	HASH_FIND(hh, a->a_open, key, n, oa);
+	if (oa == NULL && create) {
+		oa = calloc(1, sizeof(*oa) + n + 1);
+		memcpy(oa->oa_key, key, n + 1);
+		HASH_ADD(hh, a->a_open, oa_key[0], n, oa);
+	}
+	return oa;
+}
+
+static int
+host_silent(struct alarms *a, const char *host)
+{
+	struct silent_host *sh;
+
+	HASH_FIND_STR(a->a_silent, host, sh);
+	return sh != NULL;
+}
+
+/* Writes the alarm row and its shift log entry in one statement. */
+static void
+alarm_write(struct alarms *a, const char *sql, const char *rule,
+            const char *host, const char *series, const char *severity,
+            const char *state, double value, int suppressed, int chattering,
+            const char *desc, const char *runbook, const char *text)
+{
+	char v[32];
+	const char *params[11] = {rule,
+	                          host,
+	                          series,
+	                          severity,
+	                          state,
+	                          v,
+	                          suppressed ? "t" : "f",
+	                          chattering ? "t" : "f",
+	                          desc,
+	                          runbook,
+	                          text};
+
+	snprintf(v, sizeof(v), "%.17g", value);
+	store_sql(a->a_c->c_store, sql, 11, params);
+}
+
+/* RAISE: a new alarm, or the open one (cleared, not yet acknowledged)
+ * coming back: ISA-18.2 keeps it the same alarm. */
+static const char alarm_raise_sql[] =
+    "WITH a AS (INSERT INTO watchstand.alarms (rule, host, series, "
+    "severity, state, value, suppressed, chattering, description, runbook) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (rule, "
+    "host, series) WHERE state <> 'closed' DO UPDATE SET severity = "
+    "EXCLUDED.severity, state = EXCLUDED.state, value = EXCLUDED.value, "
+    "suppressed = EXCLUDED.suppressed, chattering = EXCLUDED.chattering, "
+    "cleared_at = NULL, updated_at = now() RETURNING id) "
+    "INSERT INTO watchstand.shift_log (kind, actor, text) SELECT 'alarm', "
+    "'system', $11 || ' [alarm ' || id || ']' FROM a";
+
+static const char alarm_change_sql[] =
+    "WITH a AS (UPDATE watchstand.alarms SET severity = $4, value = $5, "
+    "chattering = $6, updated_at = now() WHERE rule = $1 AND host = $2 AND "
+    "series = $3 AND state <> 'closed' RETURNING id) INSERT INTO "
+    "watchstand.shift_log (kind, actor, text) SELECT 'alarm', 'system', "
+    "$7 || ' [alarm ' || id || ']' FROM a";
+
+/* CLEAR: closed if it was acknowledged, else waiting for the ack. */
+static const char alarm_clear_sql[] =
+    "WITH a AS (UPDATE watchstand.alarms SET state = CASE WHEN acked_at IS "
+    "NOT NULL THEN 'closed' ELSE 'cleared-unacknowledged' END, "
+    "cleared_at = now(), closed_at = CASE WHEN acked_at IS NOT NULL THEN "
+    "now() END, value = $4, updated_at = now() WHERE rule = $1 AND host = "
+    "$2 AND series = $3 AND state <> 'closed' RETURNING id, state) "
+    "INSERT INTO watchstand.shift_log (kind, actor, text) SELECT 'alarm', "
+    "'system', $5 || ' [alarm ' || id || ', now ' || state || ']' FROM a";
+
+static void
+alarm_change(struct alarms *a, const char *rule, const char *host,
+             const char *series, const char *severity, double value,
+             int chattering, const char *text)
+{
+	char v[32];
+	const char *params[7] = {
+	    rule, host, series, severity, v, chattering ? "t" : "f", text};
+
+	snprintf(v, sizeof(v), "%.17g", value);
+	store_sql(a->a_c->c_store, alarm_change_sql, 7, params);
+}
+
+static void
+alarm_clear(struct alarms *a, const char *rule, const char *host,
+            const char *series, double value, const char *text)
+{
+	char v[32];
+	const char *params[5] = {rule, host, series, v, text};
+
+	snprintf(v, sizeof(v), "%.17g", value);
+	store_sql(a->a_c->c_store, alarm_clear_sql, 5, params);
+}
+
+static const char *
+level_text(const struct rule *r, int level, char *buf, size_t len)
+{
+	static const char *const ops[] = {"<", "<=", ">", ">=", "==", "!="};
+
+	if (level == RULE_STALE)
+		snprintf(buf, len, "no data");
+	else if (level >= 0)
+		snprintf(buf, len, "%s %g", ops[r->r_levels[level].rl_op],
+		         r->r_levels[level].rl_threshold);
+	else
+		snprintf(buf, len, "normal");
+	return buf;
+}
+
+void
+alarms_outcome(void *arg, const struct rule *r, const char *host,
+               const char *series, const struct rule_outcome *o)
+{
+	struct alarms *a = arg;
+	struct open_alarm *oa;
+	char text[1024], cond[64];
+	const char *sev = severity_names[o->ro_severity];
+	int suppressed = o->ro_suppressed || host_silent(a, host);
+	const char *state = suppressed ? "suppressed" : "active-unacknowledged";
+
+	level_text(r, o->ro_level, cond, sizeof(cond));
+	switch (o->ro_what) {
+	case RT_RAISE:
+		oa = alarm_find(a, r->r_name, host, series, 1);
+		oa->oa_severity = o->ro_severity;
+		oa->oa_cleared = 0;
+		oa->oa_suppressed = suppressed;
+		snprintf(text, sizeof(text),
+		         "RAISE %s %s on %s: %s = %g (%s)%s%s%s%s", sev,
+		         r->r_name, host, series, o->ro_value, cond,
+		         suppressed ? ", suppressed" : "",
+		         o->ro_chattering ? ", chattering" : "",
+		         r->r_runbook ? "; runbook: " : "",
+		         r->r_runbook ? r->r_runbook : "");
+		alarm_write(a, alarm_raise_sql, r->r_name, host, series, sev,
+		            state, o->ro_value, suppressed, o->ro_chattering,
+		            r->r_description, r->r_runbook, text);
+		if (!suppressed)
+			log_info("alarm: %s", text);
+		break;
+	case RT_CHANGE:
+		oa = alarm_find(a, r->r_name, host, series, 1);
+		snprintf(text, sizeof(text),
+		         "SEVERITY %s -> %s %s on %s: %s = "
+		         "%g (%s)",
+		         severity_names[oa->oa_severity], sev, r->r_name, host,
+		         series, o->ro_value, cond);
+		oa->oa_severity = o->ro_severity;
+		alarm_change(a, r->r_name, host, series, sev, o->ro_value,
+		             o->ro_chattering, text);
+		break;
+	case RT_CLEAR:
+		oa = alarm_find(a, r->r_name, host, series, 0);
+		snprintf(text, sizeof(text), "CLEAR %s on %s: %s = %g",
+		         r->r_name, host, series, o->ro_value);
+		if (oa != NULL) {
+			HASH_DEL(a->a_open, oa);
+			free(oa);
+		}
+		alarm_clear(a, r->r_name, host, series, o->ro_value, text);
+		log_info("alarm: %s", text);
+		break;
+	case RT_NONE:
+		break;
+	}
+}
+
+void
+alarms_host_silent(struct alarms *a, const char *host, int silent,
+                   const char *why)
+{
+	struct silent_host *sh;
+	struct open_alarm *oa, *tmp;
+	char text[512], prefix[256];
+	const char *params[1] = {host};
+
+	HASH_FIND_STR(a->a_silent, host, sh);
+	if (silent == (sh != NULL))
+		return;
+	snprintf(prefix, sizeof(prefix), "\1%s\1", host);
+	if (silent) {
+		size_t n = strlen(host);
+		sh = calloc(1, sizeof(*sh) + n + 1);
+		memcpy(sh->sh_host, host, n + 1);
+		HASH_ADD(hh, a->a_silent, sh_host[0], n, sh);
+		snprintf(text, sizeof(text),
+		         "RAISE critical %s on %s: %s; its other alarms are "
+		         "suppressed until it is back",
+		         ALARM_HOST_RULE, host, why);
+		alarm_write(a, alarm_raise_sql, ALARM_HOST_RULE, host, "agent",
+		            "critical", "active-unacknowledged", 0, 0, 0,
+		            "the host's agent sends nothing", NULL, text);
+		store_sql(
+		    a->a_c->c_store,
+		    "UPDATE watchstand.alarms SET state = 'suppressed', "
+		    "suppressed = true, updated_at = now() WHERE host = $1 "
+		    "AND rule <> 'agent-silent' AND state IN "
+		    "('active-unacknowledged', 'active-acknowledged')",
+		    1, params);
+		log_warnx("alarm: %s", text);
+		return;
+	}
+	HASH_DEL(a->a_silent, sh);
+	free(sh);
+	snprintf(text, sizeof(text),
+	         "CLEAR %s on %s: its agent is back; its "
+	         "alarms are evaluated afresh",
+	         ALARM_HOST_RULE, host);
+	alarm_clear(a, ALARM_HOST_RULE, host, "agent", 0, text);
+	/* What was suppressed is closed; fresh samples raise again what
+	 * still holds. */
+	store_sql(a->a_c->c_store,
+	          "UPDATE watchstand.alarms SET state = 'closed', closed_at = "
+	          "now(), updated_at = now() WHERE host = $1 AND state = "
+	          "'suppressed' AND rule <> 'agent-silent'",
+	          1, params);
+	HASH_ITER(hh, a->a_open, oa, tmp)
+	{
+		if (strstr(oa->oa_key, prefix) != NULL &&
+		    strncmp(oa->oa_key, ALARM_HOST_RULE "\1",
+		            sizeof(ALARM_HOST_RULE)) != 0) {
+			HASH_DEL(a->a_open, oa);
+			free(oa);
+		}
+	}
+	rules_engine_forget_host(a->a_c->c_rules, host);
+	log_info("alarm: %s", text);
+}
