@@ -9,6 +9,7 @@
 
 #include "watchstand/log.h"
 #include "collector.h"
+#include "api.h"
 #include "ingest.h"
 
 static void
@@ -119,7 +120,8 @@ http_metrics(struct evhttp_request *req, void *arg)
 static void
 http_notfound(struct evhttp_request *req, void *arg)
 {
-	(void)arg;
+	if (api_handle(arg, req))
+		return;
 	http_reply_json(req, 404, json_pack("{s:s}", "error", "no such path"));
 }
 
@@ -133,6 +135,7 @@ http_start(struct collector *c)
 	                             &port) == -1)
 		return -1;
 	c->c_http = evhttp_new(c->c_base);
+	api_init(c);
 	evhttp_set_allowed_methods(c->c_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	                                          EVHTTP_REQ_HEAD);
 	evhttp_set_max_body_size(c->c_http, 1 << 20);
@@ -153,4 +156,5 @@ http_stop(struct collector *c)
 	if (c->c_http != NULL)
 		evhttp_free(c->c_http);
 	c->c_http = NULL;
+	api_free(c);
 }

@@ -13,6 +13,7 @@
 #include "alarm.h"
 #include "ingest.h"
 #include "shiftlog.h"
+#include "users.h"
 
 static void
 usage(void)
@@ -155,8 +156,13 @@ main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"at", required_argument, NULL, 'a'},
+	    {"role", required_argument, NULL, 'r'},
+	    {"name", required_argument, NULL, 'N'},
+	    {"phone", required_argument, NULL, 'P'},
+	    {"email", required_argument, NULL, 'E'},
 	    {NULL, 0, NULL, 0}};
-	const char *at = NULL;
+	const char *at = NULL, *role = NULL, *name = NULL, *phone = NULL,
+	           *email = NULL, *login = NULL;
 	const char *file = "/etc/watchstand/collector.yaml", *cmd = "run";
 	struct collector c;
 	int ch, verbose = 0, rc;
@@ -172,19 +178,33 @@ main(int argc, char **argv)
 		case 'a':
 			at = optarg;
 			break;
+		case 'r':
+			role = optarg;
+			break;
+		case 'N':
+			name = optarg;
+			break;
+		case 'P':
+			phone = optarg;
+			break;
+		case 'E':
+			email = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind < argc)
 		cmd = argv[optind++];
+	if (strcmp(cmd, "useradd") == 0 && optind < argc)
+		login = argv[optind++];
 	if (optind != argc)
 		usage();
 	log_init("watchstand-collector", verbose);
 	memset(&c, 0, sizeof(c));
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "migrate") != 0 &&
 	    strcmp(cmd, "check-config") != 0 && strcmp(cmd, "calendar") != 0 &&
-	    strcmp(cmd, "verify-log") != 0) {
+	    strcmp(cmd, "verify-log") != 0 && strcmp(cmd, "useradd") != 0) {
 		fprintf(stderr, "watchstand-collector: unknown command '%s'\n",
 		        cmd);
 		usage();
@@ -194,6 +214,18 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "check-config") == 0) {
 		printf("%s: configuration OK\n", file);
 		rc = 0;
+	} else if (strcmp(cmd, "useradd") == 0) {
+		if (login == NULL || role == NULL) {
+			fprintf(stderr,
+			        "usage: watchstand-collector useradd LOGIN "
+			        "--role viewer|watchstander|lead|admin "
+			        "[--name N --phone P --email E] < password\n");
+			rc = 2;
+		} else
+			rc = users_add(c.c_conf.cc_database, login, role, name,
+			               phone, email) == 0
+			         ? 0
+			         : 1;
 	} else if (strcmp(cmd, "verify-log") == 0) {
 		rc = shiftlog_verify(c.c_conf.cc_database);
 		rc = rc < 0 ? 2 : rc;

@@ -163,6 +163,17 @@ static const struct migration migrations[] = {
      "REVOKE UPDATE, DELETE, TRUNCATE ON watchstand.shift_log FROM PUBLIC;"
      "CREATE VIEW watchstand.v_shift_log AS"
      "  SELECT id, ts, shift_id, kind, actor, text FROM watchstand.shift_log;"},
+    {4, "users",
+     "CREATE TABLE watchstand.users ("
+     "  id serial PRIMARY KEY,"
+     "  login text NOT NULL UNIQUE,"
+     "  role text NOT NULL CHECK (role IN ('viewer', 'watchstander', "
+     "'lead', 'admin')),"
+     "  name text,"
+     "  phone text,"
+     "  email text,"
+     "  password_hash text NOT NULL,"
+     "  created_at timestamptz NOT NULL DEFAULT now());"},
 };
 
 #define MIGRATIONS_N ((int)(sizeof(migrations) / sizeof(migrations[0])))

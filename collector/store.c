@@ -37,6 +37,9 @@ struct store_item {
 	char *si_sql;
 	char *si_params[STORE_SQL_PARAMS];
 	int si_nparams;
+	store_query_fn si_cb; /* called once with the result (or NULL) */
+	void *si_arg;
+	int si_called;
 };
 
 enum { ITEM_HELLO, ITEM_BATCH, ITEM_SQL };
@@ -739,6 +742,8 @@ store_step_done(struct store *st)
 		return;
 	case STEP_SQL: {
 		struct store_item *it = q_pop(&st->s_sql);
+		if (it->si_cb != NULL && !it->si_called)
+			it->si_cb(it->si_arg, NULL);
 		/* A failed statement is logged once and dropped: it was
 		 * refused as written, retrying would not change that. */
 		item_free(it);
@@ -792,6 +797,12 @@ store_result(struct store *st, PGresult *r)
 {
 	ExecStatusType s = PQresultStatus(r);
 
+	if (st->s_step == STEP_SQL && st->s_sql.q_head != NULL &&
+	    st->s_sql.q_head->si_cb != NULL && !st->s_sql.q_head->si_called) {
+		struct store_item *it = st->s_sql.q_head;
+		it->si_called = 1;
+		it->si_cb(it->si_arg, r);
+	}
 	if (s == PGRES_FATAL_ERROR) {
 		if (!st->s_failed) {
 			snprintf(st->s_error, sizeof(st->s_error), "%s",
@@ -1023,9 +1034,18 @@ void
 store_sql(struct store *st, const char *sql, int nparams,
           const char *const *params)
 {
+	store_query(st, sql, nparams, params, NULL, NULL);
+}
+
+void
+store_query(struct store *st, const char *sql, int nparams,
+            const char *const *params, store_query_fn cb, void *arg)
+{
 	struct store_item *it = calloc(1, sizeof(*it));
 	int i;
 
+	it->si_cb = cb;
+	it->si_arg = arg;
 	it->si_kind = ITEM_SQL;
 	it->si_sql = strdup(sql);
 	it->si_nparams =

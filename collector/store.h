@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "watchstand/proto.h"
 
 struct collector;
@@ -37,10 +39,15 @@ void store_batch(struct store *st, uint64_t conn_id, int agent_id,
                  uint64_t stream, uint64_t seq, uint32_t count,
                  const uint8_t *payload, size_t len);
 #define STORE_SQL_PARAMS 12
+/* r is valid during the call only; NULL when the statement never ran. */
+typedef void (*store_query_fn)(void *arg, PGresult *r);
 /* One statement, in order with the others, after hellos, before data
  * (alarm transitions, shift log entries). Params are copied. */
 void store_sql(struct store *st, const char *sql, int nparams,
                const char *const *params);
+/* The same, with the result handed to cb (an API query). */
+void store_query(struct store *st, const char *sql, int nparams,
+                 const char *const *params, store_query_fn cb, void *arg);
 /* 1 when the write queue is over its high mark. */
 int store_full(struct store *st);
 

@@ -1,0 +1,488 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <uthash.h>
+
+#include "watchstand/log.h"
+#include "api.h"
+#include "collector.h"
+#include "store.h"
+#include "users.h"
+
+#define API_SESSION_S (12 * 3600) /* a shift and then some */
+#define API_BODY_MAX (64 * 1024)
+
+struct api_session {
+	UT_hash_handle hh;
+	char s_hash[65];
+	char s_login[65];
+	char s_csrf[65];
+	int s_role;
+	time_t s_expires;
+};
+
+/* A request waiting for the database. */
+struct api_pending {
+	struct api_pending *p_next;
+	struct collector *p_c;
+	struct evhttp_request *p_req; /* NULL once the client went away */
+	struct evhttp_connection *p_evcon;
+	void (*p_done)(struct api_pending *, PGresult *);
+	struct api_session p_user;
+	char p_login[65];
+	char p_password[256];
+	char p_text[1024];
+};
+
+struct api_state {
+	struct api_session *a_sessions;
+	struct api_pending *a_pending;
+};
+
+static struct api_state api;
+
+void
+api_init(struct collector *c)
+{
+	(void)c;
+	memset(&api, 0, sizeof(api));
+}
+
+void
+api_free(struct collector *c)
+{
+	struct api_session *s, *tmp;
+	struct api_pending *p;
+
+	(void)c;
+	HASH_ITER(hh, api.a_sessions, s, tmp)
+	{
+		HASH_DEL(api.a_sessions, s);
+		free(s);
+	}
+	while ((p = api.a_pending) != NULL) {
+		api.a_pending = p->p_next;
+		free(p);
+	}
+}
+
+static void
+api_reply(struct evhttp_request *req, int code, json_t *body)
+{
+	struct evbuffer *out = evbuffer_new();
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	                  "Content-Type", "application/json");
+	evbuffer_add_printf(out, "%s\n", text);
+	evhttp_send_reply(req, code, NULL, out);
+	free(text);
+	json_decref(body);
+	evbuffer_free(out);
+}
+
+static void
+api_error(struct evhttp_request *req, int code, const char *msg)
+{
+	api_reply(req, code, json_pack("{s:s}", "error", msg));
+}
+
+/* The client may close before the database answers. */
+static void
+api_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_pending *p;
+
+	(void)arg;
+	for (p = api.a_pending; p != NULL; p = p->p_next)
+		if (p->p_evcon == evcon)
+			p->p_req = NULL;
+}
+
+static void
+api_query_done(void *arg, PGresult *r)
+{
+	struct api_pending *p = arg, **pp;
+
+	for (pp = &api.a_pending; *pp != NULL; pp = &(*pp)->p_next)
+		if (*pp == p) {
+			*pp = p->p_next;
+			break;
+		}
+	if (p->p_req != NULL) {
+		if (r == NULL || (PQresultStatus(r) != PGRES_TUPLES_OK &&
+		                  PQresultStatus(r) != PGRES_COMMAND_OK)) {
+			log_warnx("api: %s",
+			          r ? PQresultErrorMessage(r) : "no result");
+			api_error(p->p_req, 503, "the database did not answer");
+		} else
+			p->p_done(p, r);
+	}
+	explicit_bzero(p->p_password, sizeof(p->p_password));
+	free(p);
+}
+
+/* A request that will wait for the database; fill it, then api_send. */
+static struct api_pending *
+api_pending_new(struct collector *c, struct evhttp_request *req,
+                const struct api_session *user,
+                void (*done)(struct api_pending *, PGresult *))
+{
+	struct api_pending *p = calloc(1, sizeof(*p));
+
+	p->p_c = c;
+	p->p_req = req;
+	p->p_evcon = evhttp_request_get_connection(req);
+	p->p_done = done;
+	if (user != NULL)
+		p->p_user = *user;
+	return p;
+}
+
+/* The answer may come at once (a fast local database): everything the
+ * callback needs must be in p before this. */
+static void
+api_send(struct api_pending *p, const char *sql, int n,
+         const char *const *params)
+{
+	evhttp_connection_set_closecb(p->p_evcon, api_conn_closed, NULL);
+	p->p_next = api.a_pending;
+	api.a_pending = p;
+	store_query(p->p_c->c_store, sql, n, params, api_query_done, p);
+}
+
+static void
+api_query(struct collector *c, struct evhttp_request *req,
+          const struct api_session *user, const char *sql, int n,
+          const char *const *params,
+          void (*done)(struct api_pending *, PGresult *))
+{
+	api_send(api_pending_new(c, req, user, done), sql, n, params);
+}
+
+static json_t *
+api_body(struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t n = evbuffer_get_length(in);
+	json_error_t err;
+
+	if (n == 0 || n > API_BODY_MAX)
+		return NULL;
+	return json_loadb((const char *)evbuffer_pullup(in, n), n, 0, &err);
+}
+
+/* Rows as a JSON array of objects, every value as text or null. */
+static json_t *
+api_rows(PGresult *r)
+{
+	json_t *arr = json_array();
+	int i, j;
+
+	for (i = 0; i < PQntuples(r); i++) {
+		json_t *o = json_object();
+		for (j = 0; j < PQnfields(r); j++)
+			json_object_set_new(
+			    o, PQfname(r, j),
+			    PQgetisnull(r, i, j)
+			        ? json_null()
+			        : json_string(PQgetvalue(r, i, j)));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+/* Bearer token, or the session cookie plus its CSRF header. */
+static const struct api_session *
+api_auth(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *auth = evhttp_find_header(h, "Authorization");
+	const char *cookie = evhttp_find_header(h, "Cookie");
+	char token[128] = "", hash[65];
+	struct api_session *s;
+	int via_cookie = 0;
+
+	if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0)
+		snprintf(token, sizeof(token), "%s", auth + 7);
+	else if (cookie != NULL && strstr(cookie, "ws_session=") != NULL) {
+		const char *v = strstr(cookie, "ws_session=") + 11;
+		snprintf(token, sizeof(token), "%.*s", (int)strcspn(v, "; "),
+		         v);
+		via_cookie = 1;
+	}
+	if (token[0] == '\0')
+		return NULL;
+	users_token_hash(token, hash, sizeof(hash));
+	HASH_FIND_STR(api.a_sessions, hash, s);
+	if (s == NULL || s->s_expires < time(NULL))
+		return NULL;
+	if (via_cookie) {
+		const char *csrf = evhttp_find_header(h, "X-CSRF-Token");
+		if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
+		    (csrf == NULL || strcmp(csrf, s->s_csrf) != 0))
+			return NULL;
+	}
+	return s;
+}
+
+/* ---- POST /login ---- */
+
+static void
+api_login_done(struct api_pending *p, PGresult *r)
+{
+	struct api_session *s;
+	char token[65], hash[65], csrf[65], chash[65], cookie[160];
+	int ok = PQntuples(r) == 1 &&
+	         users_check_password(p->p_password, PQgetvalue(r, 0, 1));
+
+	if (!ok) {
+		log_warnx("api: failed login for '%s'", p->p_login);
+		api_error(p->p_req, 401, "wrong login or password");
+		return;
+	}
+	users_new_token(token, sizeof(token), hash, sizeof(hash));
+	users_new_token(csrf, sizeof(csrf), chash, sizeof(chash));
+	s = calloc(1, sizeof(*s));
+	snprintf(s->s_hash, sizeof(s->s_hash), "%s", hash);
+	snprintf(s->s_login, sizeof(s->s_login), "%s", p->p_login);
+	snprintf(s->s_csrf, sizeof(s->s_csrf), "%s", csrf);
+	s->s_role = user_role_parse(PQgetvalue(r, 0, 0));
+	s->s_expires = time(NULL) + API_SESSION_S;
+	HASH_ADD_STR(api.a_sessions, s_hash, s);
+	snprintf(cookie, sizeof(cookie),
+	         "ws_session=%s; HttpOnly; SameSite=Strict; Path=/", token);
+	evhttp_add_header(evhttp_request_get_output_headers(p->p_req),
+	                  "Set-Cookie", cookie);
+	log_info("api: %s logged in (%s)", s->s_login,
+	         user_role_names[s->s_role]);
+	api_reply(p->p_req, 200,
+	          json_pack("{s:s, s:s, s:s, s:s}", "token", token, "csrf",
+	                    csrf, "login", s->s_login, "role",
+	                    user_role_names[s->s_role]));
+}
+
+static void
+api_login(struct collector *c, struct evhttp_request *req)
+{
+	json_t *body = api_body(req);
+	const char *login = NULL, *password = NULL;
+	struct api_pending *p;
+	const char *params[1];
+
+	if (body == NULL || json_unpack(body, "{s:s, s:s}", "login", &login,
+	                                "password", &password) != 0) {
+		json_decref(body);
+		api_error(req, 400,
+		          "expected {\"login\": ..., \"password\": ...}");
+		return;
+	}
+	params[0] = login;
+	p = api_pending_new(c, req, NULL, api_login_done);
+	snprintf(p->p_login, sizeof(p->p_login), "%s", login);
+	snprintf(p->p_password, sizeof(p->p_password), "%s", password);
+	api_send(p,
+	         "SELECT role, password_hash FROM watchstand.users WHERE "
+	         "login = $1",
+	         1, params);
+	json_decref(body);
+}
+
+/* ---- GET /status, /agents, /alarms, /log ---- */
+
+static void
+api_rows_done(struct api_pending *p, PGresult *r)
+{
+	api_reply(p->p_req, 200, api_rows(r));
+}
+
+static void
+api_status_done(struct api_pending *p, PGresult *r)
+{
+	json_t *counts = json_object();
+	int i;
+
+	for (i = 0; i < PQntuples(r); i++)
+		json_object_set_new(counts, PQgetvalue(r, i, 0),
+		                    json_integer(atoll(PQgetvalue(r, i, 1))));
+	api_reply(p->p_req, 200,
+	          json_pack("{s:s, s:i, s:o, s:s}", "phase",
+	                    p->p_c->c_phase ? p->p_c->c_phase : "",
+	                    "agents_connected",
+	                    p->p_c->c_stats.st_db_up ? 1 : 0, "alarms", counts,
+	                    "user", p->p_user.s_login));
+}
+
+static void
+api_ack_done(struct api_pending *p, PGresult *r)
+{
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+		api_error(p->p_req, 404, "no such alarm");
+	else if (PQgetisnull(r, 0, 1))
+		api_error(p->p_req, 409,
+		          "the alarm cannot be acknowledged in "
+		          "its state");
+	else
+		api_reply(p->p_req, 200,
+		          json_pack("{s:s, s:s, s:s}", "id", p->p_text, "state",
+		                    PQgetvalue(r, 0, 1), "acked_by",
+		                    p->p_user.s_login));
+}
+
+static void
+api_note_done(struct api_pending *p, PGresult *r)
+{
+	api_reply(
+	    p->p_req, 201,
+	    json_pack("{s:s}", "id", PQntuples(r) ? PQgetvalue(r, 0, 0) : ""));
+}
+
+int
+api_handle(struct collector *c, struct evhttp_request *req)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = evhttp_uri_get_path(uri);
+	const char *query = evhttp_uri_get_query(uri);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const struct api_session *user;
+	struct evkeyvalq q;
+	const char *params[4];
+	long id;
+	char idbuf[32], tail[32];
+
+	if (path == NULL || strncmp(path, "/api/v1/", 8) != 0)
+		return 0;
+	path += 7;
+	if (strcmp(path, "/login") == 0) {
+		if (cmd != EVHTTP_REQ_POST)
+			api_error(req, 405, "POST only");
+		else
+			api_login(c, req);
+		return 1;
+	}
+	if ((user = api_auth(req)) == NULL) {
+		api_error(req, 401, "log in first (POST /api/v1/login)");
+		return 1;
+	}
+	TAILQ_INIT(&q);
+	if (query != NULL)
+		evhttp_parse_query_str(query, &q);
+	if (strcmp(path, "/status") == 0 && cmd == EVHTTP_REQ_GET)
+		api_query(c, req, user,
+		          "SELECT state, count(*) FROM watchstand.alarms WHERE "
+		          "state <> 'closed' GROUP BY state",
+		          0, NULL, api_status_done);
+	else if (strcmp(path, "/agents") == 0 && cmd == EVHTTP_REQ_GET)
+		api_query(c, req, user,
+		          "SELECT name, role, address, version, first_seen, "
+		          "last_seen FROM watchstand.agents ORDER BY name",
+		          0, NULL, api_rows_done);
+	else if (strcmp(path, "/alarms") == 0 && cmd == EVHTTP_REQ_GET) {
+		params[0] = evhttp_find_header(&q, "state");
+		api_query(c, req, user,
+		          "SELECT id, raised_at, host, rule, series, severity, "
+		          "state, value, suppressed, chattering, description, "
+		          "runbook, acked_by, acked_at, cleared_at FROM "
+		          "watchstand.alarms WHERE ($1::text IS NULL AND state "
+		          "<> 'closed') OR state = $1 ORDER BY raised_at DESC "
+		          "LIMIT 500",
+		          1, params, api_rows_done);
+	} else if (sscanf(path, "/alarms/%ld/%31s", &id, tail) == 2 &&
+	           strcmp(tail, "ack") == 0 && cmd == EVHTTP_REQ_POST) {
+		json_t *body = api_body(req);
+		const char *comment = NULL;
+		struct api_pending *p;
+
+		if (user->s_role < ROLE_WATCHSTANDER) {
+			json_decref(body);
+			api_error(req, 403, "a viewer cannot acknowledge");
+		} else if (evbuffer_get_length(
+		               evhttp_request_get_input_buffer(req)) > 0 &&
+		           (body == NULL ||
+		            json_unpack(body, "{s?:s}", "comment", &comment) !=
+		                0)) {
+			json_decref(body);
+			api_error(req, 400,
+			          "expected {\"comment\": \"...\"} or "
+			          "no body");
+		} else {
+			snprintf(idbuf, sizeof(idbuf), "%ld", id);
+			params[0] = idbuf;
+			params[1] = user->s_login;
+			params[2] = comment;
+			p = api_pending_new(c, req, user, api_ack_done);
+			snprintf(p->p_text, sizeof(p->p_text), "%ld", id);
+			api_send(
+			    p,
+			    "WITH t AS (SELECT id, state, rule, host, series "
+			    "FROM "
+			    "watchstand.alarms WHERE id = $1::bigint), u AS "
+			    "(UPDATE watchstand.alarms a SET acked_by = $2, "
+			    "acked_at = now(), updated_at = now(), state = "
+			    "CASE "
+			    "WHEN t.state = 'cleared-unacknowledged' THEN "
+			    "'closed' "
+			    "ELSE 'active-acknowledged' END, closed_at = CASE "
+			    "WHEN "
+			    "t.state = 'cleared-unacknowledged' THEN now() END "
+			    "FROM t WHERE a.id = t.id AND t.state IN "
+			    "('active-unacknowledged', "
+			    "'cleared-unacknowledged') "
+			    "RETURNING a.id, a.state, t.rule, t.host, "
+			    "t.series), "
+			    "l AS (INSERT INTO watchstand.shift_log (kind, "
+			    "actor, "
+			    "text) SELECT 'alarm', $2, 'ACK ' || rule || ' on "
+			    "' || "
+			    "host || ': ' || series || coalesce(' -- ' || $3, "
+			    "'') "
+			    "|| ' [alarm ' || id || ', now ' || state || ']' "
+			    "FROM "
+			    "u) SELECT (SELECT state FROM t), (SELECT state "
+			    "FROM "
+			    "u)",
+			    3, params);
+			json_decref(body);
+		}
+	} else if (strcmp(path, "/log") == 0 && cmd == EVHTTP_REQ_GET) {
+		params[0] = evhttp_find_header(&q, "since");
+		params[1] = evhttp_find_header(&q, "kind");
+		api_query(c, req, user,
+		          "SELECT id, ts, shift_id, kind, actor, text FROM "
+		          "watchstand.v_shift_log WHERE ts >= now() - "
+		          "coalesce($1::interval, '8 hours') AND ($2::text IS "
+		          "NULL OR kind = $2) ORDER BY id DESC LIMIT 1000",
+		          2, params, api_rows_done);
+	} else if (strcmp(path, "/log") == 0 && cmd == EVHTTP_REQ_POST) {
+		json_t *body = api_body(req);
+		const char *text = NULL;
+
+		if (user->s_role < ROLE_WATCHSTANDER)
+			api_error(req, 403, "a viewer cannot write the log");
+		else if (body == NULL ||
+		         json_unpack(body, "{s:s}", "text", &text) != 0 ||
+		         text[0] == '\0')
+			api_error(req, 400, "expected {\"text\": \"...\"}");
+		else {
+			params[0] = user->s_login;
+			params[1] = text;
+			api_query(
+			    c, req, user,
+			    "INSERT INTO watchstand.shift_log (kind, actor, "
+			    "text) VALUES ('note', $1, $2) RETURNING id",
+			    2, params, api_note_done);
+		}
+		json_decref(body);
+	} else
+		api_error(req, 404, "no such API call");
+	evhttp_clear_headers(&q);
+	return 1;
+}

@@ -1,0 +1,87 @@
+# Users and the HTTP API: login, roles, alarms and acknowledgement with the
+# right status codes, the shift log (notes), cookie sessions with CSRF.
+. "$(dirname "$0")/lib.sh"
+
+it_setup host-a
+cat >>"$IT/collector.yaml" <<'YAML'
+rules:
+  - name: decoy-down
+    match: {series: decoy.count}
+    levels: [{when: "< 1", severity: critical}]
+    runbook: "start the decoy again"
+YAML
+C="$WS_BUILD/watchstand-collector -c $IT/collector.yaml"
+echo "alice-password" | $C useradd alice --role watchstander --name "Alice" --phone "+8613800000000" >/dev/null
+echo "victor-password" | $C useradd victor --role viewer >/dev/null
+set +e
+echo "short" | $C useradd bob --role watchstander 2>/dev/null; rc1=$?
+echo "long-enough" | $C useradd bob --role boss 2>/dev/null; rc2=$?
+set -e
+[ $rc1 -ne 0 ] && [ $rc2 -ne 0 ] || it_fail "useradd accepted a short password or a bad role"
+hash=$(ws_psql "select password_hash from watchstand.users where login = 'alice'")
+case "$hash" in '$y$'*) ;; *) it_fail "password not hashed with yescrypt: $hash" ;; esac
+
+cp /bin/sleep "$IT/wsdecoy"
+"$IT/wsdecoy" 600 & DECOY=$!; IT_PIDS+=($DECOY)
+it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy}}"
+it_start_collector
+it_start_agent host-a
+ws_wait_for 20 it_latest_is host-a decoy.count 1 || it_fail "no samples"
+kill "$DECOY"; wait "$DECOY" 2>/dev/null || true
+raised() { [ -n "$(ws_psql "select id from watchstand.alarms where rule = 'decoy-down'")" ]; }
+ws_wait_for 10 raised || it_fail "no alarm"
+ID=$(ws_psql "select id from watchstand.alarms where rule = 'decoy-down'")
+
+API="http://127.0.0.1:$IT_HTTP/api/v1"
+code() { curl -s -o "$IT/body" -w '%{http_code}' "$@"; }
+expect() { local want=$1; shift; local got; got=$(code "$@"); [ "$got" = "$want" ] || it_fail "$* -> $got (want $want): $(cat "$IT/body")"; }
+
+expect 401 "$API/alarms"
+expect 400 -X POST -d 'not json' "$API/login"
+expect 401 -X POST -d '{"login":"alice","password":"wrong"}' "$API/login"
+expect 200 -X POST -c "$IT/cookies" -d '{"login":"alice","password":"alice-password"}' "$API/login"
+TOKEN=$(python3 -c "import json,sys; print(json.load(open('$IT/body'))['token'])")
+CSRF=$(python3 -c "import json,sys; print(json.load(open('$IT/body'))['csrf'])")
+expect 200 -X POST -d '{"login":"victor","password":"victor-password"}' "$API/login"
+VTOKEN=$(python3 -c "import json,sys; print(json.load(open('$IT/body'))['token'])")
+A=(-H "Authorization: Bearer $TOKEN")
+V=(-H "Authorization: Bearer $VTOKEN")
+
+expect 200 "${A[@]}" "$API/alarms"
+python3 - "$IT/body" "$ID" <<'PY' || it_fail "alarm list"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+a = [r for r in rows if r["id"] == sys.argv[2]][0]
+assert a["severity"] == "critical" and a["state"] == "active-unacknowledged", a
+assert a["runbook"] == "start the decoy again", a
+PY
+expect 200 "${A[@]}" "$API/status"
+grep -q '"active-unacknowledged":1' "$IT/body" || it_fail "status counts: $(cat "$IT/body")"
+expect 403 -X POST "${V[@]}" "$API/alarms/$ID/ack"
+expect 400 -X POST "${A[@]}" -d 'nope' "$API/alarms/$ID/ack"
+expect 404 -X POST "${A[@]}" "$API/alarms/999999/ack"
+expect 200 -X POST "${A[@]}" -d '{"comment":"restarting it"}' "$API/alarms/$ID/ack"
+grep -q '"state":"active-acknowledged"' "$IT/body" || it_fail "ack: $(cat "$IT/body")"
+expect 409 -X POST "${A[@]}" "$API/alarms/$ID/ack"
+it_ok "login, roles and ack: 401, 400, 403, 404, 200, 409"
+
+"$IT/wsdecoy" 600 & IT_PIDS+=($!)
+closed() { [ "$(ws_psql "select state from watchstand.alarms where id = $ID")" = closed ]; }
+ws_wait_for 10 closed || it_fail "acknowledged alarm not closed when it cleared"
+ws_psql "select actor || ': ' || text from watchstand.v_shift_log where text like 'ACK%'" | tee "$IT/ack.txt"
+grep -q "^alice: ACK decoy-down on host-a: decoy.count -- restarting it" "$IT/ack.txt" || it_fail "ack not logged under alice"
+expect 409 -X POST "${A[@]}" "$API/alarms/$ID/ack"
+it_ok "acknowledged then restored -> closed; the ack is in the log under its actor"
+
+expect 201 -X POST "${A[@]}" -d '{"text":"line 2 to CFFEX flapping, vendor called"}' "$API/log"
+expect 403 -X POST "${V[@]}" -d '{"text":"viewer note"}' "$API/log"
+expect 400 -X POST "${A[@]}" -d '{"txt":"x"}' "$API/log"
+expect 200 "${V[@]}" "$API/log?kind=note"
+grep -q "vendor called" "$IT/body" || it_fail "note not in GET /log"
+# The console's way: cookie plus CSRF header for writes.
+expect 401 -X POST -b "$IT/cookies" -d '{"text":"no csrf"}' "$API/log"
+expect 201 -X POST -b "$IT/cookies" -H "X-CSRF-Token: $CSRF" -d '{"text":"with csrf"}' "$API/log"
+expect 200 -b "$IT/cookies" "$API/agents"
+grep -q '"name":"host-a"' "$IT/body" || it_fail "agents"
+"$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" verify-log | grep -q "chain intact" || it_fail "chain"
+it_ok "notes, cookie sessions need their CSRF token for writes, the chain stays intact"
