@@ -1,0 +1,40 @@
+# The watchstand CLI against a live collector: login (password on stdin),
+# status, alarms as a table and as JSON, ack with a comment, the log.
+. "$(dirname "$0")/lib.sh"
+
+it_setup host-a
+cat >>"$IT/collector.yaml" <<'YAML'
+rules:
+  - name: decoy-down
+    match: {series: decoy.count}
+    levels: [{when: "< 1", severity: major}]
+YAML
+echo "carol-password" | "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" useradd carol --role watchstander >/dev/null
+it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy-none}}"
+it_start_collector
+it_start_agent host-a
+raised() { [ -n "$(ws_psql "select id from watchstand.alarms where rule = 'decoy-down'")" ]; }
+ws_wait_for 20 raised || it_fail "no alarm"
+ID=$(ws_psql "select id from watchstand.alarms where rule = 'decoy-down'")
+
+export HOME="$IT/home" WATCHSTAND_URL="http://127.0.0.1:$IT_HTTP"
+W="$WS_BUILD/watchstand"
+echo "carol-password" | "$W" login carol | grep -q "logged in as carol (watchstander)" || it_fail "login"
+[ "$(stat -c %a "$HOME/.config/watchstand/cli.yaml")" = 600 ] || it_fail "token file not private"
+"$W" status | tee "$IT/status.txt"
+grep -q "active-unacknowledged *1" "$IT/status.txt" || it_fail "status"
+"$W" alarms | tee "$IT/alarms.txt"
+grep -qE "^$ID +major +active-unacknowledged +host-a +decoy-down +decoy.count" "$IT/alarms.txt" || it_fail "alarms table"
+"$W" --json alarms | python3 -c "import json,sys; a=json.load(sys.stdin); assert a[0]['rule']=='decoy-down', a" || it_fail "alarms --json"
+"$W" ack "$ID" -m "looking at it" | grep -q "now active-acknowledged" || it_fail "ack"
+set +e
+"$W" ack "$ID" 2>"$IT/err"; rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "409" "$IT/err" || it_fail "a second ack did not fail with 409"
+"$W" log "handover: decoy-down acknowledged, vendor ticket 42" | grep -q "logged" || it_fail "log note"
+"$W" log --since 1h | tee "$IT/log.txt" | tail -3
+grep -q "note   carol        handover: decoy-down acknowledged" "$IT/log.txt" || it_fail "note not in the log"
+grep -q "carol        ACK decoy-down on host-a" "$IT/log.txt" || it_fail "ack not in the log"
+out=$(WATCHSTAND_TOKEN=bogus "$W" status 2>&1 || true)
+echo "$out" | grep -q "401" || it_fail "a bad token did not give 401: $out"
+it_ok "watchstand CLI: login, status, alarms (table, JSON), ack, log"
