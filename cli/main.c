@@ -131,6 +131,7 @@ cli_call(struct cli *c, const char *method, const char *path, json_t *body,
 	}
 	free(r.data);
 	free(payload);
+	json_decref(body); /* the call owns the body it sends */
 	curl_slist_free_all(h);
 	curl_easy_cleanup(e);
 	return code;
@@ -159,12 +160,14 @@ str(json_t *o, const char *k)
 	return s ? s : "-";
 }
 
+/* Prints and releases. */
 static int
 cli_print_json(json_t *j)
 {
 	char *t = json_dumps(j, JSON_INDENT(2));
 	printf("%s\n", t);
 	free(t);
+	json_decref(j);
 	return 0;
 }
 
@@ -240,8 +243,10 @@ cli_alarms(struct cli *c, const char *state)
 
 	snprintf(path, sizeof(path), "/alarms%s%s", state ? "?state=" : "",
 	         state ? state : "");
-	if (cli_call(c, "GET", path, NULL, &out) != 200)
+	if (cli_call(c, "GET", path, NULL, &out) != 200) {
+		json_decref(out);
 		return 1;
+	}
 	if (c->json)
 		return cli_print_json(out);
 	printf("%-6s %-9s %-23s %-14s %-22s %-24s %10s  %s\n", "ID", "SEVERITY",
@@ -266,8 +271,10 @@ cli_status(struct cli *c)
 	json_t *out = NULL, *counts, *v;
 	const char *k;
 
-	if (cli_call(c, "GET", "/status", NULL, &out) != 200)
+	if (cli_call(c, "GET", "/status", NULL, &out) != 200) {
+		json_decref(out);
 		return 1;
+	}
 	if (c->json)
 		return cli_print_json(out);
 	printf("phase: %s   user: %s\n", str(out, "phase"), str(out, "user"));
@@ -314,8 +321,10 @@ cli_log(struct cli *c, const char *text, const char *since)
 		return code == 201 ? 0 : 1;
 	}
 	snprintf(path, sizeof(path), "/log?since=%s", since ? since : "8h");
-	if (cli_call(c, "GET", path, NULL, &out) != 200)
+	if (cli_call(c, "GET", path, NULL, &out) != 200) {
+		json_decref(out);
 		return 1;
+	}
 	if (c->json)
 		return cli_print_json(out);
 	/* Oldest first, as a log reads. */
