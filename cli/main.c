@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <yaml.h>
 
+#include "watchstand/units.h"
 #include "watchstand/yconf.h"
 
 struct cli {
@@ -306,6 +307,40 @@ cli_ack(struct cli *c, const char *id, const char *text)
 }
 
 static int
+cli_shelve(struct cli *c, const char *id, const char *dur, const char *reason,
+           int unshelve)
+{
+	char path[128];
+	json_t *out = NULL;
+	uint64_t ms = 0;
+	const char *why;
+	long code;
+
+	if (!unshelve &&
+	    (dur == NULL || reason == NULL ||
+	     units_duration_ms(dur, &ms, &why) == -1 || ms < 60000)) {
+		fprintf(stderr, "watchstand: shelve ID --for 30m --reason TEXT "
+		                "(at least 1m, and a reason)\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "/alarms/%s/%s", id,
+	         unshelve ? "unshelve" : "shelve");
+	code = cli_call(c, "POST", path,
+	                unshelve ? NULL
+	                         : json_pack("{s:I, s:s}", "minutes",
+	                                     (json_int_t)((ms + 59999) / 60000),
+	                                     "reason", reason),
+	                &out);
+	if (code == 200)
+		printf("alarm %s %s: now %s%s%s\n", id,
+		       unshelve ? "unshelved" : "shelved", str(out, "state"),
+		       unshelve ? "" : " until ",
+		       unshelve ? "" : str(out, "shelved_until"));
+	json_decref(out);
+	return code == 200 ? 0 : 1;
+}
+
+static int
 cli_log(struct cli *c, const char *text, const char *since)
 {
 	char path[128];
@@ -347,6 +382,8 @@ usage(void)
 	        "  status                   phase and open alarm counts\n"
 	        "  alarms [--state STATE]   open alarms\n"
 	        "  ack ID [-m TEXT]         acknowledge an alarm\n"
+	        "  shelve ID --for 30m --reason TEXT\n"
+	        "  unshelve ID\n"
 	        "  log TEXT                 write a note in the shift log\n"
 	        "  log [--since 8h]         read the shift log\n");
 	exit(2);
@@ -360,9 +397,12 @@ main(int argc, char **argv)
 	    {"state", required_argument, NULL, 's'},
 	    {"since", required_argument, NULL, 'S'},
 	    {"message", required_argument, NULL, 'm'},
+	    {"for", required_argument, NULL, 'f'},
+	    {"reason", required_argument, NULL, 'R'},
 	    {NULL, 0, NULL, 0}};
 	struct cli c;
-	const char *state = NULL, *since = NULL, *msg = NULL, *cmd;
+	const char *state = NULL, *since = NULL, *msg = NULL, *cmd, *dur = NULL,
+	           *reason = NULL;
 	int ch, rc;
 
 	memset(&c, 0, sizeof(c));
@@ -379,6 +419,12 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			msg = optarg;
+			break;
+		case 'f':
+			dur = optarg;
+			break;
+		case 'R':
+			reason = optarg;
 			break;
 		default:
 			usage();
@@ -398,6 +444,10 @@ main(int argc, char **argv)
 		rc = cli_alarms(&c, state);
 	else if (strcmp(cmd, "ack") == 0 && optind < argc)
 		rc = cli_ack(&c, argv[optind], msg);
+	else if (strcmp(cmd, "shelve") == 0 && optind < argc)
+		rc = cli_shelve(&c, argv[optind], dur, reason, 0);
+	else if (strcmp(cmd, "unshelve") == 0 && optind < argc)
+		rc = cli_shelve(&c, argv[optind], NULL, NULL, 1);
 	else if (strcmp(cmd, "log") == 0)
 		rc = cli_log(&c, optind < argc ? argv[optind] : NULL, since);
 	else

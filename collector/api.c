@@ -338,6 +338,25 @@ api_ack_done(struct api_pending *p, PGresult *r)
 }
 
 static void
+api_shelve_done(struct api_pending *p, PGresult *r)
+{
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+		api_error(p->p_req, 404, "no such alarm");
+	else if (PQgetisnull(r, 0, 1))
+		api_error(p->p_req, 409,
+		          p->p_text[0] == 's' ? "only an open, unshelved alarm "
+		                                "can be shelved"
+		                              : "the alarm is not shelved");
+	else
+		api_reply(
+		    p->p_req, 200,
+		    json_pack("{s:s, s:s, s:s?}", "id", p->p_text + 1, "state",
+		              PQgetvalue(r, 0, 1), "shelved_until",
+		              PQgetisnull(r, 0, 2) ? NULL
+		                                   : PQgetvalue(r, 0, 2)));
+}
+
+static void
 api_note_done(struct api_pending *p, PGresult *r)
 {
 	api_reply(
@@ -452,6 +471,110 @@ api_handle(struct collector *c, struct evhttp_request *req)
 			    3, params);
 			json_decref(body);
 		}
+	} else if (sscanf(path, "/alarms/%ld/%31s", &id, tail) == 2 &&
+	           (strcmp(tail, "shelve") == 0 ||
+	            strcmp(tail, "unshelve") == 0) &&
+	           cmd == EVHTTP_REQ_POST) {
+		int shelve = tail[0] == 's';
+		json_t *body = api_body(req);
+		const char *reason = NULL;
+		json_int_t minutes = 0;
+		char mbuf[32];
+		struct api_pending *p;
+
+		if (user->s_role < ROLE_WATCHSTANDER)
+			api_error(req, 403, "a viewer cannot shelve");
+		else if (shelve &&
+		         (body == NULL ||
+		          json_unpack(body, "{s:I, s:s}", "minutes", &minutes,
+		                      "reason", &reason) != 0 ||
+		          reason[0] == '\0' || minutes <= 0))
+			api_error(req, 400,
+			          "expected {\"minutes\": N, \"reason\": "
+			          "\"why\"}: shelving needs a reason");
+		else if (shelve && (uint64_t)minutes * 60000 >
+		                       c->c_conf.cc_max_shelve_ms) {
+			char msg[96];
+			snprintf(
+			    msg, sizeof(msg),
+			    "at most %llu minutes (collector.max_shelve)",
+			    (unsigned long long)(c->c_conf.cc_max_shelve_ms /
+			                         60000));
+			api_error(req, 400, msg);
+		} else {
+			snprintf(idbuf, sizeof(idbuf), "%ld", id);
+			snprintf(mbuf, sizeof(mbuf), "%lld",
+			         (long long)minutes);
+			params[0] = idbuf;
+			params[1] = user->s_login;
+			params[2] = reason;
+			params[3] = mbuf;
+			p = api_pending_new(c, req, user, api_shelve_done);
+			snprintf(p->p_text, sizeof(p->p_text), "%c%ld",
+			         shelve ? 's' : 'u', id);
+			if (shelve)
+				api_send(
+				    p,
+				    "WITH t AS (SELECT id, state, rule, host, "
+				    "series "
+				    "FROM watchstand.alarms WHERE id = "
+				    "$1::bigint), "
+				    "u AS (UPDATE watchstand.alarms a SET "
+				    "state = "
+				    "'shelved', shelved_from = t.state, "
+				    "shelved_until "
+				    "= now() + $4::int * interval '1 minute', "
+				    "shelved_by = $2, shelve_reason = $3, "
+				    "updated_at "
+				    "= now() FROM t WHERE a.id = t.id AND "
+				    "t.state IN "
+				    "('active-unacknowledged', "
+				    "'active-acknowledged', "
+				    "'cleared-unacknowledged') RETURNING a.id, "
+				    "a.state, a.shelved_until, t.rule, t.host, "
+				    "t.series), l AS (INSERT INTO "
+				    "watchstand.shift_log (kind, actor, text) "
+				    "SELECT "
+				    "'alarm', $2, 'SHELVE ' || rule || ' on ' "
+				    "|| host "
+				    "|| ': ' || series || ' for ' || $4 || ' "
+				    "min -- ' "
+				    "|| $3 || ' [alarm ' || id || ']' FROM u) "
+				    "SELECT "
+				    "(SELECT state FROM t), (SELECT state FROM "
+				    "u), "
+				    "(SELECT shelved_until FROM u)",
+				    4, params);
+			else
+				api_send(p,
+				         "WITH t AS (SELECT id, state, rule, "
+				         "host, series "
+				         "FROM watchstand.alarms WHERE id = "
+				         "$1::bigint), "
+				         "u AS (UPDATE watchstand.alarms a SET "
+				         "state = "
+				         "a.shelved_from, shelved_until = "
+				         "NULL, updated_at "
+				         "= now() FROM t WHERE a.id = t.id AND "
+				         "t.state = "
+				         "'shelved' RETURNING a.id, a.state, "
+				         "t.rule, "
+				         "t.host, t.series), l AS (INSERT INTO "
+				         "watchstand.shift_log (kind, actor, "
+				         "text) SELECT "
+				         "'alarm', $2, 'UNSHELVE ' || rule || "
+				         "' on ' || "
+				         "host || ': ' || series || ' [alarm ' "
+				         "|| id || "
+				         "', now ' || state || ']' FROM u "
+				         "WHERE $3::text "
+				         "IS NULL AND $4::int IS NOT NULL) "
+				         "SELECT (SELECT "
+				         "state FROM t), (SELECT state FROM "
+				         "u), NULL",
+				         4, params);
+		}
+		json_decref(body);
 	} else if (strcmp(path, "/log") == 0 && cmd == EVHTTP_REQ_GET) {
 		params[0] = evhttp_find_header(&q, "since");
 		params[1] = evhttp_find_header(&q, "kind");

@@ -22,6 +22,7 @@ struct collector_conf {
 	char *cc_public_url;
 	uint64_t cc_retention_ms;
 	uint64_t cc_agent_silence_ms;
+	uint64_t cc_max_shelve_ms;
 	struct calendar cc_calendar;
 	struct rules_conf cc_rules;
 };

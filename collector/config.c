@@ -75,8 +75,8 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	                                  "notify",    "checklists", NULL};
 	static const char *const later[] = {"notify", "checklists", NULL};
 	static const char *const keys[] = {
-	    "listen",     "http",      "database",      "tls",
-	    "public_url", "retention", "agent_silence", NULL};
+	    "listen",    "http",          "database",   "tls", "public_url",
+	    "retention", "agent_silence", "max_shelve", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;
@@ -85,6 +85,7 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->cc_retention_ms = 30ULL * 86400 * 1000;
 	c->cc_agent_silence_ms = 10000;
+	c->cc_max_shelve_ms = 8ULL * 3600 * 1000;
 	if (yconf_load(&yc, file) == -1)
 		goto done;
 	root = yconf_root(&yc);
@@ -129,6 +130,11 @@ collector_conf_load(const char *file, struct collector_conf *c)
 		            "collector.retention: must be at least 1d");
 	yconf_duration(&yc, m, "collector", "agent_silence", 0,
 	               &c->cc_agent_silence_ms);
+	if (yconf_duration(&yc, m, "collector", "max_shelve", 0,
+	                   &c->cc_max_shelve_ms) == 1 &&
+	    c->cc_max_shelve_ms < 60000)
+		yconf_error(&yc, yconf_get(&yc, m, "max_shelve"),
+		            "collector.max_shelve: must be at least 1m");
 	tls = yconf_get(&yc, m, "tls");
 	if (tls == NULL)
 		yconf_error(&yc, m, "collector.tls: required key is missing");

@@ -13,6 +13,7 @@
 #include "alarm.h"
 #include "ingest.h"
 #include "shiftlog.h"
+#include "store.h"
 #include "users.h"
 
 static void
@@ -92,6 +93,19 @@ collector_rules_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	evutil_gettimeofday(&tv, NULL);
+	/* Shelving ends by itself (every few seconds is soon enough). */
+	if (tv.tv_sec % 5 == 0 && tv.tv_usec < 250000)
+		store_sql(
+		    c->c_store,
+		    "WITH u AS (UPDATE watchstand.alarms SET state = "
+		    "shelved_from, shelved_until = NULL, updated_at = now() "
+		    "WHERE state = 'shelved' AND shelved_until <= now() "
+		    "RETURNING id, rule, host, series, state) INSERT INTO "
+		    "watchstand.shift_log (kind, actor, text) SELECT "
+		    "'alarm', 'system', 'UNSHELVE (shelving time over) ' || "
+		    "rule || ' on ' || host || ': ' || series || ' [alarm ' "
+		    "|| id || ', now ' || state || ']' FROM u",
+		    0, NULL);
 	rules_engine_tick(c->c_rules,
 	                  (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000,
 	                  c->c_phase, alarms_outcome, c->c_alarms);

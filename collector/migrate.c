@@ -174,6 +174,10 @@ static const struct migration migrations[] = {
      "  email text,"
      "  password_hash text NOT NULL,"
      "  created_at timestamptz NOT NULL DEFAULT now());"},
+    {5, "shelving",
+     "ALTER TABLE watchstand.alarms ADD COLUMN shelved_until timestamptz,"
+     "  ADD COLUMN shelved_by text, ADD COLUMN shelve_reason text,"
+     "  ADD COLUMN shelved_from text;"},
 };
 
 #define MIGRATIONS_N ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -9,6 +9,9 @@ rules:
     match: {series: decoy.count}
     levels: [{when: "< 1", severity: critical}]
     runbook: "start the decoy again"
+  - name: disk-high
+    match: {series: fs.fill_pct}
+    levels: [{when: ">= 0", severity: minor}]
 YAML
 C="$WS_BUILD/watchstand-collector -c $IT/collector.yaml"
 echo "alice-password" | $C useradd alice --role watchstander --name "Alice" --phone "+8613800000000" >/dev/null
@@ -23,7 +26,8 @@ case "$hash" in '$y$'*) ;; *) it_fail "password not hashed with yescrypt: $hash"
 
 cp /bin/sleep "$IT/wsdecoy"
 "$IT/wsdecoy" 600 & DECOY=$!; IT_PIDS+=($DECOY)
-it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy}}"
+it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy}}
+  - {name: fs, type: filesystem, interval: 1s, path: /}"
 it_start_collector
 it_start_agent host-a
 ws_wait_for 20 it_latest_is host-a decoy.count 1 || it_fail "no samples"
@@ -31,6 +35,9 @@ kill "$DECOY"; wait "$DECOY" 2>/dev/null || true
 raised() { [ -n "$(ws_psql "select id from watchstand.alarms where rule = 'decoy-down'")" ]; }
 ws_wait_for 10 raised || it_fail "no alarm"
 ID=$(ws_psql "select id from watchstand.alarms where rule = 'decoy-down'")
+disk() { [ -n "$(ws_psql "select id from watchstand.alarms where rule = 'disk-high'")" ]; }
+ws_wait_for 10 disk || it_fail "no disk-high alarm"
+ID2=$(ws_psql "select id from watchstand.alarms where rule = 'disk-high'")
 
 API="http://127.0.0.1:$IT_HTTP/api/v1"
 code() { curl -s -o "$IT/body" -w '%{http_code}' "$@"; }
@@ -56,7 +63,7 @@ assert a["severity"] == "critical" and a["state"] == "active-unacknowledged", a
 assert a["runbook"] == "start the decoy again", a
 PY
 expect 200 "${A[@]}" "$API/status"
-grep -q '"active-unacknowledged":1' "$IT/body" || it_fail "status counts: $(cat "$IT/body")"
+grep -q '"active-unacknowledged":2' "$IT/body" || it_fail "status counts: $(cat "$IT/body")"
 expect 403 -X POST "${V[@]}" "$API/alarms/$ID/ack"
 expect 400 -X POST "${A[@]}" -d 'nope' "$API/alarms/$ID/ack"
 expect 404 -X POST "${A[@]}" "$API/alarms/999999/ack"
@@ -72,6 +79,26 @@ ws_psql "select actor || ': ' || text from watchstand.v_shift_log where text lik
 grep -q "^alice: ACK decoy-down on host-a: decoy.count -- restarting it" "$IT/ack.txt" || it_fail "ack not logged under alice"
 expect 409 -X POST "${A[@]}" "$API/alarms/$ID/ack"
 it_ok "acknowledged then restored -> closed; the ack is in the log under its actor"
+
+# Shelving: a reason is required, bounded by max_shelve, ends by itself.
+expect 400 -X POST "${A[@]}" -d '{"minutes":30}' "$API/alarms/$ID2/shelve"
+expect 400 -X POST "${A[@]}" -d '{"minutes":30,"reason":""}' "$API/alarms/$ID2/shelve"
+expect 400 -X POST "${A[@]}" -d '{"minutes":100000,"reason":"too long"}' "$API/alarms/$ID2/shelve"
+expect 403 -X POST "${V[@]}" -d '{"minutes":30,"reason":"x"}' "$API/alarms/$ID2/shelve"
+expect 409 -X POST "${A[@]}" "$API/alarms/$ID2/unshelve"
+expect 200 -X POST "${A[@]}" -d '{"minutes":30,"reason":"vendor working on the feed"}' "$API/alarms/$ID2/shelve"
+grep -q '"state":"shelved"' "$IT/body" || it_fail "shelve: $(cat "$IT/body")"
+expect 409 -X POST "${A[@]}" -d '{"minutes":30,"reason":"again"}' "$API/alarms/$ID2/shelve"
+expect 200 -X POST "${A[@]}" "$API/alarms/$ID2/unshelve"
+grep -q '"state":"active-unacknowledged"' "$IT/body" || it_fail "unshelve: $(cat "$IT/body")"
+expect 200 -X POST "${A[@]}" -d '{"minutes":1,"reason":"short"}' "$API/alarms/$ID2/shelve"
+ws_psql "update watchstand.alarms set shelved_until = now() - interval '1 second' where id = $ID2" >/dev/null
+unshelved() { [ "$(ws_psql "select state from watchstand.alarms where id = $ID2")" = active-unacknowledged ]; }
+ws_wait_for 15 unshelved || it_fail "shelving did not end by itself"
+ws_psql "select actor || ': ' || text from watchstand.v_shift_log where text like '%SHELVE%' order by id" | tee "$IT/shelve.txt"
+grep -q "^alice: SHELVE disk-high on host-a: fs.fill_pct for 30 min -- vendor working on the feed" "$IT/shelve.txt" || it_fail "shelve not logged"
+grep -q "^system: UNSHELVE (shelving time over)" "$IT/shelve.txt" || it_fail "auto-unshelve not logged"
+it_ok "shelve needs a reason and a bounded time, unshelves by hand and by itself, all logged"
 
 expect 201 -X POST "${A[@]}" -d '{"text":"line 2 to CFFEX flapping, vendor called"}' "$API/log"
 expect 403 -X POST "${V[@]}" -d '{"text":"viewer note"}' "$API/log"

@@ -31,10 +31,13 @@ set +e
 "$W" ack "$ID" 2>"$IT/err"; rc=$?
 set -e
 [ $rc -eq 1 ] && grep -q "409" "$IT/err" || it_fail "a second ack did not fail with 409"
+"$W" shelve "$ID" --for 30m 2>/dev/null && it_fail "shelve without a reason accepted"
+"$W" shelve "$ID" --for 30m --reason "vendor on it" | grep -q "now shelved until" || it_fail "cli shelve"
+"$W" unshelve "$ID" | grep -q "now active-acknowledged" || it_fail "cli unshelve"
 "$W" log "handover: decoy-down acknowledged, vendor ticket 42" | grep -q "logged" || it_fail "log note"
 "$W" log --since 1h | tee "$IT/log.txt" | tail -3
 grep -q "note   carol        handover: decoy-down acknowledged" "$IT/log.txt" || it_fail "note not in the log"
 grep -q "carol        ACK decoy-down on host-a" "$IT/log.txt" || it_fail "ack not in the log"
 out=$(WATCHSTAND_TOKEN=bogus "$W" status 2>&1 || true)
 echo "$out" | grep -q "401" || it_fail "a bad token did not give 401: $out"
-it_ok "watchstand CLI: login, status, alarms (table, JSON), ack, log"
+it_ok "watchstand CLI: login, status, alarms (table, JSON), ack, shelve, unshelve, log"
