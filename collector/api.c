@@ -404,7 +404,34 @@ api_handle(struct collector *c, struct evhttp_request *req)
 		          "SELECT name, role, address, version, first_seen, "
 		          "last_seen FROM watchstand.agents ORDER BY name",
 		          0, NULL, api_rows_done);
-	else if (strcmp(path, "/alarms") == 0 && cmd == EVHTTP_REQ_GET) {
+	else if (strcmp(path, "/series") == 0 && cmd == EVHTTP_REQ_GET) {
+		params[0] = evhttp_find_header(&q, "host");
+		api_query(
+		    c, req, user,
+		    "SELECT a.name AS host, a.role, s.series, max(s.ts) AS "
+		    "last_ts FROM watchstand.samples s JOIN "
+		    "watchstand.agents a ON a.id = s.agent_id WHERE s.ts > "
+		    "now() - interval '1 hour' AND ($1::text IS NULL OR "
+		    "a.name = $1) GROUP BY 1, 2, 3 ORDER BY 1, 3 LIMIT 5000",
+		    1, params, api_rows_done);
+	} else if (strcmp(path, "/samples") == 0 && cmd == EVHTTP_REQ_GET) {
+		params[0] = evhttp_find_header(&q, "series");
+		params[1] = evhttp_find_header(&q, "host");
+		params[2] = evhttp_find_header(&q, "from");
+		params[3] = evhttp_find_header(&q, "to");
+		if (params[0] == NULL)
+			api_error(req, 400, "series= is required");
+		else
+			api_query(
+			    c, req, user,
+			    "SELECT ts, host, series, value FROM "
+			    "watchstand.v_samples WHERE series = $1 AND "
+			    "($2::text IS NULL OR host = $2) AND ts >= "
+			    "coalesce($3::timestamptz, now() - interval '1 "
+			    "hour') AND ts <= coalesce($4::timestamptz, "
+			    "now()) ORDER BY ts LIMIT 10000",
+			    4, params, api_rows_done);
+	} else if (strcmp(path, "/alarms") == 0 && cmd == EVHTTP_REQ_GET) {
 		params[0] = evhttp_find_header(&q, "state");
 		api_query(c, req, user,
 		          "SELECT id, raised_at, host, rule, series, severity, "
