@@ -372,6 +372,80 @@ cli_log(struct cli *c, const char *text, const char *since)
 	return 0;
 }
 
+/* tail: Server-Sent Events, one line per event as they come. */
+struct tail_state {
+	struct cli *t_cli;
+	char t_line[8192];
+	size_t t_len;
+};
+
+static void
+tail_line(struct tail_state *t)
+{
+	json_t *e;
+	json_error_t err;
+
+	t->t_line[t->t_len] = '\0';
+	if (strncmp(t->t_line, "data: ", 6) != 0)
+		return;
+	if ((e = json_loads(t->t_line + 6, 0, &err)) == NULL)
+		return;
+	if (t->t_cli->json)
+		printf("%s\n", t->t_line + 6);
+	else
+		printf("%.19s  %-6s %-12s %s\n", str(e, "ts"), str(e, "kind"),
+		       str(e, "actor"), str(e, "text"));
+	fflush(stdout);
+	json_decref(e);
+}
+
+static size_t
+tail_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct tail_state *t = arg;
+	size_t i;
+
+	for (i = 0; i < size * n; i++) {
+		if (p[i] == '\n') {
+			tail_line(t);
+			t->t_len = 0;
+		} else if (t->t_len < sizeof(t->t_line) - 1)
+			t->t_line[t->t_len++] = p[i];
+	}
+	return size * n;
+}
+
+static int
+cli_tail(struct cli *c)
+{
+	CURL *e = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct tail_state t;
+	char url[1024], auth[200], err[CURL_ERROR_SIZE] = "";
+	long code = 0;
+	CURLcode rc;
+
+	memset(&t, 0, sizeof(t));
+	t.t_cli = c;
+	snprintf(url, sizeof(url), "%s/api/v1/events", c->url);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+	h = curl_slist_append(h, auth);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, tail_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, err);
+	rc = curl_easy_perform(e);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	if (rc != CURLE_OK)
+		fprintf(stderr, "watchstand: %s: %s\n", c->url, err);
+	else if (code != 200)
+		fprintf(stderr, "watchstand: GET /events: %ld\n", code);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(e);
+	return rc == CURLE_OK && code == 200 ? 0 : 1;
+}
+
 static void
 usage(void)
 {
@@ -385,7 +459,9 @@ usage(void)
 	        "  shelve ID --for 30m --reason TEXT\n"
 	        "  unshelve ID\n"
 	        "  log TEXT                 write a note in the shift log\n"
-	        "  log [--since 8h]         read the shift log\n");
+	        "  log [--since 8h]         read the shift log\n"
+	        "  tail                     follow alarms and the log as they "
+	        "happen\n");
 	exit(2);
 }
 
@@ -448,6 +524,8 @@ main(int argc, char **argv)
 		rc = cli_shelve(&c, argv[optind], dur, reason, 0);
 	else if (strcmp(cmd, "unshelve") == 0 && optind < argc)
 		rc = cli_shelve(&c, argv[optind], NULL, NULL, 1);
+	else if (strcmp(cmd, "tail") == 0)
+		rc = cli_tail(&c);
 	else if (strcmp(cmd, "log") == 0)
 		rc = cli_log(&c, optind < argc ? argv[optind] : NULL, since);
 	else

@@ -6,6 +6,7 @@
 
 #include "watchstand/log.h"
 #include "alarm.h"
+#include "api.h"
 #include "collector.h"
 #include "shiftlog.h"
 #include "store.h"
@@ -119,6 +120,7 @@ alarm_write(struct alarms *a, const char *sql, const char *rule,
 
 	snprintf(v, sizeof(v), "%.17g", value);
 	store_sql(a->a_c->c_store, sql, 11, params);
+	api_publish("alarm", "system", text);
 }
 
 /* RAISE: a new alarm, or the open one (cleared, not yet acknowledged)
@@ -162,6 +164,7 @@ alarm_change(struct alarms *a, const char *rule, const char *host,
 
 	snprintf(v, sizeof(v), "%.17g", value);
 	store_sql(a->a_c->c_store, alarm_change_sql, 7, params);
+	api_publish("alarm", "system", text);
 }
 
 static void
@@ -173,6 +176,7 @@ alarm_clear(struct alarms *a, const char *rule, const char *host,
 
 	snprintf(v, sizeof(v), "%.17g", value);
 	store_sql(a->a_c->c_store, alarm_clear_sql, 5, params);
+	api_publish("alarm", "system", text);
 }
 
 static const char *

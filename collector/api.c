@@ -42,9 +42,17 @@ struct api_pending {
 	char p_text[1024];
 };
 
+/* A client following /events (Server-Sent Events). */
+struct api_sub {
+	struct api_sub *sub_next;
+	struct evhttp_request *sub_req;
+	struct evhttp_connection *sub_evcon;
+};
+
 struct api_state {
 	struct api_session *a_sessions;
 	struct api_pending *a_pending;
+	struct api_sub *a_subs;
 };
 
 static struct api_state api;
@@ -71,6 +79,11 @@ api_free(struct collector *c)
 	while ((p = api.a_pending) != NULL) {
 		api.a_pending = p->p_next;
 		free(p);
+	}
+	while (api.a_subs != NULL) {
+		struct api_sub *sub = api.a_subs;
+		api.a_subs = sub->sub_next;
+		free(sub);
 	}
 }
 
@@ -100,11 +113,20 @@ static void
 api_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct api_pending *p;
+	struct api_sub **sp, *sub;
 
 	(void)arg;
 	for (p = api.a_pending; p != NULL; p = p->p_next)
 		if (p->p_evcon == evcon)
 			p->p_req = NULL;
+	for (sp = &api.a_subs; *sp != NULL;) {
+		sub = *sp;
+		if (sub->sub_evcon == evcon) {
+			*sp = sub->sub_next;
+			free(sub);
+		} else
+			sp = &sub->sub_next;
+	}
 }
 
 static void
@@ -234,6 +256,56 @@ api_auth(struct evhttp_request *req)
 	return s;
 }
 
+void
+api_publish(const char *kind, const char *actor, const char *text)
+{
+	struct api_sub *sub;
+	struct evbuffer *chunk;
+	json_t *j;
+	char *t, when[32];
+	struct timespec ts;
+	struct tm tm;
+
+	if (api.a_subs == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	j = json_pack("{s:s, s:s, s:s, s:s}", "ts", when, "kind", kind, "actor",
+	              actor, "text", text);
+	t = json_dumps(j, JSON_COMPACT);
+	for (sub = api.a_subs; sub != NULL; sub = sub->sub_next) {
+		chunk = evbuffer_new();
+		evbuffer_add_printf(chunk, "event: %s\ndata: %s\n\n", kind, t);
+		evhttp_send_reply_chunk(sub->sub_req, chunk);
+		evbuffer_free(chunk);
+	}
+	free(t);
+	json_decref(j);
+}
+
+static void
+api_events(struct evhttp_request *req)
+{
+	struct api_sub *sub = calloc(1, sizeof(*sub));
+	struct evbuffer *hello = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	sub->sub_req = req;
+	sub->sub_evcon = evhttp_request_get_connection(req);
+	evhttp_connection_set_closecb(sub->sub_evcon, api_conn_closed, NULL);
+	/* No read timeout on a stream that is quiet by design. */
+	evhttp_connection_set_timeout(sub->sub_evcon, -1);
+	evhttp_add_header(h, "Content-Type", "text/event-stream");
+	evhttp_add_header(h, "Cache-Control", "no-cache");
+	evhttp_send_reply_start(req, 200, "OK");
+	evbuffer_add_printf(hello, ": watchstand events\n\n");
+	evhttp_send_reply_chunk(req, hello);
+	evbuffer_free(hello);
+	sub->sub_next = api.a_subs;
+	api.a_subs = sub;
+}
+
 /* ---- POST /login ---- */
 
 static void
@@ -330,11 +402,16 @@ api_ack_done(struct api_pending *p, PGresult *r)
 		api_error(p->p_req, 409,
 		          "the alarm cannot be acknowledged in "
 		          "its state");
-	else
+	else {
+		char text[1200];
+		snprintf(text, sizeof(text), "ACK alarm %s, now %s", p->p_text,
+		         PQgetvalue(r, 0, 1));
+		api_publish("alarm", p->p_user.s_login, text);
 		api_reply(p->p_req, 200,
 		          json_pack("{s:s, s:s, s:s}", "id", p->p_text, "state",
 		                    PQgetvalue(r, 0, 1), "acked_by",
 		                    p->p_user.s_login));
+	}
 }
 
 static void
@@ -359,6 +436,7 @@ api_shelve_done(struct api_pending *p, PGresult *r)
 static void
 api_note_done(struct api_pending *p, PGresult *r)
 {
+	api_publish("note", p->p_user.s_login, p->p_text);
 	api_reply(
 	    p->p_req, 201,
 	    json_pack("{s:s}", "id", PQntuples(r) ? PQgetvalue(r, 0, 0) : ""));
@@ -394,7 +472,9 @@ api_handle(struct collector *c, struct evhttp_request *req)
 	TAILQ_INIT(&q);
 	if (query != NULL)
 		evhttp_parse_query_str(query, &q);
-	if (strcmp(path, "/status") == 0 && cmd == EVHTTP_REQ_GET)
+	if (strcmp(path, "/events") == 0 && cmd == EVHTTP_REQ_GET)
+		api_events(req);
+	else if (strcmp(path, "/status") == 0 && cmd == EVHTTP_REQ_GET)
 		api_query(c, req, user,
 		          "SELECT state, count(*) FROM watchstand.alarms WHERE "
 		          "state <> 'closed' GROUP BY state",
@@ -622,13 +702,16 @@ api_handle(struct collector *c, struct evhttp_request *req)
 		         text[0] == '\0')
 			api_error(req, 400, "expected {\"text\": \"...\"}");
 		else {
+			struct api_pending *p =
+			    api_pending_new(c, req, user, api_note_done);
+			snprintf(p->p_text, sizeof(p->p_text), "%s", text);
 			params[0] = user->s_login;
 			params[1] = text;
-			api_query(
-			    c, req, user,
+			api_send(
+			    p,
 			    "INSERT INTO watchstand.shift_log (kind, actor, "
 			    "text) VALUES ('note', $1, $2) RETURNING id",
-			    2, params, api_note_done);
+			    2, params);
 		}
 		json_decref(body);
 	} else

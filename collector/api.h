@@ -11,5 +11,7 @@ void api_init(struct collector *c);
 void api_free(struct collector *c);
 /* Handles /api/v1/...; 0 when the path is not the API's. */
 int api_handle(struct collector *c, struct evhttp_request *req);
+/* Sends a shift log entry to every /events client. */
+void api_publish(const char *kind, const char *actor, const char *text);
 
 #endif

@@ -7,6 +7,7 @@
 
 #define SHA256_DIGEST_LENGTH 32
 
+#include "api.h"
 #include "shiftlog.h"
 #include "store.h"
 
@@ -20,6 +21,7 @@ shiftlog_add(struct store *st, const char *kind, const char *actor,
 	          "INSERT INTO watchstand.shift_log (kind, actor, text) "
 	          "VALUES ($1, $2, $3)",
 	          3, params);
+	api_publish(kind, actor, text);
 }
 
 static int

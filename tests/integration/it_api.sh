@@ -100,7 +100,13 @@ grep -q "^alice: SHELVE disk-high on host-a: fs.fill_pct for 30 min -- vendor wo
 grep -q "^system: UNSHELVE (shelving time over)" "$IT/shelve.txt" || it_fail "auto-unshelve not logged"
 it_ok "shelve needs a reason and a bounded time, unshelves by hand and by itself, all logged"
 
+expect 401 "$API/events"
+curl -sN "${V[@]}" "$API/events" >"$IT/sse.txt" & IT_PIDS+=($!)
+sleep 0.5
 expect 201 -X POST "${A[@]}" -d '{"text":"line 2 to CFFEX flapping, vendor called"}' "$API/log"
+sse() { grep -q '"text":"line 2 to CFFEX flapping, vendor called"' "$IT/sse.txt"; }
+ws_wait_for 5 sse || it_fail "the note did not reach /events: $(cat "$IT/sse.txt")"
+grep -q "^event: note$" "$IT/sse.txt" || it_fail "SSE event type"
 expect 403 -X POST "${V[@]}" -d '{"text":"viewer note"}' "$API/log"
 expect 400 -X POST "${A[@]}" -d '{"txt":"x"}' "$API/log"
 expect 200 "${V[@]}" "$API/log?kind=note"
@@ -116,4 +122,4 @@ python3 -c "import json; r=json.load(open('$IT/body')); assert len(r) > 3 and r[
 expect 200 -b "$IT/cookies" "$API/agents"
 grep -q '"name":"host-a"' "$IT/body" || it_fail "agents"
 "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" verify-log | grep -q "chain intact" || it_fail "chain"
-it_ok "notes, cookie sessions need their CSRF token for writes, the chain stays intact"
+it_ok "notes (pushed to /events), cookie sessions need their CSRF token for writes, the chain stays intact"

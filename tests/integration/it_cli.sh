@@ -35,6 +35,12 @@ set -e
 "$W" shelve "$ID" --for 30m --reason "vendor on it" | grep -q "now shelved until" || it_fail "cli shelve"
 "$W" unshelve "$ID" | grep -q "now active-acknowledged" || it_fail "cli unshelve"
 "$W" log "handover: decoy-down acknowledged, vendor ticket 42" | grep -q "logged" || it_fail "log note"
+"$W" tail >"$IT/tail.txt" 2>&1 & TAIL=$!; IT_PIDS+=($TAIL)
+sleep 1
+"$W" log "tail check: desk quiet" >/dev/null
+
+tailed() { grep -q "note   carol        tail check: desk quiet" "$IT/tail.txt"; }
+ws_wait_for 5 tailed || it_fail "tail did not show the note: $(cat "$IT/tail.txt")"
 "$W" log --since 1h | tee "$IT/log.txt" | tail -3
 grep -q "note   carol        handover: decoy-down acknowledged" "$IT/log.txt" || it_fail "note not in the log"
 grep -q "carol        ACK decoy-down on host-a" "$IT/log.txt" || it_fail "ack not in the log"
