@@ -128,7 +128,10 @@ alarm_write(struct alarms *a, const char *sql, const char *rule,
 static const char alarm_raise_sql[] =
     "WITH a AS (INSERT INTO watchstand.alarms (rule, host, series, "
     "severity, state, value, suppressed, chattering, description, runbook) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (rule, "
+    "VALUES ($1, $2, $3, $4, CASE WHEN EXISTS (SELECT 1 FROM "
+    "watchstand.hosts_out_of_service o WHERE o.host = $2 AND o.until > "
+    "now()) THEN 'out-of-service' ELSE $5 END, $6, $7, $8, $9, $10) ON "
+    "CONFLICT (rule, "
     "host, series) WHERE state <> 'closed' DO UPDATE SET severity = "
     "EXCLUDED.severity, state = EXCLUDED.state, value = EXCLUDED.value, "
     "suppressed = EXCLUDED.suppressed, chattering = EXCLUDED.chattering, "

@@ -15,6 +15,7 @@
 #include "api.h"
 #include "collector.h"
 #include "store.h"
+#include "rules.h"
 #include "users.h"
 
 #define API_SESSION_S (12 * 3600) /* a shift and then some */
@@ -434,6 +435,30 @@ api_shelve_done(struct api_pending *p, PGresult *r)
 }
 
 static void
+api_oos_done(struct api_pending *p, PGresult *r)
+{
+	char text[1200];
+
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+		api_error(p->p_req, 404, "no such host");
+		return;
+	}
+	if (p->p_text[0] == 'i') {
+		/* Back in service: what was held back is looked at afresh. */
+		rules_engine_forget_host(p->p_c->c_rules, p->p_text + 1);
+		snprintf(text, sizeof(text), "IN SERVICE %s", p->p_text + 1);
+	} else
+		snprintf(text, sizeof(text), "OUT OF SERVICE %s until %s",
+		         p->p_text + 1, PQgetvalue(r, 0, 1));
+	api_publish("alarm", p->p_user.s_login, text);
+	api_reply(
+	    p->p_req, 200,
+	    json_pack("{s:s, s:s, s:i}", "host", p->p_text + 1, "state",
+	              p->p_text[0] == 'i' ? "in-service" : "out-of-service",
+	              "alarms", atoi(PQgetvalue(r, 0, 2))));
+}
+
+static void
 api_note_done(struct api_pending *p, PGresult *r)
 {
 	api_publish("note", p->p_user.s_login, p->p_text);
@@ -680,6 +705,104 @@ api_handle(struct collector *c, struct evhttp_request *req)
 				         "state FROM t), (SELECT state FROM "
 				         "u), NULL",
 				         4, params);
+		}
+		json_decref(body);
+	} else if (strncmp(path, "/hosts/", 7) == 0 && cmd == EVHTTP_REQ_POST &&
+	           (strstr(path + 7, "/out-of-service") != NULL ||
+	            strstr(path + 7, "/in-service") != NULL)) {
+		int out = strstr(path + 7, "/out-of-service") != NULL;
+		const char *slash = strchr(path + 7, '/');
+		char host[65], mbuf[32];
+		json_t *body = out ? api_body(req) : NULL;
+		const char *reason = NULL;
+		json_int_t minutes = 0;
+		struct api_pending *p;
+
+		snprintf(host, sizeof(host), "%.*s", (int)(slash - path - 7),
+		         path + 7);
+		if (user->s_role < ROLE_WATCHSTANDER)
+			api_error(req, 403,
+			          "a viewer cannot take hosts out of "
+			          "service");
+		else if (out &&
+		         (body == NULL ||
+		          json_unpack(body, "{s:I, s:s}", "minutes", &minutes,
+		                      "reason", &reason) != 0 ||
+		          reason[0] == '\0' || minutes <= 0 ||
+		          minutes > 7 * 24 * 60))
+			api_error(req, 400,
+			          "expected {\"minutes\": N (up to a "
+			          "week), \"reason\": \"why\"}");
+		else {
+			snprintf(mbuf, sizeof(mbuf), "%lld",
+			         (long long)minutes);
+			params[0] = host;
+			params[1] = user->s_login;
+			params[2] = out ? reason : NULL;
+			params[3] = out ? mbuf : "0";
+			p = api_pending_new(c, req, user, api_oos_done);
+			snprintf(p->p_text, sizeof(p->p_text), "%c%s",
+			         out ? 'o' : 'i', host);
+			if (out)
+				api_send(
+				    p,
+				    "WITH h AS (SELECT name FROM "
+				    "watchstand.agents "
+				    "WHERE name = $1), o AS (INSERT INTO "
+				    "watchstand.hosts_out_of_service (host, "
+				    "reason, "
+				    "until, by_user) SELECT name, $3, now() + "
+				    "$4::int * interval '1 minute', $2 FROM h "
+				    "ON "
+				    "CONFLICT (host) DO UPDATE SET reason = "
+				    "EXCLUDED.reason, until = EXCLUDED.until, "
+				    "by_user "
+				    "= EXCLUDED.by_user RETURNING host, "
+				    "until), a AS "
+				    "(UPDATE watchstand.alarms SET state = "
+				    "'out-of-service', updated_at = now() "
+				    "WHERE host "
+				    "IN (SELECT host FROM o) AND state <> "
+				    "'closed' "
+				    "RETURNING id), l AS (INSERT INTO "
+				    "watchstand.shift_log (kind, actor, text) "
+				    "SELECT "
+				    "'alarm', $2, 'OUT OF SERVICE ' || host || "
+				    "' for "
+				    "' || $4 || ' min -- ' || $3 FROM o) "
+				    "SELECT "
+				    "(SELECT host FROM o), (SELECT until FROM "
+				    "o), "
+				    "(SELECT count(*) FROM a)",
+				    4, params);
+			else
+				api_send(
+				    p,
+				    "WITH h AS (SELECT name FROM "
+				    "watchstand.agents "
+				    "WHERE name = $1), d AS (DELETE FROM "
+				    "watchstand.hosts_out_of_service WHERE "
+				    "host IN "
+				    "(SELECT name FROM h) RETURNING host), a "
+				    "AS "
+				    "(UPDATE watchstand.alarms SET state = "
+				    "'closed', "
+				    "closed_at = now(), updated_at = now() "
+				    "WHERE host "
+				    "IN (SELECT name FROM h) AND state = "
+				    "'out-of-service' RETURNING id), l AS "
+				    "(INSERT INTO "
+				    "watchstand.shift_log (kind, actor, text) "
+				    "SELECT "
+				    "'alarm', $2, 'IN SERVICE ' || name || ': "
+				    "its "
+				    "alarms are evaluated afresh' FROM h WHERE "
+				    "$3::text IS NULL AND $4::int IS NOT NULL) "
+				    "SELECT "
+				    "(SELECT name FROM h), NULL, (SELECT "
+				    "count(*) FROM "
+				    "a)",
+				    4, params);
 		}
 		json_decref(body);
 	} else if (strcmp(path, "/log") == 0 && cmd == EVHTTP_REQ_GET) {

@@ -11,6 +11,7 @@
 #include "watchstand/tls.h"
 #include "collector.h"
 #include "alarm.h"
+#include "api.h"
 #include "ingest.h"
 #include "shiftlog.h"
 #include "store.h"
@@ -83,6 +84,25 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 	c->c_phase = now;
 }
 
+/* Hosts whose out-of-service time is over are looked at afresh. */
+static void
+collector_oos_over(void *arg, PGresult *r)
+{
+	struct collector *c = arg;
+	int i;
+
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return;
+	for (i = 0; i < PQntuples(r); i++) {
+		char text[200];
+		rules_engine_forget_host(c->c_rules, PQgetvalue(r, i, 0));
+		snprintf(text, sizeof(text), "IN SERVICE %s (time over)",
+		         PQgetvalue(r, i, 0));
+		api_publish("alarm", "system", text);
+		log_info("alarm: %s", text);
+	}
+}
+
 /* Time passes for the rules: `for` runs out, data goes stale. */
 static void
 collector_rules_cb(evutil_socket_t fd, short what, void *arg)
@@ -106,6 +126,20 @@ collector_rules_cb(evutil_socket_t fd, short what, void *arg)
 		    "rule || ' on ' || host || ': ' || series || ' [alarm ' "
 		    "|| id || ', now ' || state || ']' FROM u",
 		    0, NULL);
+	if (tv.tv_sec % 5 == 0 && tv.tv_usec < 250000)
+		store_query(
+		    c->c_store,
+		    "WITH d AS (DELETE FROM "
+		    "watchstand.hosts_out_of_service WHERE until <= now() "
+		    "RETURNING host), a AS (UPDATE watchstand.alarms SET "
+		    "state = 'closed', closed_at = now(), updated_at = "
+		    "now() WHERE host IN (SELECT host FROM d) AND state = "
+		    "'out-of-service' RETURNING id), l AS (INSERT INTO "
+		    "watchstand.shift_log (kind, actor, text) SELECT "
+		    "'alarm', 'system', 'IN SERVICE ' || host || ' (time "
+		    "over): its alarms are evaluated afresh' FROM d) "
+		    "SELECT host FROM d",
+		    0, NULL, collector_oos_over, c);
 	rules_engine_tick(c->c_rules,
 	                  (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000,
 	                  c->c_phase, alarms_outcome, c->c_alarms);

@@ -178,6 +178,13 @@ static const struct migration migrations[] = {
      "ALTER TABLE watchstand.alarms ADD COLUMN shelved_until timestamptz,"
      "  ADD COLUMN shelved_by text, ADD COLUMN shelve_reason text,"
      "  ADD COLUMN shelved_from text;"},
+    {6, "hosts out of service",
+     "CREATE TABLE watchstand.hosts_out_of_service ("
+     "  host text PRIMARY KEY,"
+     "  reason text NOT NULL,"
+     "  since timestamptz NOT NULL DEFAULT now(),"
+     "  until timestamptz NOT NULL,"
+     "  by_user text NOT NULL);"},
 };
 
 #define MIGRATIONS_N ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -100,6 +100,25 @@ grep -q "^alice: SHELVE disk-high on host-a: fs.fill_pct for 30 min -- vendor wo
 grep -q "^system: UNSHELVE (shelving time over)" "$IT/shelve.txt" || it_fail "auto-unshelve not logged"
 it_ok "shelve needs a reason and a bounded time, unshelves by hand and by itself, all logged"
 
+# Out of service: the host's alarms are held back, then looked at afresh.
+expect 403 -X POST "${V[@]}" -d '{"minutes":60,"reason":"patch"}' "$API/hosts/host-a/out-of-service"
+expect 400 -X POST "${A[@]}" -d '{"minutes":60}' "$API/hosts/host-a/out-of-service"
+expect 404 -X POST "${A[@]}" -d '{"minutes":60,"reason":"patch"}' "$API/hosts/nohost/out-of-service"
+expect 200 -X POST "${A[@]}" -d '{"minutes":60,"reason":"kernel patch"}' "$API/hosts/host-a/out-of-service"
+[ "$(ws_psql "select state from watchstand.alarms where id = $ID2")" = out-of-service ] || it_fail "alarm not out of service"
+expect 200 -X POST "${A[@]}" "$API/hosts/host-a/in-service"
+[ "$(ws_psql "select state from watchstand.alarms where id = $ID2")" = closed ] || it_fail "held-back alarm not closed"
+fresh() { [ "$(ws_psql "select count(*) from watchstand.alarms where rule = 'disk-high' and state = 'active-unacknowledged'")" = 1 ]; }
+ws_wait_for 10 fresh || it_fail "not evaluated afresh after in-service"
+expect 200 -X POST "${A[@]}" -d '{"minutes":1,"reason":"short patch"}' "$API/hosts/host-a/out-of-service"
+ws_psql "update watchstand.hosts_out_of_service set until = now() - interval '1 second'" >/dev/null
+over() { [ "$(ws_psql "select count(*) from watchstand.hosts_out_of_service")" = 0 ] && fresh; }
+ws_wait_for 15 over || it_fail "out of service did not end by itself"
+ws_psql "select text from watchstand.v_shift_log where text like '%SERVICE%' order by id" | tee "$IT/oos.txt"
+grep -q "OUT OF SERVICE host-a for 60 min -- kernel patch" "$IT/oos.txt" || it_fail "oos not logged"
+grep -q "IN SERVICE host-a (time over)" "$IT/oos.txt" || it_fail "oos end not logged"
+it_ok "out of service holds a host's alarms back, ends by hand or by itself, logged"
+
 expect 401 "$API/events"
 curl -sN "${V[@]}" "$API/events" >"$IT/sse.txt" & IT_PIDS+=($!)
 sleep 0.5
