@@ -75,8 +75,8 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	                                  "notify",    "checklists", NULL};
 	static const char *const later[] = {"notify", "checklists", NULL};
 	static const char *const keys[] = {
-	    "listen",    "http",          "database",   "tls", "public_url",
-	    "retention", "agent_silence", "max_shelve", NULL};
+	    "listen",    "http",          "database",   "tls",     "public_url",
+	    "retention", "agent_silence", "max_shelve", "chatter", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;
@@ -130,6 +130,31 @@ collector_conf_load(const char *file, struct collector_conf *c)
 		            "collector.retention: must be at least 1d");
 	yconf_duration(&yc, m, "collector", "agent_silence", 0,
 	               &c->cc_agent_silence_ms);
+	{
+		/* chatter: {count: 3, window: 60s} marks an alarm chattering */
+		static const char *const ckeys[] = {"count", "window", NULL};
+		yaml_node_t *ch = yconf_get(&yc, m, "chatter");
+		uint64_t count, window;
+		if (ch != NULL && !yconf_is_map(ch))
+			yconf_error(&yc, ch,
+			            "collector.chatter: expected {count, "
+			            "window}");
+		else if (ch != NULL) {
+			yconf_check_keys(&yc, ch, "collector.chatter", ckeys);
+			if (yconf_uint(&yc, ch, "collector.chatter", "count", 0,
+			               8, &count) == 1) {
+				if (count < 2)
+					yconf_error(
+					    &yc, yconf_get(&yc, ch, "count"),
+					    "collector.chatter.count: at "
+					    "least 2");
+				c->cc_rules.rc_chatter_count = (int)count;
+			}
+			if (yconf_duration(&yc, ch, "collector.chatter",
+			                   "window", 0, &window) == 1)
+				c->cc_rules.rc_chatter_window = (int64_t)window;
+		}
+	}
 	if (yconf_duration(&yc, m, "collector", "max_shelve", 0,
 	                   &c->cc_max_shelve_ms) == 1 &&
 	    c->cc_max_shelve_ms < 60000)

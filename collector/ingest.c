@@ -270,6 +270,19 @@ conn_evaluate(struct conn *c, const uint8_t *p, size_t len)
 		    col->c_rules, c->c_hello.h_name, c->c_hello.h_role,
 		    s.s_series, s.s_series_len, s.s_value, now_ms, col->c_phase,
 		    alarms_outcome, col->c_alarms);
+	/* Key events (matched log lines, plugin summaries) go to the shift
+	 * log too, where the desk reads what happened. */
+	{
+		struct proto_event e;
+		char text[PROTO_EVENT_MAX + PROTO_NAME_MAX + 8];
+		while (proto_batch_next_event(&b, &e, &why) == 1) {
+			snprintf(text, sizeof(text), "%.*s: %.*s",
+			         (int)e.e_probe_len, e.e_probe,
+			         (int)e.e_text_len, e.e_text);
+			shiftlog_add(col->c_store, "event", c->c_hello.h_name,
+			             text);
+		}
+	}
 }
 
 static void

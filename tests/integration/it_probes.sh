@@ -69,4 +69,6 @@ matches=$(ws_psql "select sum(value) from watchstand.v_samples where host = 'hos
 [ "$matches" = 4 ] || it_fail "applog.matches sums to $matches"
 ws_psql "select text from watchstand.v_events where host = 'host-p' order by ts, text" | tee "$IT/events.txt"
 grep -q "^ORDER TIMEOUT id=2$" "$IT/events.txt" || it_fail "event text missing"
-it_ok "logfile: 4 matched lines across a rotation, in v_events, none twice"
+logged=$(ws_psql "select count(*) from watchstand.v_shift_log where kind = 'event' and actor = 'host-p' and text like 'applog: ORDER %'")
+[ "$logged" -eq 4 ] || it_fail "$logged key events in the shift log, expected 4"
+it_ok "logfile: 4 matched lines across a rotation, in v_events and the shift log, none twice"
