@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <libpq-fe.h>
 
 #include "watchstand/log.h"
 #include "watchstand/tls.h"
@@ -24,6 +25,51 @@ usage(void)
 	                "[run | migrate | check-config | verify-log | calendar "
 	                "[--at TIME]]\n");
 	exit(2);
+}
+
+/* check-config, second part: rules that match no series the database has
+ * seen in the last hour (a typo, or a host not deployed yet). Warnings. */
+static void
+collector_check_rules(const struct collector_conf *cc)
+{
+	const char *keys[] = {"dbname", "connect_timeout", NULL};
+	const char *vals[] = {cc->cc_database, "3", NULL};
+	PGconn *db = PQconnectdbParams(keys, vals, 1);
+	PGresult *r;
+	size_t i;
+	int row;
+
+	if (cc->cc_rules.rc_n == 0)
+		goto done;
+	if (PQstatus(db) != CONNECTION_OK) {
+		printf("rules: not checked against known series (the database "
+		       "is not reachable)\n");
+		goto done;
+	}
+	r = PQexec(db, "SELECT DISTINCT a.name, a.role, s.series FROM "
+	               "watchstand.samples s JOIN watchstand.agents a ON a.id "
+	               "= s.agent_id WHERE s.ts > now() - interval '1 hour'");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		printf("rules: not checked against known series (%s)\n",
+		       PQresultErrorMessage(r));
+		PQclear(r);
+		goto done;
+	}
+	for (i = 0; i < cc->cc_rules.rc_n; i++) {
+		const struct rule *ru = &cc->cc_rules.rc_rules[i];
+		int hit = 0;
+		for (row = 0; row < PQntuples(r) && !hit; row++)
+			hit = rule_matches(ru, PQgetvalue(r, row, 0),
+			                   PQgetvalue(r, row, 1),
+			                   PQgetvalue(r, row, 2));
+		if (!hit)
+			printf("warning: rules[%zu] (%s): matches no series "
+			       "seen in the last hour\n",
+			       i, ru->r_name);
+	}
+	PQclear(r);
+done:
+	PQfinish(db);
 }
 
 /* calendar [--at "YYYY-MM-DD HH:MM"]: the phase then (or now). */
@@ -261,6 +307,7 @@ main(int argc, char **argv)
 		return 1;
 	if (strcmp(cmd, "check-config") == 0) {
 		printf("%s: configuration OK\n", file);
+		collector_check_rules(&c.c_conf);
 		rc = 0;
 	} else if (strcmp(cmd, "useradd") == 0) {
 		if (login == NULL || role == NULL) {

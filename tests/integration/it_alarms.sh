@@ -21,6 +21,9 @@ rules:
   - name: disk-watch
     match: {series: fs.fill_pct}
     levels: [{when: ">= 0", severity: warning}]
+  - name: ghost
+    match: {host: "quote-*", series: quoted.count}
+    levels: [{when: "< 1", severity: critical}]
 YAML
 "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" check-config >/dev/null || it_fail "config refused"
 cp /bin/sleep "$IT/wsdecoy"
@@ -43,6 +46,11 @@ echo "decoy-down raised $took s after the kill (for: 2s, 1 s samples)"
 ws_psql "select text from watchstand.v_shift_log where kind = 'alarm' and text like 'RAISE critical decoy-down%'" |
   grep -q "runbook: systemctl start decoy" || it_fail "raise not in the shift log with its runbook"
 it_ok "decoy dies -> critical alarm, logged with its runbook"
+"$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" check-config | tee "$IT/check.txt"
+grep -q "warning: rules\[2\] (ghost): matches no series seen in the last hour" "$IT/check.txt" ||
+  it_fail "check-config did not name the rule that matches nothing"
+grep -q "decoy-down" "$IT/check.txt" && it_fail "check-config warned about a rule that matches"
+it_ok "check-config names a rule that matches no known series"
 
 "$IT/wsdecoy" 600 & IT_PIDS+=($!)
 cleared() { [ "$(state decoy-down)" = "cleared-unacknowledged critical" ]; }
