@@ -14,6 +14,7 @@
 #include "watchstand/log.h"
 #include "api.h"
 #include "collector.h"
+#include "ingest.h"
 #include "store.h"
 #include "rules.h"
 #include "users.h"
@@ -63,6 +64,18 @@ api_init(struct collector *c)
 {
 	(void)c;
 	memset(&api, 0, sizeof(api));
+}
+
+void
+api_close_streams(void)
+{
+	struct api_sub *sub;
+
+	while ((sub = api.a_subs) != NULL) {
+		api.a_subs = sub->sub_next;
+		evhttp_send_reply_end(sub->sub_req);
+		free(sub);
+	}
 }
 
 void
@@ -124,6 +137,9 @@ api_conn_closed(struct evhttp_connection *evcon, void *arg)
 		sub = *sp;
 		if (sub->sub_evcon == evcon) {
 			*sp = sub->sub_next;
+			/* The stream's reply was never ended: end it, or evhttp
+			 * keeps the request when the client goes away. */
+			evhttp_send_reply_end(sub->sub_req);
 			free(sub);
 		} else
 			sp = &sub->sub_next;
@@ -390,8 +406,8 @@ api_status_done(struct api_pending *p, PGresult *r)
 	          json_pack("{s:s, s:i, s:o, s:s}", "phase",
 	                    p->p_c->c_phase ? p->p_c->c_phase : "",
 	                    "agents_connected",
-	                    p->p_c->c_stats.st_db_up ? 1 : 0, "alarms", counts,
-	                    "user", p->p_user.s_login));
+	                    ingest_connected(p->p_c->c_ingest), "alarms",
+	                    counts, "user", p->p_user.s_login));
 }
 
 static void

@@ -9,6 +9,8 @@ struct evhttp_request;
 
 void api_init(struct collector *c);
 void api_free(struct collector *c);
+/* Ends every /events stream (at shutdown). */
+void api_close_streams(void);
 /* Handles /api/v1/...; 0 when the path is not the API's. */
 int api_handle(struct collector *c, struct evhttp_request *req);
 /* Sends a shift log entry to every /events client. */

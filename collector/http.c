@@ -153,6 +153,8 @@ http_start(struct collector *c)
 void
 http_stop(struct collector *c)
 {
+	/* Event streams end cleanly first, or evhttp cannot free them. */
+	api_close_streams();
 	if (c->c_http != NULL)
 		evhttp_free(c->c_http);
 	c->c_http = NULL;
