@@ -1,5 +1,4 @@
 /* agent.yaml: every error is reported with file:line:column before exit. */
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,23 +10,6 @@
 
 static const char *const agent_roles[] = {
     "trading", "quote", "settlement", "gateway", "db", "other", NULL};
-
-/* Relative paths in a config are taken from the config file's folder. */
-static void
-conf_resolve(const char *file, char **path)
-{
-	char *copy, *dir, *out;
-
-	if (*path == NULL || (*path)[0] == '/')
-		return;
-	copy = strdup(file);
-	dir = dirname(copy);
-	if (asprintf(&out, "%s/%s", dir, *path) != -1) {
-		free(*path);
-		*path = out;
-	}
-	free(copy);
-}
 
 /* "host:port" or "[v6]:port" with a port in range. */
 static int
@@ -101,9 +83,9 @@ conf_agent(struct yconf *yc, yaml_node_t *a, struct agent_conf *c,
 		yconf_str(yc, tls, "agent.tls", "ca", 1, &c->ac_tls_ca);
 		yconf_str(yc, tls, "agent.tls", "cert", 1, &c->ac_tls_cert);
 		yconf_str(yc, tls, "agent.tls", "key", 1, &c->ac_tls_key);
-		conf_resolve(file, &c->ac_tls_ca);
-		conf_resolve(file, &c->ac_tls_cert);
-		conf_resolve(file, &c->ac_tls_key);
+		yconf_resolve_path(file, &c->ac_tls_ca);
+		yconf_resolve_path(file, &c->ac_tls_cert);
+		yconf_resolve_path(file, &c->ac_tls_key);
 	}
 	spool = yconf_get(yc, a, "spool");
 	if (spool != NULL && !yconf_is_map(spool))
@@ -111,7 +93,7 @@ conf_agent(struct yconf *yc, yaml_node_t *a, struct agent_conf *c,
 	else if (spool != NULL) {
 		yconf_check_keys(yc, spool, "agent.spool", spool_keys);
 		yconf_str(yc, spool, "agent.spool", "dir", 0, &c->ac_spool_dir);
-		conf_resolve(file, &c->ac_spool_dir);
+		yconf_resolve_path(file, &c->ac_spool_dir);
 		if (yconf_size(yc, spool, "agent.spool", "max_size", 0,
 		               &c->ac_spool_max_size) == 1 &&
 		    c->ac_spool_max_size < 64 * 1024)

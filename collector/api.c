@@ -102,24 +102,9 @@ api_free(struct collector *c)
 }
 
 static void
-api_reply(struct evhttp_request *req, int code, json_t *body)
-{
-	struct evbuffer *out = evbuffer_new();
-	char *text = json_dumps(body, JSON_COMPACT);
-
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	                  "Content-Type", "application/json");
-	evbuffer_add_printf(out, "%s\n", text);
-	evhttp_send_reply(req, code, NULL, out);
-	free(text);
-	json_decref(body);
-	evbuffer_free(out);
-}
-
-static void
 api_error(struct evhttp_request *req, int code, const char *msg)
 {
-	api_reply(req, code, json_pack("{s:s}", "error", msg));
+	http_reply_json(req, code, json_pack("{s:s}", "error", msg));
 }
 
 /* The client may close before the database answers. */
@@ -353,10 +338,10 @@ api_login_done(struct api_pending *p, PGresult *r)
 	                  "Set-Cookie", cookie);
 	log_info("api: %s logged in (%s)", s->s_login,
 	         user_role_names[s->s_role]);
-	api_reply(p->p_req, 200,
-	          json_pack("{s:s, s:s, s:s, s:s}", "token", token, "csrf",
-	                    csrf, "login", s->s_login, "role",
-	                    user_role_names[s->s_role]));
+	http_reply_json(p->p_req, 200,
+	                json_pack("{s:s, s:s, s:s, s:s}", "token", token,
+	                          "csrf", csrf, "login", s->s_login, "role",
+	                          user_role_names[s->s_role]));
 }
 
 static void
@@ -390,7 +375,7 @@ api_login(struct collector *c, struct evhttp_request *req)
 static void
 api_rows_done(struct api_pending *p, PGresult *r)
 {
-	api_reply(p->p_req, 200, api_rows(r));
+	http_reply_json(p->p_req, 200, api_rows(r));
 }
 
 static void
@@ -402,12 +387,12 @@ api_status_done(struct api_pending *p, PGresult *r)
 	for (i = 0; i < PQntuples(r); i++)
 		json_object_set_new(counts, PQgetvalue(r, i, 0),
 		                    json_integer(atoll(PQgetvalue(r, i, 1))));
-	api_reply(p->p_req, 200,
-	          json_pack("{s:s, s:i, s:o, s:s}", "phase",
-	                    p->p_c->c_phase ? p->p_c->c_phase : "",
-	                    "agents_connected",
-	                    ingest_connected(p->p_c->c_ingest), "alarms",
-	                    counts, "user", p->p_user.s_login));
+	http_reply_json(p->p_req, 200,
+	                json_pack("{s:s, s:i, s:o, s:s}", "phase",
+	                          p->p_c->c_phase ? p->p_c->c_phase : "",
+	                          "agents_connected",
+	                          ingest_connected(p->p_c->c_ingest), "alarms",
+	                          counts, "user", p->p_user.s_login));
 }
 
 static void
@@ -424,10 +409,10 @@ api_ack_done(struct api_pending *p, PGresult *r)
 		snprintf(text, sizeof(text), "ACK alarm %s, now %s", p->p_text,
 		         PQgetvalue(r, 0, 1));
 		api_publish("alarm", p->p_user.s_login, text);
-		api_reply(p->p_req, 200,
-		          json_pack("{s:s, s:s, s:s}", "id", p->p_text, "state",
-		                    PQgetvalue(r, 0, 1), "acked_by",
-		                    p->p_user.s_login));
+		http_reply_json(p->p_req, 200,
+		                json_pack("{s:s, s:s, s:s}", "id", p->p_text,
+		                          "state", PQgetvalue(r, 0, 1),
+		                          "acked_by", p->p_user.s_login));
 	}
 }
 
@@ -442,7 +427,7 @@ api_shelve_done(struct api_pending *p, PGresult *r)
 		                                "can be shelved"
 		                              : "the alarm is not shelved");
 	else
-		api_reply(
+		http_reply_json(
 		    p->p_req, 200,
 		    json_pack("{s:s, s:s, s:s?}", "id", p->p_text + 1, "state",
 		              PQgetvalue(r, 0, 1), "shelved_until",
@@ -467,7 +452,7 @@ api_oos_done(struct api_pending *p, PGresult *r)
 		snprintf(text, sizeof(text), "OUT OF SERVICE %s until %s",
 		         p->p_text + 1, PQgetvalue(r, 0, 1));
 	api_publish("alarm", p->p_user.s_login, text);
-	api_reply(
+	http_reply_json(
 	    p->p_req, 200,
 	    json_pack("{s:s, s:s, s:i}", "host", p->p_text + 1, "state",
 	              p->p_text[0] == 'i' ? "in-service" : "out-of-service",
@@ -478,7 +463,7 @@ static void
 api_note_done(struct api_pending *p, PGresult *r)
 {
 	api_publish("note", p->p_user.s_login, p->p_text);
-	api_reply(
+	http_reply_json(
 	    p->p_req, 201,
 	    json_pack("{s:s}", "id", PQntuples(r) ? PQgetvalue(r, 0, 0) : ""));
 }

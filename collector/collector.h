@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "calendar.h"
@@ -79,5 +80,8 @@ int migrate_latest(void);
 /* http.c */
 int http_start(struct collector *c);
 void http_stop(struct collector *c);
+struct evhttp_request;
+/* Replies with a JSON document (taken: it is released). */
+void http_reply_json(struct evhttp_request *req, int code, json_t *body);
 
 #endif

@@ -1,5 +1,4 @@
 /* collector.yaml, read with the same rules as the agent's config. */
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,21 +30,6 @@ collector_split_hostport(const char *s, char *host, size_t hlen, int *port)
 	host[n] = '\0';
 	*port = (int)p;
 	return 0;
-}
-
-static void
-conf_resolve(const char *file, char **path)
-{
-	char *copy, *out;
-
-	if (*path == NULL || (*path)[0] == '/')
-		return;
-	copy = strdup(file);
-	if (asprintf(&out, "%s/%s", dirname(copy), *path) != -1) {
-		free(*path);
-		*path = out;
-	}
-	free(copy);
 }
 
 static void
@@ -171,9 +155,9 @@ collector_conf_load(const char *file, struct collector_conf *c)
 		yconf_str(&yc, tls, "collector.tls", "cert", 1,
 		          &c->cc_tls_cert);
 		yconf_str(&yc, tls, "collector.tls", "key", 1, &c->cc_tls_key);
-		conf_resolve(file, &c->cc_tls_ca);
-		conf_resolve(file, &c->cc_tls_cert);
-		conf_resolve(file, &c->cc_tls_key);
+		yconf_resolve_path(file, &c->cc_tls_ca);
+		yconf_resolve_path(file, &c->cc_tls_cert);
+		yconf_resolve_path(file, &c->cc_tls_key);
 	}
 	if (yc.yc_errors == 0)
 		rc = 0;

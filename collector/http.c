@@ -12,7 +12,7 @@
 #include "api.h"
 #include "ingest.h"
 
-static void
+void
 http_reply_json(struct evhttp_request *req, int code, json_t *body)
 {
 	struct evbuffer *out = evbuffer_new();
@@ -21,7 +21,7 @@ http_reply_json(struct evhttp_request *req, int code, json_t *body)
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	                  "Content-Type", "application/json");
 	evbuffer_add_printf(out, "%s\n", text);
-	evhttp_send_reply(req, code, code == 200 ? "OK" : "Error", out);
+	evhttp_send_reply(req, code, NULL, out);
 	free(text);
 	json_decref(body);
 	evbuffer_free(out);

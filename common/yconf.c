@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,4 +381,19 @@ yconf_strlist(struct yconf *yc, yaml_node_t *map, const char *prefix,
 	if (np != NULL)
 		*np = count;
 	return 1;
+}
+
+void
+yconf_resolve_path(const char *file, char **path)
+{
+	char *copy, *out;
+
+	if (*path == NULL || (*path)[0] == '/')
+		return;
+	copy = strdup(file);
+	if (asprintf(&out, "%s/%s", dirname(copy), *path) != -1) {
+		free(*path);
+		*path = out;
+	}
+	free(copy);
 }

@@ -58,5 +58,7 @@ int yconf_bool(struct yconf *yc, yaml_node_t *map, const char *prefix,
 int yconf_strlist(struct yconf *yc, yaml_node_t *map, const char *prefix,
                   const char *key, int required, char ***out, size_t *n);
 void yconf_strlist_free(char **list);
+/* A relative path in a config is taken from the config file's folder. */
+void yconf_resolve_path(const char *file, char **path);
 
 #endif
