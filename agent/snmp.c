@@ -344,6 +344,17 @@ snmpc_base_session(struct snmpc *s, netsnmp_session *sess)
 	sess->callback_magic = s;
 }
 
+/* A USM key from a passphrase; both keys hash with the auth protocol. */
+static int
+snmpc_key(netsnmp_session *sess, const char *pass, u_char *key, size_t *len)
+{
+	return generate_Ku(sess->securityAuthProto, sess->securityAuthProtoLen,
+	                   (u_char *)pass, strlen(pass), key,
+	                   len) == SNMPERR_SUCCESS
+	           ? 0
+	           : -1;
+}
+
 static int
 snmpc_open(struct snmpc *s, char *why, size_t len)
 {
@@ -365,12 +376,9 @@ snmpc_open(struct snmpc *s, char *why, size_t len)
 			sess.securityAuthProto = (oid *)c->sc_auth_proto;
 			sess.securityAuthProtoLen = c->sc_auth_len;
 			sess.securityAuthKeyLen = USM_AUTH_KU_LEN;
-			if (generate_Ku(
-			        sess.securityAuthProto,
-			        sess.securityAuthProtoLen,
-			        (u_char *)c->sc_auth_pass,
-			        strlen(c->sc_auth_pass), sess.securityAuthKey,
-			        &sess.securityAuthKeyLen) != SNMPERR_SUCCESS) {
+			if (snmpc_key(&sess, c->sc_auth_pass,
+			              sess.securityAuthKey,
+			              &sess.securityAuthKeyLen) == -1) {
 				snprintf(why, len,
 				         "cannot derive the auth key");
 				return -1;
@@ -380,12 +388,9 @@ snmpc_open(struct snmpc *s, char *why, size_t len)
 			sess.securityPrivProto = (oid *)c->sc_priv_proto;
 			sess.securityPrivProtoLen = c->sc_priv_len;
 			sess.securityPrivKeyLen = USM_PRIV_KU_LEN;
-			if (generate_Ku(
-			        sess.securityAuthProto,
-			        sess.securityAuthProtoLen,
-			        (u_char *)c->sc_priv_pass,
-			        strlen(c->sc_priv_pass), sess.securityPrivKey,
-			        &sess.securityPrivKeyLen) != SNMPERR_SUCCESS) {
+			if (snmpc_key(&sess, c->sc_priv_pass,
+			              sess.securityPrivKey,
+			              &sess.securityPrivKeyLen) == -1) {
 				snprintf(why, len,
 				         "cannot derive the privacy key");
 				return -1;
