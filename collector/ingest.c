@@ -418,7 +418,21 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_free(c);
 		return;
 	}
-	if ((e = bufferevent_get_openssl_error(bev)) != 0) {
+	e = bufferevent_get_openssl_error(bev);
+	/* Connected and closed without a byte: a port check (a tcp probe, a
+	 * load balancer). Not a refused agent, and not worth a warning. */
+	if (c->c_state == CONN_TLS &&
+	    (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING ||
+	     (e == 0 && (what & BEV_EVENT_EOF)))) {
+		while (bufferevent_get_openssl_error(bev) != 0)
+			;
+		log_debug("agent connection from %s: closed before the TLS "
+		          "handshake (a port check?)",
+		          c->c_addr);
+		conn_free(c);
+		return;
+	}
+	if (e != 0) {
 		ERR_error_string_n(e, err, sizeof(err));
 		snprintf(why, sizeof(why), "%s: %s",
 		         c->c_state == CONN_TLS ? "TLS handshake failed"

@@ -34,6 +34,10 @@ expect wrong-name "refused: certificate \(CN=host-good\) does not name agent 'ho
 expect batch-before-hello "refused: batch before the hello was accepted"
 expect bad-series "agent host-other from 127\.0\.0\.1:[0-9]+: disconnected: batch 1000000000: series name empty, too long or with bad characters"
 
+# A bare port check (connect, close) is not a refused agent.
+python3 -c "import socket; socket.create_connection(('127.0.0.1', $IT_LISTEN)).close()"
+sleep 0.5
+
 # Each bad client gave exactly one line.
 lines=$(grep -c "refused:" "$IT/collector.log")
 [ "$lines" -eq 7 ] || it_fail "expected 7 refusal lines, found $lines"
