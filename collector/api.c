@@ -699,13 +699,11 @@ api_handle(struct collector *c, struct evhttp_request *req)
 				         "' on ' || "
 				         "host || ': ' || series || ' [alarm ' "
 				         "|| id || "
-				         "', now ' || state || ']' FROM u "
-				         "WHERE $3::text "
-				         "IS NULL AND $4::int IS NOT NULL) "
+				         "', now ' || state || ']' FROM u) "
 				         "SELECT (SELECT "
 				         "state FROM t), (SELECT state FROM "
 				         "u), NULL",
-				         4, params);
+				         2, params);
 		}
 		json_decref(body);
 	} else if (strncmp(path, "/hosts/", 7) == 0 && cmd == EVHTTP_REQ_POST &&
@@ -797,13 +795,12 @@ api_handle(struct collector *c, struct evhttp_request *req)
 				    "SELECT "
 				    "'alarm', $2, 'IN SERVICE ' || name || ': "
 				    "its "
-				    "alarms are evaluated afresh' FROM h WHERE "
-				    "$3::text IS NULL AND $4::int IS NOT NULL) "
+				    "alarms are evaluated afresh' FROM h) "
 				    "SELECT "
 				    "(SELECT name FROM h), NULL, (SELECT "
 				    "count(*) FROM "
 				    "a)",
-				    4, params);
+				    2, params);
 		}
 		json_decref(body);
 	} else if (strcmp(path, "/log") == 0 && cmd == EVHTTP_REQ_GET) {

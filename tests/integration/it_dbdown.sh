@@ -4,16 +4,8 @@
 
 export WS_PGPORT_WANT=$(ws_free_port)
 ws_certs "$IT/tls" host-d
-IT_LISTEN=$(ws_free_port)
-IT_HTTP=$(ws_free_port)
 WS_DSN="host=127.0.0.1 port=$WS_PGPORT_WANT user=postgres dbname=watchstand connect_timeout=3"
-cat >"$IT/collector.yaml" <<YAML
-collector:
-  listen: 127.0.0.1:$IT_LISTEN
-  http: 127.0.0.1:$IT_HTTP
-  database: "$WS_DSN"
-  tls: {ca: tls/ca.pem, cert: tls/collector.pem, key: tls/collector.key}
-YAML
+it_collector_config
 "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" run 2>>"$IT/collector.log" &
 IT_COLLECTOR_PID=$!
 ws_wait_for 10 grep -q "database: cannot connect" "$IT/collector.log" ||

@@ -46,6 +46,12 @@ it_ok() {
 it_setup() {
   ws_pg_start "$IT/pg"
   ws_certs "$IT/tls" "$@"
+  it_collector_config
+  "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" migrate >/dev/null
+}
+
+# it_collector_config: ports and $IT/collector.yaml for $WS_DSN.
+it_collector_config() {
   IT_LISTEN=$(ws_free_port)
   IT_HTTP=$(ws_free_port)
   cat >"$IT/collector.yaml" <<YAML
@@ -55,7 +61,6 @@ collector:
   database: "$WS_DSN"
   tls: {ca: tls/ca.pem, cert: tls/collector.pem, key: tls/collector.key}
 YAML
-  "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" migrate >/dev/null
 }
 
 it_start_collector() {
