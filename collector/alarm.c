@@ -2,12 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
 #include <uthash.h>
 
 #include "watchstand/log.h"
 #include "alarm.h"
 #include "api.h"
 #include "collector.h"
+#include "notify.h"
 #include "shiftlog.h"
 #include "store.h"
 
@@ -68,6 +70,21 @@ alarms_open(struct alarms *a)
 	return (int)HASH_COUNT(a->a_open);
 }
 
+const char alarm_ack_sql[] =
+    "WITH t AS (SELECT id, state, rule, host, series FROM "
+    "watchstand.alarms WHERE id = $1::bigint), u AS (UPDATE "
+    "watchstand.alarms a SET acked_by = $2, acked_at = now(), updated_at = "
+    "now(), state = CASE WHEN t.state = 'cleared-unacknowledged' THEN "
+    "'closed' ELSE 'active-acknowledged' END, closed_at = CASE WHEN "
+    "t.state = 'cleared-unacknowledged' THEN now() END FROM t WHERE a.id = "
+    "t.id AND t.state IN ('active-unacknowledged', "
+    "'cleared-unacknowledged') RETURNING a.id, a.state, t.rule, t.host, "
+    "t.series), l AS (INSERT INTO watchstand.shift_log (kind, actor, text) "
+    "SELECT 'alarm', $2, 'ACK ' || rule || ' on ' || host || ': ' || "
+    "series || coalesce(' -- ' || $3, '') || ' [alarm ' || id || ', now ' "
+    "|| state || ']' FROM u) SELECT (SELECT state FROM t), (SELECT state "
+    "FROM u)";
+
 static struct open_alarm *
 alarm_find(struct alarms *a, const char *rule, const char *host,
            const char *series, int create)
@@ -98,6 +115,72 @@ host_silent(struct alarms *a, const char *host)
 	return sh != NULL;
 }
 
+/* What the notifier hears once the row is written (it needs the id). */
+struct alarm_note {
+	struct alarms *an_a;
+	int an_clear;
+	int an_severity;
+	double an_value;
+	char *an_rule;
+	char *an_host;
+	char *an_series;
+	char *an_text;
+};
+
+static void
+alarm_noted(void *arg, PGresult *r)
+{
+	struct alarm_note *an = arg;
+	struct notifier *n = an->an_a->a_c->c_notifier;
+
+	if (n != NULL && r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
+	    PQntuples(r) == 1) {
+		int64_t id = atoll(PQgetvalue(r, 0, 0));
+		if (an->an_clear)
+			notify_alarm_cleared(n, id, an->an_text);
+		else if (strcmp(PQgetvalue(r, 0, 1), "active-unacknowledged") ==
+		         0) {
+			struct notify_alarm na = {
+			    .na_id = id,
+			    .na_rule = an->an_rule,
+			    .na_host = an->an_host,
+			    .na_role = PQgetvalue(r, 0, 2),
+			    .na_series = an->an_series,
+			    .na_severity = an->an_severity,
+			    .na_value = an->an_value,
+			    .na_state = PQgetvalue(r, 0, 1),
+			    .na_summary = an->an_text,
+			};
+			notify_alarm(n, &na);
+		}
+	}
+	free(an->an_rule);
+	free(an->an_host);
+	free(an->an_series);
+	free(an->an_text);
+	free(an);
+}
+
+static void
+alarm_query(struct alarms *a, const char *sql, int nparams,
+            const char *const *params, int clear, const char *rule,
+            const char *host, const char *series, const char *severity,
+            double value, const char *text)
+{
+	struct alarm_note *an = calloc(1, sizeof(*an));
+
+	an->an_a = a;
+	an->an_clear = clear;
+	an->an_severity = severity ? severity_parse(severity) : 0;
+	an->an_value = value;
+	an->an_rule = strdup(rule);
+	an->an_host = strdup(host);
+	an->an_series = strdup(series);
+	an->an_text = strdup(text);
+	store_query(a->a_c->c_store, sql, nparams, params, alarm_noted, an);
+	api_publish("alarm", "system", text);
+}
+
 /* Writes the alarm row and its shift log entry in one statement. */
 static void
 alarm_write(struct alarms *a, const char *sql, const char *rule,
@@ -119,8 +202,8 @@ alarm_write(struct alarms *a, const char *sql, const char *rule,
 	                          text};
 
 	snprintf(v, sizeof(v), "%.17g", value);
-	store_sql(a->a_c->c_store, sql, 11, params);
-	api_publish("alarm", "system", text);
+	alarm_query(a, sql, 11, params, 0, rule, host, series, severity, value,
+	            text);
 }
 
 /* RAISE: a new alarm, or the open one (cleared, not yet acknowledged)
@@ -133,18 +216,24 @@ static const char alarm_raise_sql[] =
     "now()) THEN 'out-of-service' ELSE $5 END, $6, $7, $8, $9, $10) ON "
     "CONFLICT (rule, "
     "host, series) WHERE state <> 'closed' DO UPDATE SET severity = "
-    "EXCLUDED.severity, state = EXCLUDED.state, value = EXCLUDED.value, "
+    "EXCLUDED.severity, state = CASE WHEN watchstand.alarms.state IN "
+    "('active-acknowledged', 'shelved', 'out-of-service') THEN "
+    "watchstand.alarms.state ELSE EXCLUDED.state END, value = "
+    "EXCLUDED.value, "
     "suppressed = EXCLUDED.suppressed, chattering = EXCLUDED.chattering, "
-    "cleared_at = NULL, updated_at = now() RETURNING id) "
-    "INSERT INTO watchstand.shift_log (kind, actor, text) SELECT 'alarm', "
-    "'system', $11 || ' [alarm ' || id || ']' FROM a";
+    "cleared_at = NULL, updated_at = now() RETURNING id, state), "
+    "l AS (INSERT INTO watchstand.shift_log (kind, actor, text) SELECT "
+    "'alarm', 'system', $11 || ' [alarm ' || id || ']' FROM a) "
+    "SELECT id, state, (SELECT role FROM watchstand.agents WHERE name = "
+    "$2) FROM a";
 
 static const char alarm_change_sql[] =
     "WITH a AS (UPDATE watchstand.alarms SET severity = $4, value = $5, "
     "chattering = $6, updated_at = now() WHERE rule = $1 AND host = $2 AND "
-    "series = $3 AND state <> 'closed' RETURNING id) INSERT INTO "
-    "watchstand.shift_log (kind, actor, text) SELECT 'alarm', 'system', "
-    "$7 || ' [alarm ' || id || ']' FROM a";
+    "series = $3 AND state <> 'closed' RETURNING id, state), l AS "
+    "(INSERT INTO watchstand.shift_log (kind, actor, text) SELECT 'alarm', "
+    "'system', $7 || ' [alarm ' || id || ']' FROM a) SELECT id, state, "
+    "(SELECT role FROM watchstand.agents WHERE name = $2) FROM a";
 
 /* CLEAR: closed if it was acknowledged, else waiting for the ack. */
 static const char alarm_clear_sql[] =
@@ -152,9 +241,10 @@ static const char alarm_clear_sql[] =
     "NOT NULL THEN 'closed' ELSE 'cleared-unacknowledged' END, "
     "cleared_at = now(), closed_at = CASE WHEN acked_at IS NOT NULL THEN "
     "now() END, value = $4, updated_at = now() WHERE rule = $1 AND host = "
-    "$2 AND series = $3 AND state <> 'closed' RETURNING id, state) "
-    "INSERT INTO watchstand.shift_log (kind, actor, text) SELECT 'alarm', "
-    "'system', $5 || ' [alarm ' || id || ', now ' || state || ']' FROM a";
+    "$2 AND series = $3 AND state <> 'closed' RETURNING id, state), l AS "
+    "(INSERT INTO watchstand.shift_log (kind, actor, text) SELECT 'alarm', "
+    "'system', $5 || ' [alarm ' || id || ', now ' || state || ']' FROM a) "
+    "SELECT id, state FROM a";
 
 static void
 alarm_change(struct alarms *a, const char *rule, const char *host,
@@ -166,8 +256,8 @@ alarm_change(struct alarms *a, const char *rule, const char *host,
 	    rule, host, series, severity, v, chattering ? "t" : "f", text};
 
 	snprintf(v, sizeof(v), "%.17g", value);
-	store_sql(a->a_c->c_store, alarm_change_sql, 7, params);
-	api_publish("alarm", "system", text);
+	alarm_query(a, alarm_change_sql, 7, params, 0, rule, host, series,
+	            severity, value, text);
 }
 
 static void
@@ -178,8 +268,8 @@ alarm_clear(struct alarms *a, const char *rule, const char *host,
 	const char *params[5] = {rule, host, series, v, text};
 
 	snprintf(v, sizeof(v), "%.17g", value);
-	store_sql(a->a_c->c_store, alarm_clear_sql, 5, params);
-	api_publish("alarm", "system", text);
+	alarm_query(a, alarm_clear_sql, 5, params, 1, rule, host, series, NULL,
+	            value, text);
 }
 
 static const char *

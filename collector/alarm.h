@@ -21,5 +21,8 @@ void alarms_outcome(void *arg, const struct rule *r, const char *host,
 void alarms_host_silent(struct alarms *a, const char *host, int silent,
                         const char *why);
 int alarms_open(struct alarms *a);
+/* Acknowledges alarm $1 as $2 with comment $3 (may be NULL), with its
+ * shift log entry; returns (state before, state after or NULL). */
+extern const char alarm_ack_sql[];
 
 #endif

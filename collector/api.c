@@ -12,6 +12,7 @@
 #include <uthash.h>
 
 #include "watchstand/log.h"
+#include "alarm.h"
 #include "api.h"
 #include "collector.h"
 #include "ingest.h"
@@ -42,6 +43,7 @@ struct api_pending {
 	char p_login[65];
 	char p_password[256];
 	char p_text[1024];
+	api_reply_fn p_fn;
 };
 
 /* A client following /events (Server-Sent Events). */
@@ -190,6 +192,24 @@ api_query(struct collector *c, struct evhttp_request *req,
           void (*done)(struct api_pending *, PGresult *))
 {
 	api_send(api_pending_new(c, req, user, done), sql, n, params);
+}
+
+static void
+api_fn_done(struct api_pending *p, PGresult *r)
+{
+	p->p_fn(p->p_req, r, p->p_text);
+}
+
+void
+api_query_for(struct collector *c, struct evhttp_request *req, const char *sql,
+              int n, const char *const *params, api_reply_fn fn,
+              const char *ctx)
+{
+	struct api_pending *p = api_pending_new(c, req, NULL, api_fn_done);
+
+	p->p_fn = fn;
+	snprintf(p->p_text, sizeof(p->p_text), "%s", ctx);
+	api_send(p, sql, n, params);
 }
 
 static json_t *
@@ -572,36 +592,7 @@ api_handle(struct collector *c, struct evhttp_request *req)
 			params[2] = comment;
 			p = api_pending_new(c, req, user, api_ack_done);
 			snprintf(p->p_text, sizeof(p->p_text), "%ld", id);
-			api_send(
-			    p,
-			    "WITH t AS (SELECT id, state, rule, host, series "
-			    "FROM "
-			    "watchstand.alarms WHERE id = $1::bigint), u AS "
-			    "(UPDATE watchstand.alarms a SET acked_by = $2, "
-			    "acked_at = now(), updated_at = now(), state = "
-			    "CASE "
-			    "WHEN t.state = 'cleared-unacknowledged' THEN "
-			    "'closed' "
-			    "ELSE 'active-acknowledged' END, closed_at = CASE "
-			    "WHEN "
-			    "t.state = 'cleared-unacknowledged' THEN now() END "
-			    "FROM t WHERE a.id = t.id AND t.state IN "
-			    "('active-unacknowledged', "
-			    "'cleared-unacknowledged') "
-			    "RETURNING a.id, a.state, t.rule, t.host, "
-			    "t.series), "
-			    "l AS (INSERT INTO watchstand.shift_log (kind, "
-			    "actor, "
-			    "text) SELECT 'alarm', $2, 'ACK ' || rule || ' on "
-			    "' || "
-			    "host || ': ' || series || coalesce(' -- ' || $3, "
-			    "'') "
-			    "|| ' [alarm ' || id || ', now ' || state || ']' "
-			    "FROM "
-			    "u) SELECT (SELECT state FROM t), (SELECT state "
-			    "FROM "
-			    "u)",
-			    3, params);
+			api_send(p, alarm_ack_sql, 3, params);
 			json_decref(body);
 		}
 	} else if (sscanf(path, "/alarms/%ld/%31s", &id, tail) == 2 &&

@@ -8,7 +8,9 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
+#include "acklink.h"
 #include "calendar.h"
+#include "notify.h"
 #include "rules.h"
 
 #define COLLECTOR_VERSION "0.1.0"
@@ -26,6 +28,7 @@ struct collector_conf {
 	uint64_t cc_max_shelve_ms;
 	struct calendar cc_calendar;
 	struct rules_conf cc_rules;
+	struct notify_conf cc_notify;
 };
 
 /* Histogram buckets for database write latency, in seconds. */
@@ -66,6 +69,9 @@ struct collector {
 	struct alarms *c_alarms;
 	struct event *c_rules_timer;
 	struct event *c_phase_timer;
+	struct notifier *c_notifier;
+	unsigned char c_ack_key[ACKLINK_KEY_MAX];
+	size_t c_ack_keylen;
 };
 
 /* config.c */

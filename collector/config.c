@@ -57,7 +57,7 @@ collector_conf_load(const char *file, struct collector_conf *c)
 {
 	static const char *const top[] = {"collector", "calendar",   "rules",
 	                                  "notify",    "checklists", NULL};
-	static const char *const later[] = {"notify", "checklists", NULL};
+	static const char *const later[] = {"checklists", NULL};
 	static const char *const keys[] = {
 	    "listen",    "http",          "database",   "tls",     "public_url",
 	    "retention", "agent_silence", "max_shelve", "chatter", NULL};
@@ -89,6 +89,8 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	                   yconf_get(&yc, root, "calendar"));
 	rules_configure(&c->cc_rules, &yc, yconf_get(&yc, root, "rules"),
 	                conf_phase_known, &c->cc_calendar);
+	notify_configure(&c->cc_notify, &yc, yconf_get(&yc, root, "notify"),
+	                 file, conf_phase_known, &c->cc_calendar);
 	m = yconf_get(&yc, root, "collector");
 	if (m == NULL) {
 		yconf_error(&yc, root, "collector: required key is missing");
@@ -183,5 +185,6 @@ collector_conf_free(struct collector_conf *c)
 	free(c->cc_public_url);
 	calendar_free(&c->cc_calendar);
 	rules_conf_free(&c->cc_rules);
+	notify_conf_free(&c->cc_notify);
 	memset(c, 0, sizeof(*c));
 }

@@ -111,6 +111,7 @@ http_metrics(struct evhttp_request *req, void *arg)
 	                    "watchstand_calendar_phase{phase=\"%s\"} 1\n",
 	                    c->c_phase ? c->c_phase : "");
 	ingest_metrics(c->c_ingest, out);
+	notifier_metrics(c->c_notifier, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	                  "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", out);
@@ -120,7 +121,7 @@ http_metrics(struct evhttp_request *req, void *arg)
 static void
 http_notfound(struct evhttp_request *req, void *arg)
 {
-	if (api_handle(arg, req))
+	if (acklink_handle(arg, req) || api_handle(arg, req))
 		return;
 	http_reply_json(req, 404, json_pack("{s:s}", "error", "no such path"));
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <libpq-fe.h>
 
@@ -23,7 +24,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: watchstand-collector [-v] [-c collector.yaml] "
 	                "[run | migrate | check-config | verify-log | calendar "
-	                "[--at TIME]]\n");
+	                "[--at TIME] | useradd LOGIN --role ROLE | notify-test "
+	                "CHANNEL [--to RECIPIENT]]\n");
 	exit(2);
 }
 
@@ -209,6 +211,11 @@ collector_run(struct collector *c, const char *file)
 	c->c_alarms = alarms_new(c);
 	if ((c->c_ingest = ingest_new(c)) == NULL)
 		fatalx("cannot listen for agents on %s", c->c_conf.cc_listen);
+	if (c->c_conf.cc_notify.nc_secret_file != NULL &&
+	    acklink_key_load(c->c_conf.cc_notify.nc_secret_file, c->c_ack_key,
+	                     &c->c_ack_keylen, err, sizeof(err)) == -1)
+		fatalx("notify.secret_file %s", err);
+	c->c_notifier = notifier_new(c);
 	if (http_start(c) == -1)
 		fatalx("cannot serve HTTP on %s", c->c_conf.cc_http);
 	calendar_use(&c->c_conf.cc_calendar);
@@ -233,6 +240,8 @@ collector_run(struct collector *c, const char *file)
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	http_stop(c);
+	notifier_free(c->c_notifier);
+	c->c_notifier = NULL;
 	event_free(c->c_phase_timer);
 	event_free(c->c_rules_timer);
 	ingest_free(c->c_ingest);
@@ -254,9 +263,10 @@ main(int argc, char **argv)
 	    {"name", required_argument, NULL, 'N'},
 	    {"phone", required_argument, NULL, 'P'},
 	    {"email", required_argument, NULL, 'E'},
+	    {"to", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0}};
 	const char *at = NULL, *role = NULL, *name = NULL, *phone = NULL,
-	           *email = NULL, *login = NULL;
+	           *email = NULL, *login = NULL, *to = NULL;
 	const char *file = "/etc/watchstand/collector.yaml", *cmd = "run";
 	struct collector c;
 	int ch, verbose = 0, rc;
@@ -284,21 +294,27 @@ main(int argc, char **argv)
 		case 'E':
 			email = optarg;
 			break;
+		case 'T':
+			to = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind < argc)
 		cmd = argv[optind++];
-	if (strcmp(cmd, "useradd") == 0 && optind < argc)
+	if ((strcmp(cmd, "useradd") == 0 || strcmp(cmd, "notify-test") == 0) &&
+	    optind < argc)
 		login = argv[optind++];
 	if (optind != argc)
 		usage();
 	log_init("watchstand-collector", verbose);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	memset(&c, 0, sizeof(c));
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "migrate") != 0 &&
 	    strcmp(cmd, "check-config") != 0 && strcmp(cmd, "calendar") != 0 &&
-	    strcmp(cmd, "verify-log") != 0 && strcmp(cmd, "useradd") != 0) {
+	    strcmp(cmd, "verify-log") != 0 && strcmp(cmd, "useradd") != 0 &&
+	    strcmp(cmd, "notify-test") != 0) {
 		fprintf(stderr, "watchstand-collector: unknown command '%s'\n",
 		        cmd);
 		usage();
@@ -321,6 +337,14 @@ main(int argc, char **argv)
 			               phone, email) == 0
 			         ? 0
 			         : 1;
+	} else if (strcmp(cmd, "notify-test") == 0) {
+		if (login == NULL) {
+			fprintf(stderr,
+			        "usage: watchstand-collector "
+			        "notify-test CHANNEL [--to RECIPIENT]\n");
+			rc = 2;
+		} else
+			rc = notify_test(file, &c, login, to);
 	} else if (strcmp(cmd, "verify-log") == 0) {
 		rc = shiftlog_verify(c.c_conf.cc_database);
 		rc = rc < 0 ? 2 : rc;
@@ -331,5 +355,6 @@ main(int argc, char **argv)
 	else
 		rc = collector_run(&c, file);
 	collector_conf_free(&c.c_conf);
+	curl_global_cleanup();
 	return rc;
 }

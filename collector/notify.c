@@ -1,0 +1,1181 @@
+/*
+ * The notifier. Four stages, each a row before it is an action:
+ *   route    an alarm matches a route: its escalation steps become
+ *            notify_steps rows with a due time (the primary key makes a
+ *            step happen once per alarm, across restarts too);
+ *   step     when due, a step fires only if the alarm still wants it
+ *            (decided in the same UPDATE that marks it fired) and makes
+ *            one page per channel and recipient (notify_pages, keyed);
+ *   outbox   pages wait per channel and recipient: the first goes at
+ *            once, later ones within group_wait go as one message, and
+ *            over the rate limit they are folded into a digest;
+ *   message  sent through libcurl's multi interface on the event loop,
+ *            every attempt recorded, transient failures retried with
+ *            exponential backoff and jitter until the deadline.
+ * After a restart waiting steps, unsent pages and pending messages are
+ * read back and carry on.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <libpq-fe.h>
+#include <openssl/rand.h>
+#include <uthash.h>
+
+#include "watchstand/curlev.h"
+#include "watchstand/log.h"
+#include "acklink.h"
+#include "channel.h"
+#include "collector.h"
+#include "notify.h"
+#include "shiftlog.h"
+#include "store.h"
+
+/* A waiting escalation step. */
+struct step_job {
+	struct step_job *sj_next;
+	struct notifier *sj_n;
+	struct event *sj_timer;
+	int64_t sj_alarm;
+	size_t sj_route;
+	int sj_step;
+};
+
+/* A message on its way: pages to one recipient on one channel. */
+struct message {
+	struct message *m_next;
+	struct notifier *m_n;
+	const struct notify_channel *m_ch;
+	int64_t m_id;
+	int m_attempts;
+	int64_t m_deadline_ms;
+	json_t *m_json; /* {recipient, phone, email, mentions, pages} */
+	struct event *m_timer;
+	CURL *m_easy;
+	struct channel_request m_req;
+};
+
+/* Pages waiting to go to one recipient on one channel. */
+struct outbox {
+	UT_hash_handle hh;
+	struct notifier *ob_n;
+	const struct notify_channel *ob_ch;
+	json_t *ob_held; /* pages */
+	struct event *ob_timer;
+	int64_t ob_last_ms;
+	int64_t *ob_sent; /* ring of send times, for the rate limit */
+	size_t ob_nsent;
+	size_t ob_head;
+	char ob_key[]; /* channel \1 recipient */
+};
+
+struct notifier {
+	struct collector *n_c;
+	const struct notify_conf *n_conf;
+	struct curlev *n_curl;
+	struct step_job *n_jobs;
+	struct message *n_messages;
+	struct outbox *n_outboxes;
+	json_t *n_users; /* [{login, role, phone, email}] */
+	struct event *n_users_timer;
+	uint64_t n_sent, n_failed, n_retried;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static struct timeval
+ms_tv(int64_t ms)
+{
+	struct timeval tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return tv;
+}
+
+static int
+result_ok(PGresult *r)
+{
+	return r != NULL && (PQresultStatus(r) == PGRES_TUPLES_OK ||
+	                     PQresultStatus(r) == PGRES_COMMAND_OK);
+}
+
+static const struct notify_route *
+route_by_name(const struct notify_conf *nc, const char *name, size_t *index)
+{
+	size_t i;
+
+	for (i = 0; i < nc->nc_nroutes; i++)
+		if (strcmp(nc->nc_routes[i].nr_name, name) == 0) {
+			*index = i;
+			return &nc->nc_routes[i];
+		}
+	return NULL;
+}
+
+/* Step k of a route; past the last, repeats of the last. */
+static const struct notify_step *
+route_step(const struct notify_route *r, int k)
+{
+	return &r->nr_steps[(size_t)k < r->nr_nsteps ? (size_t)k
+	                                             : r->nr_nsteps - 1];
+}
+
+/* ---- users: who is reachable how, refreshed every minute ---- */
+
+static void
+users_loaded(void *arg, PGresult *r)
+{
+	struct notifier *n = arg;
+	int i;
+
+	if (!result_ok(r))
+		return;
+	json_decref(n->n_users);
+	n->n_users = json_array();
+	for (i = 0; i < PQntuples(r); i++)
+		json_array_append_new(n->n_users,
+		                      json_pack("{s:s, s:s, s:s, s:s}", "login",
+		                                PQgetvalue(r, i, 0), "role",
+		                                PQgetvalue(r, i, 1), "phone",
+		                                PQgetvalue(r, i, 2), "email",
+		                                PQgetvalue(r, i, 3)));
+}
+
+static void
+users_refresh(evutil_socket_t fd, short what, void *arg)
+{
+	struct notifier *n = arg;
+
+	(void)fd;
+	(void)what;
+	store_query(n->n_c->c_store,
+	            "SELECT login, role, coalesce(phone, ''), "
+	            "coalesce(email, '') FROM watchstand.users ORDER BY login",
+	            0, NULL, users_loaded, n);
+}
+
+/* Appends {recipient, phone, email} for each person `to` names. */
+static void
+recipients_resolve(json_t *users, char **to, json_t *out)
+{
+	json_t *u;
+	size_t i;
+
+	for (; to != NULL && *to != NULL; to++) {
+		const char *t = *to;
+		int found = 0;
+
+		if (t[0] == '+' || (t[0] >= '0' && t[0] <= '9')) {
+			json_array_append_new(
+			    out, json_pack("{s:s, s:s, s:s}", "recipient", t,
+			                   "phone", t, "email", ""));
+			continue;
+		}
+		if (strchr(t, '@') != NULL) {
+			json_array_append_new(
+			    out, json_pack("{s:s, s:s, s:s}", "recipient", t,
+			                   "phone", "", "email", t));
+			continue;
+		}
+		json_array_foreach(users, i, u)
+		{
+			const char *login =
+			    json_string_value(json_object_get(u, "login"));
+			const char *role =
+			    json_string_value(json_object_get(u, "role"));
+			if ((strncmp(t, "role:", 5) == 0 &&
+			     strcmp(role, t + 5) == 0) ||
+			    strcmp(login, t) == 0) {
+				json_array_append_new(
+				    out,
+				    json_pack(
+				        "{s:s, s:O, s:O}", "recipient", login,
+				        "phone", json_object_get(u, "phone"),
+				        "email", json_object_get(u, "email")));
+				found = 1;
+			}
+		}
+		if (!found) {
+			log_warnx("notify: '%s' is no user and no role with "
+			          "users; the page will fail",
+			          t);
+			json_array_append_new(
+			    out, json_pack("{s:s, s:s, s:s}", "recipient", t,
+			                   "phone", "", "email", ""));
+		}
+	}
+}
+
+/* ---- stage 4: messages ---- */
+
+static void message_send(struct message *m);
+
+static void
+message_free(struct message *m)
+{
+	struct message **mp;
+
+	for (mp = &m->m_n->n_messages; *mp != NULL; mp = &(*mp)->m_next)
+		if (*mp == m) {
+			*mp = m->m_next;
+			break;
+		}
+	if (m->m_easy != NULL) {
+		curlev_remove(m->m_n->n_curl, m->m_easy);
+		curl_easy_cleanup(m->m_easy);
+	}
+	if (m->m_timer != NULL)
+		event_free(m->m_timer);
+	channel_request_free(&m->m_req);
+	json_decref(m->m_json);
+	free(m);
+}
+
+static void
+message_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	message_send(arg);
+}
+
+static struct message *
+message_new(struct notifier *n, const struct notify_channel *ch, int64_t id,
+            json_t *json)
+{
+	struct message *m = calloc(1, sizeof(*m));
+
+	m->m_n = n;
+	m->m_ch = ch;
+	m->m_id = id;
+	m->m_json = json;
+	m->m_timer = evtimer_new(n->n_c->c_base, message_timer_cb, m);
+	m->m_next = n->n_messages;
+	n->n_messages = m;
+	return m;
+}
+
+/* "PAGED"/"PAGE FAILED" entries name the alarms a message carried. */
+static void
+message_log(struct message *m, const char *what, const char *detail)
+{
+	json_t *pages = json_object_get(m->m_json, "pages"), *p;
+	char text[1024], ids[256] = "";
+	size_t i, off = 0;
+
+	json_array_foreach(pages, i, p)
+	{
+		if (off < sizeof(ids))
+			off += (size_t)snprintf(
+			    ids + off, sizeof(ids) - off, "%s%lld",
+			    i ? ", " : "",
+			    (long long)json_integer_value(
+			        json_object_get(p, "alarm_id")));
+	}
+	snprintf(text, sizeof(text),
+	         "%s %s by %s (%zu page%s, attempt %d)%s%s "
+	         "[alarm %s]",
+	         what,
+	         json_string_value(json_object_get(m->m_json, "recipient")),
+	         m->m_ch->ch_name, json_array_size(pages),
+	         json_array_size(pages) == 1 ? "" : "s", m->m_attempts,
+	         detail ? ": " : "", detail ? detail : "", ids);
+	shiftlog_add(m->m_n->n_c->c_store, "notify", "system", text);
+}
+
+static void
+message_record(struct message *m, const char *attempt_status,
+               const char *status, const char *error, int64_t retry_ms)
+{
+	char id[32], attempt[16], delay[32];
+	const char *params[6] = {id,    attempt, attempt_status,
+	                         error, status,  delay};
+
+	snprintf(id, sizeof(id), "%lld", (long long)m->m_id);
+	snprintf(attempt, sizeof(attempt), "%d", m->m_attempts);
+	snprintf(delay, sizeof(delay), "%lld", (long long)retry_ms);
+	store_sql(m->m_n->n_c->c_store,
+	          "WITH a AS (INSERT INTO watchstand.notify_attempts "
+	          "(message_id, attempt, status, error) VALUES ($1::bigint, "
+	          "$2::int, $3, $4)) UPDATE watchstand.notify_messages SET "
+	          "attempts = $2::int, status = $5, next_at = now() + "
+	          "$6::bigint * interval '1 millisecond', sent_at = CASE WHEN "
+	          "$5 = 'sent' THEN now() END, last_error = $4 WHERE id = "
+	          "$1::bigint",
+	          6, params);
+}
+
+/* The outcome of one attempt. */
+static void
+message_outcome(struct message *m, enum channel_verdict v, const char *err)
+{
+	struct notifier *n = m->m_n;
+	const char *who =
+	    json_string_value(json_object_get(m->m_json, "recipient"));
+	int64_t delay, now = now_ms();
+	uint32_t jitter;
+
+	if (v == CV_SENT) {
+		n->n_sent++;
+		message_record(m, "sent", "sent", NULL, 0);
+		log_info("notify: message %lld to %s by %s delivered (attempt "
+		         "%d)",
+		         (long long)m->m_id, who, m->m_ch->ch_name,
+		         m->m_attempts);
+		message_log(m, "PAGED", NULL);
+		message_free(m);
+		return;
+	}
+	/* Exponential backoff, "full jitter" in its upper half. */
+	delay = (int64_t)n->n_conf->nc_retry_first_ms;
+	for (int i = 1; i < m->m_attempts && delay < INT64_MAX / 4; i++)
+		delay *= 2;
+	if (delay > (int64_t)n->n_conf->nc_retry_max_ms)
+		delay = (int64_t)n->n_conf->nc_retry_max_ms;
+	RAND_bytes((unsigned char *)&jitter, sizeof(jitter));
+	delay = delay / 2 + (int64_t)(jitter % (uint32_t)(delay / 2 + 1));
+	if (v == CV_RETRY && now + delay < m->m_deadline_ms) {
+		n->n_retried++;
+		message_record(m, "retry", "pending", err, delay);
+		log_warnx("notify: message %lld to %s by %s: %s; retry in "
+		          "%lld ms",
+		          (long long)m->m_id, who, m->m_ch->ch_name, err,
+		          (long long)delay);
+		struct timeval tv = ms_tv(delay);
+		evtimer_add(m->m_timer, &tv);
+		return;
+	}
+	n->n_failed++;
+	message_record(m, "failed", "failed", err, 0);
+	log_warnx("notify: message %lld to %s by %s failed for good: %s",
+	          (long long)m->m_id, who, m->m_ch->ch_name, err);
+	message_log(m, "PAGE FAILED to", err);
+	message_free(m);
+}
+
+static void
+message_done(void *arg, CURL *easy, CURLcode rc)
+{
+	struct message *m = arg;
+	char err[512] = "";
+	long code = 0;
+	enum channel_verdict v;
+
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+	v = channel_judge(m->m_ch, rc, code, &m->m_req, err, sizeof(err));
+	curl_easy_cleanup(easy);
+	m->m_easy = NULL;
+	channel_request_free(&m->m_req);
+	message_outcome(m, v, err);
+}
+
+/* Fills each page's ack_url: a link only that recipient's message has. */
+static void
+message_links(struct message *m)
+{
+	const struct collector *c = m->m_n->n_c;
+	json_t *pages = json_object_get(m->m_json, "pages"), *p;
+	const char *who =
+	    json_string_value(json_object_get(m->m_json, "recipient"));
+	time_t expires =
+	    time(NULL) + (time_t)(m->m_n->n_conf->nc_ack_ttl_ms / 1000);
+	size_t i;
+
+	json_array_foreach(pages, i, p)
+	{
+		const char *kind =
+		    json_string_value(json_object_get(p, "kind"));
+		char *url;
+		if (c->c_conf.cc_public_url == NULL || c->c_ack_keylen == 0 ||
+		    kind == NULL || strcmp(kind, "clear") == 0) {
+			json_object_set_new(p, "ack_url", json_string(""));
+			continue;
+		}
+		url = acklink_url(
+		    c->c_conf.cc_public_url, c->c_ack_key, c->c_ack_keylen,
+		    json_integer_value(json_object_get(p, "alarm_id")), who,
+		    expires);
+		json_object_set_new(p, "ack_url", json_string(url));
+		free(url);
+	}
+}
+
+static void
+message_send(struct message *m)
+{
+	char id[32];
+
+	m->m_attempts++;
+	snprintf(id, sizeof(id), "ws-%lld-%d", (long long)m->m_id,
+	         m->m_attempts);
+	message_links(m);
+	channel_request_free(&m->m_req);
+	if (channel_render(m->m_ch, m->m_json, time(NULL), id, &m->m_req) ==
+	    -1) {
+		char err[256];
+		snprintf(err, sizeof(err), "%s", m->m_req.cr_error);
+		message_outcome(m, CV_FAILED, err);
+		return;
+	}
+	m->m_easy = curl_easy_init();
+	channel_easy_setup(m->m_ch, m->m_easy, &m->m_req);
+	if (curlev_add(m->m_n->n_curl, m->m_easy, message_done, m) == -1) {
+		curl_easy_cleanup(m->m_easy);
+		m->m_easy = NULL;
+		message_outcome(m, CV_RETRY, "libcurl refused the transfer");
+	}
+}
+
+/* ---- stage 3: outboxes ---- */
+
+struct message_ctx {
+	struct notifier *mc_n;
+	const struct notify_channel *mc_ch;
+	json_t *mc_json;
+};
+
+static void
+message_created(void *arg, PGresult *r)
+{
+	struct message_ctx *mc = arg;
+	struct message *m;
+
+	if (!result_ok(r) || PQntuples(r) != 1) {
+		/* Pages stay unsent in the table; a restart sends them. */
+		log_warnx("notify: a message to %s could not be recorded: %s",
+		          json_string_value(
+		              json_object_get(mc->mc_json, "recipient")),
+		          r ? PQresultErrorMessage(r) : "database away");
+		json_decref(mc->mc_json);
+		free(mc);
+		return;
+	}
+	m = message_new(mc->mc_n, mc->mc_ch, atoll(PQgetvalue(r, 0, 0)),
+	                mc->mc_json);
+	m->m_deadline_ms =
+	    now_ms() + (int64_t)mc->mc_n->n_conf->nc_retry_deadline_ms;
+	free(mc);
+	message_send(m);
+}
+
+static int
+page_severity(json_t *p)
+{
+	return severity_parse(json_string_value(json_object_get(p, "severity"))
+	                          ?: "info");
+}
+
+static int
+page_cmp(const void *a, const void *b)
+{
+	json_t *pa = *(json_t *const *)a, *pb = *(json_t *const *)b;
+
+	return page_severity(pb) - page_severity(pa);
+}
+
+/* The held pages become one message, most severe first. */
+static void
+outbox_flush(struct outbox *ob)
+{
+	struct notifier *n = ob->ob_n;
+	size_t count = json_array_size(ob->ob_held), i;
+	json_t **sorted, *pages, *keys, *first, *to;
+	struct message_ctx *mc;
+	char deadline[32], *keys_s;
+	const char *params[4];
+
+	if (count == 0)
+		return;
+	sorted = calloc(count, sizeof(*sorted));
+	for (i = 0; i < count; i++)
+		sorted[i] = json_array_get(ob->ob_held, i);
+	qsort(sorted, count, sizeof(*sorted), page_cmp);
+	pages = json_array();
+	keys = json_array();
+	for (i = 0; i < count; i++) {
+		json_array_append(pages, sorted[i]);
+		json_array_append(keys, json_object_get(sorted[i], "key"));
+	}
+	free(sorted);
+	first = json_array_get(pages, 0);
+	to = json_object_get(first, "to");
+	mc = calloc(1, sizeof(*mc));
+	mc->mc_n = n;
+	mc->mc_ch = ob->ob_ch;
+	mc->mc_json = json_pack("{s:O, s:O, s:O, s:O, s:o}", "recipient",
+	                        json_object_get(to, "recipient"), "phone",
+	                        json_object_get(to, "phone"), "email",
+	                        json_object_get(to, "email"), "mentions",
+	                        json_object_get(to, "mentions") ?: json_array(),
+	                        "pages", pages);
+	json_array_clear(ob->ob_held);
+	ob->ob_last_ms = now_ms();
+	if (ob->ob_ch->ch_rate_count > 0) {
+		ob->ob_sent[ob->ob_head] = ob->ob_last_ms;
+		ob->ob_head = (ob->ob_head + 1) % ob->ob_ch->ch_rate_count;
+		if (ob->ob_nsent < ob->ob_ch->ch_rate_count)
+			ob->ob_nsent++;
+	}
+	snprintf(deadline, sizeof(deadline), "%llu",
+	         (unsigned long long)n->n_conf->nc_retry_deadline_ms);
+	keys_s = json_dumps(keys, JSON_COMPACT);
+	json_decref(keys);
+	params[0] = ob->ob_ch->ch_name;
+	params[1] = json_string_value(json_object_get(to, "recipient"));
+	params[2] = deadline;
+	params[3] = keys_s;
+	store_query(n->n_c->c_store,
+	            "WITH m AS (INSERT INTO watchstand.notify_messages "
+	            "(channel, recipient, deadline) VALUES ($1, $2, now() + "
+	            "$3::bigint * interval '1 millisecond') RETURNING id), p "
+	            "AS (UPDATE watchstand.notify_pages SET message_id = "
+	            "(SELECT id FROM m) WHERE key IN (SELECT "
+	            "json_array_elements_text($4::json))) SELECT id FROM m",
+	            4, params, message_created, mc);
+	free(keys_s);
+}
+
+static void
+outbox_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	outbox_flush(arg);
+}
+
+/* When the held pages may go: after the group window of the last
+ * message, and when the rate limit has room again. */
+static int64_t
+outbox_due(const struct outbox *ob, int64_t now)
+{
+	const struct notify_channel *ch = ob->ob_ch;
+	int64_t due = now;
+
+	if (ob->ob_last_ms > 0 &&
+	    ob->ob_last_ms + (int64_t)ch->ch_group_wait_ms > now)
+		due = ob->ob_last_ms + (int64_t)ch->ch_group_wait_ms;
+	if (ch->ch_rate_count > 0 && ob->ob_nsent == ch->ch_rate_count) {
+		/* The ring is full: its oldest entry is at the head. */
+		int64_t oldest = ob->ob_sent[ob->ob_head];
+		if (oldest + (int64_t)ch->ch_rate_per_ms > due)
+			due = oldest + (int64_t)ch->ch_rate_per_ms;
+	}
+	return due;
+}
+
+static void
+outbox_add(struct notifier *n, const struct notify_channel *ch, json_t *page)
+{
+	const char *who = json_string_value(
+	    json_object_get(json_object_get(page, "to"), "recipient"));
+	char key[512];
+	struct outbox *ob;
+	size_t len;
+	int64_t now = now_ms(), due;
+	struct timeval tv;
+
+	len = (size_t)snprintf(key, sizeof(key), "%s\1%s", ch->ch_name,
+	                       who ? who : "");
+	if (len >= sizeof(key))
+		len = sizeof(key) - 1;
+	HASH_FIND(hh, n->n_outboxes, key, len, ob);
+	if (ob == NULL) {
+		ob = calloc(1, sizeof(*ob) + len + 1);
+		memcpy(ob->ob_key, key, len);
+		ob->ob_n = n;
+		ob->ob_ch = ch;
+		ob->ob_held = json_array();
+		ob->ob_timer = evtimer_new(n->n_c->c_base, outbox_timer_cb, ob);
+		if (ch->ch_rate_count > 0)
+			ob->ob_sent =
+			    calloc(ch->ch_rate_count, sizeof(*ob->ob_sent));
+		HASH_ADD(hh, n->n_outboxes, ob_key[0], len, ob);
+	}
+	json_array_append(ob->ob_held, page);
+	if (evtimer_pending(ob->ob_timer, NULL))
+		return;
+	/* Even when it may go now, it goes on the next turn of the loop, so
+	 * pages that arrive together leave together. */
+	due = outbox_due(ob, now);
+	if (due - now > (int64_t)ch->ch_group_wait_ms)
+		log_info("notify: %s by %s is over its rate limit; pages are "
+		         "held for a digest",
+		         who, ch->ch_name);
+	tv = ms_tv(due - now);
+	evtimer_add(ob->ob_timer, &tv);
+}
+
+/* Pages written (or found unsent after a restart) go to their outboxes. */
+static void
+pages_queued(void *arg, PGresult *r)
+{
+	struct notifier *n = arg;
+	int i;
+
+	if (!result_ok(r))
+		return;
+	for (i = 0; i < PQntuples(r); i++) {
+		const struct notify_channel *ch =
+		    notify_channel_find(n->n_conf, PQgetvalue(r, i, 0));
+		json_t *page = json_loads(PQgetvalue(r, i, 1), 0, NULL);
+
+		if (ch == NULL || page == NULL) {
+			log_warnx("notify: a page for channel '%s' is left "
+			          "unsent: the channel is no longer "
+			          "configured",
+			          PQgetvalue(r, i, 0));
+			json_decref(page);
+			continue;
+		}
+		outbox_add(n, ch, page);
+		json_decref(page);
+	}
+}
+
+/* Writes pages (ON CONFLICT: one page per key, ever) and queues the new
+ * ones. */
+static void
+pages_write(struct notifier *n, json_t *pages)
+{
+	char *s;
+	const char *params[1];
+
+	if (json_array_size(pages) == 0) {
+		json_decref(pages);
+		return;
+	}
+	s = json_dumps(pages, JSON_COMPACT);
+	json_decref(pages);
+	params[0] = s;
+	store_query(n->n_c->c_store,
+	            "INSERT INTO watchstand.notify_pages (key, alarm_id, "
+	            "channel, recipient, kind, info) SELECT x->>'key', "
+	            "(x->>'alarm_id')::bigint, x->>'channel', "
+	            "x->'to'->>'recipient', x->>'kind', x FROM "
+	            "jsonb_array_elements($1::jsonb) x ON CONFLICT (key) DO "
+	            "NOTHING RETURNING channel, info::text",
+	            1, params, pages_queued, n);
+	free(s);
+}
+
+/* ---- stage 2: steps ---- */
+
+static void step_schedule(struct notifier *n, int64_t alarm, size_t route,
+                          int step, int64_t due_ms);
+
+struct step_ctx {
+	struct notifier *sc_n;
+	int64_t sc_alarm;
+	size_t sc_route;
+	int sc_step;
+};
+
+/* Chat rooms get one message per step; people get their own. */
+static int
+channel_is_room(const struct notify_channel *ch, char **to)
+{
+	switch (ch->ch_type) {
+	case CH_WECOM:
+	case CH_DINGTALK:
+	case CH_FEISHU:
+	case CH_SLACK:
+		return 1;
+	case CH_WEBHOOK:
+		return to == NULL || *to == NULL;
+	default:
+		return 0;
+	}
+}
+
+/* The alarm as a page carries it: columns of step_fire's query. */
+static json_t *
+page_info(PGresult *r, const char *kind, const char *phase)
+{
+	char summary[1024];
+	const char *desc = PQgetvalue(r, 0, 9);
+
+	snprintf(summary, sizeof(summary), "%s on %s: %s = %s%s%s",
+	         PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 4),
+	         PQgetvalue(r, 0, 6), *desc ? " -- " : "", desc);
+	return json_pack(
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:f, s:s, s:s, s:s, s:s, s:s, "
+	    "s:s}",
+	    "alarm_id", (json_int_t)atoll(PQgetvalue(r, 0, 11)), "rule",
+	    PQgetvalue(r, 0, 1), "host", PQgetvalue(r, 0, 2), "role",
+	    PQgetvalue(r, 0, 3), "series", PQgetvalue(r, 0, 4), "severity",
+	    PQgetvalue(r, 0, 5), "value", atof(PQgetvalue(r, 0, 6)), "state",
+	    PQgetvalue(r, 0, 7), "time", PQgetvalue(r, 0, 8), "runbook",
+	    PQgetvalue(r, 0, 10), "summary", summary, "kind", kind, "phase",
+	    phase ? phase : "");
+}
+
+/* One page per channel of the step and per person it names. */
+static void
+step_pages(struct notifier *n, const struct notify_route *rt, int k,
+           json_t *info, json_t *out)
+{
+	const struct notify_step *s = route_step(rt, k);
+	char **ch_name;
+	size_t i;
+
+	for (ch_name = s->ns_channels; ch_name && *ch_name; ch_name++) {
+		const struct notify_channel *ch =
+		    notify_channel_find(n->n_conf, *ch_name);
+		char **to = s->ns_to && *s->ns_to ? s->ns_to : ch->ch_to;
+		json_t *people = json_array(), *p, *targets;
+
+		recipients_resolve(n->n_users, to, people);
+		if (channel_is_room(ch, to)) {
+			json_t *phones = json_array();
+			json_array_foreach(people, i, p)
+			{
+				const char *ph = json_string_value(
+				    json_object_get(p, "phone"));
+				if (ph && *ph)
+					json_array_append(
+					    phones,
+					    json_object_get(p, "phone"));
+			}
+			targets = json_pack(
+			    "[{s:s, s:s, s:s, s:o}]", "recipient", ch->ch_name,
+			    "phone", "", "email", "", "mentions", phones);
+			json_decref(people);
+		} else
+			targets = people;
+		json_array_foreach(targets, i, p)
+		{
+			json_t *page = json_deep_copy(info);
+			char key[600];
+			snprintf(
+			    key, sizeof(key), "%lld/%s/%d/%s/%s",
+			    (long long)json_integer_value(
+			        json_object_get(info, "alarm_id")),
+			    rt->nr_name, k, ch->ch_name,
+			    json_string_value(json_object_get(p, "recipient")));
+			json_object_set_new(page, "key", json_string(key));
+			json_object_set_new(page, "channel",
+			                    json_string(ch->ch_name));
+			json_object_set_new(page, "route",
+			                    json_string(rt->nr_name));
+			json_object_set_new(page, "step", json_integer(k));
+			json_object_set(page, "to", p);
+			json_array_append_new(out, page);
+		}
+		json_decref(targets);
+	}
+}
+
+static void
+step_fired(void *arg, PGresult *r)
+{
+	struct step_ctx *sc = arg;
+	struct notifier *n = sc->sc_n;
+	const struct notify_route *rt = &n->n_conf->nc_routes[sc->sc_route];
+	json_t *info, *pages;
+	int k = sc->sc_step;
+
+	if (!result_ok(r) || PQntuples(r) != 1) {
+		/* Fired already (a restart in between) or no such alarm. */
+		free(sc);
+		return;
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "fired") != 0) {
+		log_debug("notify: step %d of %s for alarm %lld not taken: "
+		          "the alarm is %s",
+		          k, rt->nr_name, (long long)sc->sc_alarm,
+		          PQgetvalue(r, 0, 7));
+		free(sc);
+		return;
+	}
+	info = page_info(r, (size_t)k < rt->nr_nsteps ? "page" : "repeat",
+	                 n->n_c->c_phase);
+	pages = json_array();
+	step_pages(n, rt, k, info, pages);
+	json_decref(info);
+	pages_write(n, pages);
+	/* After the last step, the repeats while nobody acknowledges. */
+	if (rt->nr_repeat_ms > 0 && (size_t)k + 1 >= rt->nr_nsteps)
+		step_schedule(n, sc->sc_alarm, sc->sc_route, k + 1,
+		              now_ms() + (int64_t)rt->nr_repeat_ms);
+	free(sc);
+}
+
+static void
+step_fire(struct notifier *n, int64_t alarm, size_t route, int k)
+{
+	const struct notify_route *rt = &n->n_conf->nc_routes[route];
+	struct step_ctx *sc = calloc(1, sizeof(*sc));
+	char id[32], step[16];
+	const char *params[4] = {id, rt->nr_name, step,
+	                         route_step(rt, k)->ns_unacked ? "t" : "f"};
+
+	sc->sc_n = n;
+	sc->sc_alarm = alarm;
+	sc->sc_route = route;
+	sc->sc_step = k;
+	snprintf(id, sizeof(id), "%lld", (long long)alarm);
+	snprintf(step, sizeof(step), "%d", k);
+	/* The alarm decides in the same statement that marks the step:
+	 * acknowledged, shelved, suppressed or closed alarms page nobody. */
+	store_query(
+	    n->n_c->c_store,
+	    "WITH s AS (UPDATE watchstand.notify_steps s SET state = CASE "
+	    "WHEN a.state = 'active-unacknowledged' OR (NOT $4::bool AND "
+	    "a.state = 'active-acknowledged') THEN 'fired' ELSE 'cancelled' "
+	    "END, fired_at = now() FROM watchstand.alarms a WHERE s.alarm_id "
+	    "= $1::bigint AND s.route = $2 AND s.step = $3::int AND s.state "
+	    "= 'waiting' AND a.id = s.alarm_id RETURNING s.state AS "
+	    "step_state, a.*) SELECT s.step_state, s.rule, s.host, "
+	    "coalesce(g.role, ''), s.series, s.severity, coalesce(s.value, "
+	    "0), s.state, to_char(s.raised_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(s.description, ''), "
+	    "coalesce(s.runbook, ''), s.id FROM s LEFT JOIN "
+	    "watchstand.agents g ON g.name = s.host",
+	    4, params, step_fired, sc);
+}
+
+static void
+step_job_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct step_job *j = arg, **jp;
+	struct notifier *n = j->sj_n;
+
+	(void)fd;
+	(void)what;
+	for (jp = &n->n_jobs; *jp != NULL; jp = &(*jp)->sj_next)
+		if (*jp == j) {
+			*jp = j->sj_next;
+			break;
+		}
+	step_fire(n, j->sj_alarm, j->sj_route, j->sj_step);
+	event_free(j->sj_timer);
+	free(j);
+}
+
+static void
+step_job_add(struct notifier *n, int64_t alarm, size_t route, int step,
+             int64_t due_ms)
+{
+	struct step_job *j = calloc(1, sizeof(*j));
+	struct timeval tv = ms_tv(due_ms - now_ms());
+
+	j->sj_n = n;
+	j->sj_alarm = alarm;
+	j->sj_route = route;
+	j->sj_step = step;
+	j->sj_timer = evtimer_new(n->n_c->c_base, step_job_cb, j);
+	j->sj_next = n->n_jobs;
+	n->n_jobs = j;
+	evtimer_add(j->sj_timer, &tv);
+}
+
+/* Steps written now (RETURNING only the new ones) get their timers. */
+static void
+steps_written(void *arg, PGresult *r)
+{
+	struct notifier *n = arg;
+	size_t route;
+	int i;
+
+	if (!result_ok(r))
+		return;
+	for (i = 0; i < PQntuples(r); i++) {
+		if (route_by_name(n->n_conf, PQgetvalue(r, i, 1), &route) ==
+		    NULL) {
+			log_warnx("notify: route '%s' of a waiting step is no "
+			          "longer configured; step dropped",
+			          PQgetvalue(r, i, 1));
+			continue;
+		}
+		step_job_add(n, atoll(PQgetvalue(r, i, 0)), route,
+		             atoi(PQgetvalue(r, i, 2)),
+		             atoll(PQgetvalue(r, i, 3)));
+	}
+}
+
+static void
+step_schedule(struct notifier *n, int64_t alarm, size_t route, int step,
+              int64_t due_ms)
+{
+	const struct notify_route *rt = &n->n_conf->nc_routes[route];
+	char id[32], s[16], due[32];
+	const char *params[4] = {id, rt->nr_name, s, due};
+
+	snprintf(id, sizeof(id), "%lld", (long long)alarm);
+	snprintf(s, sizeof(s), "%d", step);
+	snprintf(due, sizeof(due), "%lld", (long long)due_ms);
+	store_query(n->n_c->c_store,
+	            "INSERT INTO watchstand.notify_steps (alarm_id, route, "
+	            "step, due_at) VALUES ($1::bigint, $2, $3::int, "
+	            "to_timestamp($4::bigint / 1000.0)) ON CONFLICT DO "
+	            "NOTHING RETURNING alarm_id, route, step, $4::bigint",
+	            4, params, steps_written, n);
+}
+
+/* ---- stage 1: routes ---- */
+
+void
+notify_alarm(struct notifier *n, const struct notify_alarm *a)
+{
+	const struct notify_conf *nc;
+	int64_t now = now_ms();
+	size_t i, k;
+
+	if (n == NULL)
+		return;
+	nc = n->n_conf;
+	for (i = 0; i < nc->nc_nroutes; i++) {
+		const struct notify_route *rt = &nc->nc_routes[i];
+		if (!notify_route_matches(rt, a->na_severity, n->n_c->c_phase,
+		                          a->na_role, a->na_host, a->na_rule))
+			continue;
+		for (k = 0; k < rt->nr_nsteps; k++)
+			step_schedule(n, a->na_id, i, (int)k,
+			              now +
+			                  (int64_t)rt->nr_steps[k].ns_after_ms);
+		if (!rt->nr_continue)
+			break;
+	}
+}
+
+struct clear_ctx {
+	struct notifier *cc_n;
+	char cc_summary[512];
+};
+
+static void
+clear_pages(void *arg, PGresult *r)
+{
+	struct clear_ctx *cc = arg;
+	struct notifier *n = cc->cc_n;
+	json_t *pages = json_array();
+	size_t route;
+	int i;
+
+	for (i = 0; result_ok(r) && i < PQntuples(r); i++) {
+		json_t *page = json_loads(PQgetvalue(r, i, 0), 0, NULL);
+		const char *rname =
+		    json_string_value(json_object_get(page, "route"));
+		const struct notify_route *rt =
+		    rname ? route_by_name(n->n_conf, rname, &route) : NULL;
+		char key[700];
+
+		if (page == NULL || rt == NULL || !rt->nr_send_clear) {
+			json_decref(page);
+			continue;
+		}
+		snprintf(key, sizeof(key), "%lld/%s/clear/%s/%s",
+		         (long long)json_integer_value(
+		             json_object_get(page, "alarm_id")),
+		         rname,
+		         json_string_value(json_object_get(page, "channel")),
+		         json_string_value(json_object_get(
+		             json_object_get(page, "to"), "recipient")));
+		json_object_set_new(page, "key", json_string(key));
+		json_object_set_new(page, "kind", json_string("clear"));
+		json_object_set_new(page, "state", json_string("cleared"));
+		json_object_set_new(page, "summary",
+		                    json_string(cc->cc_summary));
+		json_array_append_new(pages, page);
+	}
+	pages_write(n, pages);
+	free(cc);
+}
+
+void
+notify_alarm_cleared(struct notifier *n, int64_t alarm_id, const char *summary)
+{
+	struct clear_ctx *cc;
+	char id[32];
+	const char *params[1] = {id};
+	size_t i;
+	int any = 0;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->n_conf->nc_nroutes; i++)
+		any |= n->n_conf->nc_routes[i].nr_send_clear;
+	if (!any)
+		return;
+	cc = calloc(1, sizeof(*cc));
+	cc->cc_n = n;
+	snprintf(cc->cc_summary, sizeof(cc->cc_summary), "%s", summary);
+	snprintf(id, sizeof(id), "%lld", (long long)alarm_id);
+	/* Whoever got a page about it hears that it is over. */
+	store_query(n->n_c->c_store,
+	            "SELECT DISTINCT ON (channel, recipient) info::text FROM "
+	            "watchstand.notify_pages WHERE alarm_id = $1::bigint AND "
+	            "kind IN ('page', 'repeat') ORDER BY channel, recipient",
+	            1, params, clear_pages, cc);
+}
+
+/* ---- after a restart ---- */
+
+static void
+pending_loaded(void *arg, PGresult *r)
+{
+	struct notifier *n = arg;
+	int i;
+
+	if (!result_ok(r))
+		return;
+	for (i = 0; i < PQntuples(r); i++) {
+		const struct notify_channel *ch =
+		    notify_channel_find(n->n_conf, PQgetvalue(r, i, 1));
+		json_t *pages = json_loads(PQgetvalue(r, i, 5), 0, NULL);
+		json_t *to = json_object_get(json_array_get(pages, 0), "to");
+		struct message *m;
+		struct timeval tv;
+
+		if (ch == NULL || to == NULL) {
+			log_warnx("notify: pending message %s for channel '%s' "
+			          "left: the channel is no longer configured",
+			          PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+			json_decref(pages);
+			continue;
+		}
+		m = message_new(
+		    n, ch, atoll(PQgetvalue(r, i, 0)),
+		    json_pack("{s:O, s:O, s:O, s:O, s:o}", "recipient",
+		              json_object_get(to, "recipient"), "phone",
+		              json_object_get(to, "phone"), "email",
+		              json_object_get(to, "email"), "mentions",
+		              json_object_get(to, "mentions") ?: json_array(),
+		              "pages", pages));
+		m->m_attempts = atoi(PQgetvalue(r, i, 2));
+		m->m_deadline_ms = atoll(PQgetvalue(r, i, 4));
+		tv = ms_tv(atoll(PQgetvalue(r, i, 3)) - now_ms());
+		evtimer_add(m->m_timer, &tv);
+		log_info("notify: message %lld to %s by %s resumes (%d "
+		         "attempts so far)",
+		         (long long)m->m_id, PQgetvalue(r, i, 6), ch->ch_name,
+		         m->m_attempts);
+	}
+}
+
+static void
+notifier_resume(struct notifier *n)
+{
+	struct store *st = n->n_c->c_store;
+
+	store_query(st,
+	            "SELECT alarm_id, route, step, (extract(epoch FROM due_at) "
+	            "* 1000)::bigint FROM watchstand.notify_steps WHERE state "
+	            "= 'waiting'",
+	            0, NULL, steps_written, n);
+	store_query(st,
+	            "SELECT m.id, m.channel, m.attempts, (extract(epoch FROM "
+	            "m.next_at) * 1000)::bigint, (extract(epoch FROM "
+	            "m.deadline) * 1000)::bigint, json_agg(p.info ORDER BY "
+	            "p.created_at)::text, m.recipient FROM "
+	            "watchstand.notify_messages m JOIN watchstand.notify_pages "
+	            "p ON p.message_id = m.id WHERE m.status = 'pending' GROUP "
+	            "BY m.id",
+	            0, NULL, pending_loaded, n);
+	store_query(st,
+	            "SELECT channel, info::text FROM watchstand.notify_pages "
+	            "WHERE message_id IS NULL AND created_at > now() - "
+	            "interval '1 day' ORDER BY created_at",
+	            0, NULL, pages_queued, n);
+}
+
+struct notifier *
+notifier_new(struct collector *c)
+{
+	struct notifier *n;
+
+	if (c->c_conf.cc_notify.nc_nchannels == 0)
+		return NULL;
+	n = calloc(1, sizeof(*n));
+	n->n_c = c;
+	n->n_conf = &c->c_conf.cc_notify;
+	n->n_users = json_array();
+	n->n_curl = curlev_new(c->c_base);
+	/* Users first: the first step may fire right after. */
+	users_refresh(-1, 0, n);
+	n->n_users_timer =
+	    event_new(c->c_base, -1, EV_PERSIST, users_refresh, n);
+	event_add(n->n_users_timer, &(struct timeval){60, 0});
+	notifier_resume(n);
+	return n;
+}
+
+void
+notifier_free(struct notifier *n)
+{
+	struct step_job *j;
+	struct outbox *ob, *tmp;
+
+	if (n == NULL)
+		return;
+	/* Whatever is unsent stays in the tables for the next start. */
+	while (n->n_messages != NULL)
+		message_free(n->n_messages);
+	while ((j = n->n_jobs) != NULL) {
+		n->n_jobs = j->sj_next;
+		event_free(j->sj_timer);
+		free(j);
+	}
+	HASH_ITER(hh, n->n_outboxes, ob, tmp)
+	{
+		HASH_DEL(n->n_outboxes, ob);
+		event_free(ob->ob_timer);
+		json_decref(ob->ob_held);
+		free(ob->ob_sent);
+		free(ob);
+	}
+	event_free(n->n_users_timer);
+	curlev_free(n->n_curl);
+	json_decref(n->n_users);
+	free(n);
+}
+
+void
+notifier_metrics(struct notifier *n, struct evbuffer *out)
+{
+	struct message *m;
+	struct outbox *ob;
+	size_t pending = 0;
+
+	if (n == NULL)
+		return;
+	for (m = n->n_messages; m != NULL; m = m->m_next)
+		pending++;
+	for (ob = n->n_outboxes; ob != NULL; ob = ob->hh.next)
+		pending += json_array_size(ob->ob_held);
+	evbuffer_add_printf(
+	    out,
+	    "# HELP watchstand_notifications_sent_total Messages delivered.\n"
+	    "# TYPE watchstand_notifications_sent_total counter\n"
+	    "watchstand_notifications_sent_total %llu\n"
+	    "# HELP watchstand_notifications_failed_total Messages given up "
+	    "(permanent error or deadline passed).\n"
+	    "# TYPE watchstand_notifications_failed_total counter\n"
+	    "watchstand_notifications_failed_total %llu\n"
+	    "# HELP watchstand_notifications_retried_total Attempts that "
+	    "failed and were retried.\n"
+	    "# TYPE watchstand_notifications_retried_total counter\n"
+	    "watchstand_notifications_retried_total %llu\n"
+	    "# HELP watchstand_notifications_pending Messages on their way "
+	    "and pages held for grouping or the rate limit.\n"
+	    "# TYPE watchstand_notifications_pending gauge\n"
+	    "watchstand_notifications_pending %zu\n",
+	    (unsigned long long)n->n_sent, (unsigned long long)n->n_failed,
+	    (unsigned long long)n->n_retried, pending);
+}
