@@ -104,9 +104,9 @@ conf_agent(struct yconf *yc, yaml_node_t *a, struct agent_conf *c,
 		               &c->ac_spool_max_age_ms);
 	}
 	if (yconf_duration(yc, a, "agent", "flush", 0, &c->ac_flush_ms) == 1 &&
-	    (c->ac_flush_ms < 100 || c->ac_flush_ms > 60000))
+	    (c->ac_flush_ms < 10 || c->ac_flush_ms > 60000))
 		yconf_error(yc, yconf_get(yc, a, "flush"),
-		            "agent.flush: must be between 100ms and 60s");
+		            "agent.flush: must be between 10ms and 60s");
 }
 
 static void

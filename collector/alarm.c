@@ -136,8 +136,12 @@ alarm_noted(void *arg, PGresult *r)
 	if (n != NULL && r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
 	    PQntuples(r) == 1) {
 		int64_t id = atoll(PQgetvalue(r, 0, 0));
-		if (an->an_clear)
-			notify_alarm_cleared(n, id, an->an_text);
+		if (an->an_clear) /* the notice says CLEARED itself */
+			notify_alarm_cleared(
+			    n, id,
+			    an->an_text +
+			        (strncmp(an->an_text, "CLEAR ", 6) == 0 ? 6
+			                                                : 0));
 		else if (strcmp(PQgetvalue(r, 0, 1), "active-unacknowledged") ==
 		         0) {
 			struct notify_alarm na = {

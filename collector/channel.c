@@ -326,9 +326,11 @@ channel_vars(const struct notify_channel *ch, json_t *msg)
 		const char *ack = jstr(vars, "ack_url");
 		const char *sum = jstr(vars, "summary");
 		size_t max = ch->ch_max_length, linklen = strlen(ack) + 1;
-		char *s;
+		char *s, label[32];
 
-		if (asprintf(&s, "%s", sum) == -1)
+		page_label(json_array_get(pages, 0), label, sizeof(label));
+		if ((n > 1 ? asprintf(&s, "%s", sum)
+		           : asprintf(&s, "%s %s", label, sum)) == -1)
 			abort();
 		if (*ack && linklen + 20 <= max) {
 			char *t;

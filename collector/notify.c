@@ -226,6 +226,21 @@ recipients_resolve(json_t *users, char **to, json_t *out)
 
 static void message_send(struct message *m);
 
+/* A message's document: the recipient of its pages, and the pages
+ * (taken). */
+static json_t *
+message_json(json_t *to, json_t *pages)
+{
+	json_t *mentions = json_object_get(to, "mentions");
+
+	return json_pack("{s:O?, s:O?, s:O?, s:o, s:o}", "recipient",
+	                 json_object_get(to, "recipient"), "phone",
+	                 json_object_get(to, "phone"), "email",
+	                 json_object_get(to, "email"), "mentions",
+	                 mentions ? json_incref(mentions) : json_array(),
+	                 "pages", pages);
+}
+
 static void
 message_free(struct message *m)
 {
@@ -518,12 +533,7 @@ outbox_flush(struct outbox *ob)
 	mc = calloc(1, sizeof(*mc));
 	mc->mc_n = n;
 	mc->mc_ch = ob->ob_ch;
-	mc->mc_json = json_pack("{s:O, s:O, s:O, s:O, s:o}", "recipient",
-	                        json_object_get(to, "recipient"), "phone",
-	                        json_object_get(to, "phone"), "email",
-	                        json_object_get(to, "email"), "mentions",
-	                        json_object_get(to, "mentions") ?: json_array(),
-	                        "pages", pages);
+	mc->mc_json = message_json(to, pages);
 	json_array_clear(ob->ob_held);
 	ob->ob_last_ms = now_ms();
 	if (ob->ob_ch->ch_rate_count > 0) {
@@ -1050,14 +1060,8 @@ pending_loaded(void *arg, PGresult *r)
 			json_decref(pages);
 			continue;
 		}
-		m = message_new(
-		    n, ch, atoll(PQgetvalue(r, i, 0)),
-		    json_pack("{s:O, s:O, s:O, s:O, s:o}", "recipient",
-		              json_object_get(to, "recipient"), "phone",
-		              json_object_get(to, "phone"), "email",
-		              json_object_get(to, "email"), "mentions",
-		              json_object_get(to, "mentions") ?: json_array(),
-		              "pages", pages));
+		m = message_new(n, ch, atoll(PQgetvalue(r, i, 0)),
+		                message_json(to, pages));
 		m->m_attempts = atoi(PQgetvalue(r, i, 2));
 		m->m_deadline_ms = atoll(PQgetvalue(r, i, 4));
 		tv = ms_tv(atoll(PQgetvalue(r, i, 3)) - now_ms());

@@ -164,7 +164,7 @@ f = urllib.parse.parse_qs(r["body"])
 assert f["to"] == ["+8613800000001"], f
 msg = f["msg"][0]
 assert len(msg) <= 160, len(msg)
-assert "/ack/" in msg and msg.startswith("esc on host-n"), msg
+assert "/ack/" in msg and msg.startswith("CRITICAL esc on host-n"), msg
 ' || it_fail "SMS body not form-encoded, too long, or without its link: $sms"
 ws_wait_for 15 rx_has /ok/lead "b and b['who'] == 'bob' and 'esc on' in b['text']" ||
   it_fail "no escalation to the lead while unacknowledged"
@@ -210,7 +210,7 @@ it_ok "ack link: page, then acknowledged once as bob; tampered, expired, reused 
 
 # Clear notices go to whoever was paged.
 echo 0 >"$IT/v-esc"
-ws_wait_for 15 rx_has /ok/sms "'CLEAR' in r['body']" || it_fail "no clear notice by SMS"
+ws_wait_for 15 rx_has /ok/sms "'CLEARED%20esc%20on%20host-n' in r['body']" || it_fail "no clear notice by SMS"
 it_ok "clear notice to the paged recipient"
 
 # 500, 500, 200: three attempts, delivered once, every attempt recorded.
@@ -299,7 +299,9 @@ import mailbox, sys, email.header
 msgs = list(mailbox.Maildir(sys.argv[1], create=False))
 esc = [m for m in msgs if "esc on host-n" in str(email.header.make_header(email.header.decode_header(m["Subject"])))]
 assert len(esc) == 2, [m["Subject"] for m in msgs]  # the page and the clear notice
-m = esc[0]
+page = [m for m in esc if "CLEARED" not in str(email.header.make_header(email.header.decode_header(m["Subject"])))]
+assert len(page) == 1, [m["Subject"] for m in esc]
+m = page[0]
 assert m["To"] == "alice@example.test" and m["Date"] and m["Message-ID"].endswith("@watchstand>"), dict(m)
 assert m["Subject"].startswith("=?UTF-8?B?"), m["Subject"]
 assert "/ack/" in m.get_payload(), m.get_payload()
