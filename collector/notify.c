@@ -84,6 +84,7 @@ struct notifier {
 	struct outbox *n_outboxes;
 	json_t *n_users; /* [{login, role, phone, email}] */
 	struct event *n_users_timer;
+	struct event *n_sweep_timer;
 	uint64_t n_sent, n_failed, n_retried;
 };
 
@@ -599,6 +600,8 @@ outbox_add(struct notifier *n, const struct notify_channel *ch, json_t *page)
 	size_t len;
 	int64_t now = now_ms(), due;
 	struct timeval tv;
+	json_t *held;
+	size_t i;
 
 	len = (size_t)snprintf(key, sizeof(key), "%s\1%s", ch->ch_name,
 	                       who ? who : "");
@@ -616,6 +619,12 @@ outbox_add(struct notifier *n, const struct notify_channel *ch, json_t *page)
 			ob->ob_sent =
 			    calloc(ch->ch_rate_count, sizeof(*ob->ob_sent));
 		HASH_ADD(hh, n->n_outboxes, ob_key[0], len, ob);
+	}
+	json_array_foreach(ob->ob_held, i, held)
+	{
+		if (json_equal(json_object_get(held, "key"),
+		               json_object_get(page, "key")))
+			return; /* held already (found again by the sweep) */
 	}
 	json_array_append(ob->ob_held, page);
 	if (evtimer_pending(ob->ob_timer, NULL))
@@ -882,9 +891,14 @@ static void
 step_job_add(struct notifier *n, int64_t alarm, size_t route, int step,
              int64_t due_ms)
 {
-	struct step_job *j = calloc(1, sizeof(*j));
+	struct step_job *j;
 	struct timeval tv = ms_tv(due_ms - now_ms());
 
+	for (j = n->n_jobs; j != NULL; j = j->sj_next)
+		if (j->sj_alarm == alarm && j->sj_route == route &&
+		    j->sj_step == step)
+			return; /* the sweep found one we wait for already */
+	j = calloc(1, sizeof(*j));
 	j->sj_n = n;
 	j->sj_alarm = alarm;
 	j->sj_route = route;
@@ -1053,6 +1067,13 @@ pending_loaded(void *arg, PGresult *r)
 		struct message *m;
 		struct timeval tv;
 
+		for (m = n->n_messages; m != NULL; m = m->m_next)
+			if (m->m_id == atoll(PQgetvalue(r, i, 0)))
+				break;
+		if (m != NULL) { /* on its way already */
+			json_decref(pages);
+			continue;
+		}
 		if (ch == NULL || to == NULL) {
 			log_warnx("notify: pending message %s for channel '%s' "
 			          "left: the channel is no longer configured",
@@ -1073,30 +1094,45 @@ pending_loaded(void *arg, PGresult *r)
 	}
 }
 
+/* Waiting steps, unsent pages and pending messages, read back: all of
+ * them at start, and every half minute those overdue by lag (the database
+ * was away when they were due). What is in hand already is skipped. */
 static void
-notifier_resume(struct notifier *n)
+notifier_resume(struct notifier *n, const char *lag)
 {
 	struct store *st = n->n_c->c_store;
+	const char *params[1] = {lag};
 
 	store_query(st,
 	            "SELECT alarm_id, route, step, (extract(epoch FROM due_at) "
 	            "* 1000)::bigint FROM watchstand.notify_steps WHERE state "
-	            "= 'waiting'",
-	            0, NULL, steps_written, n);
+	            "= 'waiting' AND ($1::interval = interval '0' OR due_at "
+	            "<= now() - $1::interval)",
+	            1, params, steps_written, n);
 	store_query(st,
 	            "SELECT m.id, m.channel, m.attempts, (extract(epoch FROM "
 	            "m.next_at) * 1000)::bigint, (extract(epoch FROM "
 	            "m.deadline) * 1000)::bigint, json_agg(p.info ORDER BY "
 	            "p.created_at)::text, m.recipient FROM "
 	            "watchstand.notify_messages m JOIN watchstand.notify_pages "
-	            "p ON p.message_id = m.id WHERE m.status = 'pending' GROUP "
-	            "BY m.id",
-	            0, NULL, pending_loaded, n);
+	            "p ON p.message_id = m.id WHERE m.status = 'pending' AND "
+	            "($1::interval = interval '0' OR m.next_at <= now() - "
+	            "$1::interval) GROUP BY m.id",
+	            1, params, pending_loaded, n);
 	store_query(st,
 	            "SELECT channel, info::text FROM watchstand.notify_pages "
 	            "WHERE message_id IS NULL AND created_at > now() - "
-	            "interval '1 day' ORDER BY created_at",
-	            0, NULL, pages_queued, n);
+	            "interval '1 day' AND created_at <= now() - $1::interval "
+	            "ORDER BY created_at",
+	            1, params, pages_queued, n);
+}
+
+static void
+notifier_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	notifier_resume(arg, "30 seconds");
 }
 
 struct notifier *
@@ -1116,7 +1152,10 @@ notifier_new(struct collector *c)
 	n->n_users_timer =
 	    event_new(c->c_base, -1, EV_PERSIST, users_refresh, n);
 	event_add(n->n_users_timer, &(struct timeval){60, 0});
-	notifier_resume(n);
+	notifier_resume(n, "0");
+	n->n_sweep_timer =
+	    event_new(c->c_base, -1, EV_PERSIST, notifier_sweep, n);
+	event_add(n->n_sweep_timer, &(struct timeval){30, 0});
 	return n;
 }
 
@@ -1145,6 +1184,7 @@ notifier_free(struct notifier *n)
 		free(ob);
 	}
 	event_free(n->n_users_timer);
+	event_free(n->n_sweep_timer);
 	curlev_free(n->n_curl);
 	json_decref(n->n_users);
 	free(n);
