@@ -45,13 +45,14 @@ YAML
   rule hang lvl.hang major
   rule quiet lvl.quiet warning
   rule restart lvl.restart major
+  rule rep lvl.rep critical
   rule flood "flood.[a-h]" minor
   cat <<YAML
 notify:
   secret_file: notify.secret
   retry: {first: 3s, max: 4s, deadline: 15s}
   channels:
-    - {name: hook, type: webhook, url: "$RX/ok/hook"}
+    - {name: hook, type: webhook, url: "$RX/ok/hook", group_wait: 0s}
     - name: lead-hook
       type: webhook
       url: "$RX/ok/lead"
@@ -87,6 +88,7 @@ notify:
         - {after: 4s, channels: [lead-hook], to: [bob]}
     - {name: flaky, match: {rule: flaky}, escalation: [{channels: [flaky]}]}
     - {name: restart, match: {rule: restart}, escalation: [{channels: [restart]}]}
+    - {name: rep, match: {rule: rep}, repeat: 3s, escalation: [{channels: [hook], to: [alice]}]}
     - {name: bad, match: {rule: bad}, escalation: [{channels: [bad]}]}
     - {name: hang, match: {rule: hang}, escalation: [{channels: [hang]}]}
     - {name: flood, match: {rule: flood}, escalation: [{channels: [grp]}]}
@@ -95,11 +97,11 @@ YAML
 } >>"$IT/collector.yaml"
 $C -c "$IT/collector.yaml" check-config >/dev/null || it_fail "config refused"
 
-for f in esc acked flaky bad hang quiet restart; do echo 0 >"$IT/v-$f"; done
+for f in esc acked flaky bad hang quiet restart rep; do echo 0 >"$IT/v-$f"; done
 for f in a b c d e f g h; do echo 0 >"$IT/f-$f"; done
 cat >"$IT/check_level" <<EOF
 #!/bin/sh
-echo "OK | esc=\$(cat $IT/v-esc) acked=\$(cat $IT/v-acked) flaky=\$(cat $IT/v-flaky) bad=\$(cat $IT/v-bad) hang=\$(cat $IT/v-hang) quiet=\$(cat $IT/v-quiet) restart=\$(cat $IT/v-restart)"
+echo "OK | esc=\$(cat $IT/v-esc) acked=\$(cat $IT/v-acked) flaky=\$(cat $IT/v-flaky) bad=\$(cat $IT/v-bad) hang=\$(cat $IT/v-hang) quiet=\$(cat $IT/v-quiet) restart=\$(cat $IT/v-restart) rep=\$(cat $IT/v-rep)"
 EOF
 cat >"$IT/check_flood" <<EOF
 #!/bin/sh
@@ -138,7 +140,7 @@ rx_has() { [ "$(rx_count "$@")" -ge 1 ]; }
 alarm_id() { ws_psql "select id from watchstand.alarms where rule = '$1' order by id desc limit 1"; }
 notes() { ws_psql "select attempt || ' ' || status from watchstand.v_notifications where alarm_id = $1 order by attempt"; }
 
-for f in esc acked flaky bad hang quiet; do echo 1 >"$IT/v-$f"; done
+for f in esc acked flaky bad hang quiet rep; do echo 1 >"$IT/v-$f"; done
 
 # An acknowledgement within the first step stops the second.
 ws_wait_for 15 rx_has /ok/hook "b and b.get('rule') == 'acked'" || it_fail "no page for 'acked'"
@@ -244,6 +246,21 @@ QUIET=$(alarm_id quiet)
   it_fail "a warning matched a '>= major' route"
 [ "$(rx_count / "'quiet' in r['body']")" -eq 0 ] || it_fail "a warning was paged"
 it_ok "routes: a warning is not paged by a '>= major' route"
+
+# repeat: the last step again every 3 s while unacknowledged, then none.
+reps() { rx_count /ok/hook "b and b.get('rule') == 'rep'"; }
+[ "$(rx_count /ok/hook "b and b.get('rule') == 'rep' and b['kind'] == 'repeat'")" -ge 2 ] ||
+  it_fail "repeat: $(reps) pages for 'rep'"
+REP=$(alarm_id rep)
+curl -sf -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$IT_HTTP/api/v1/alarms/$REP/ack" >/dev/null ||
+  it_fail "ack refused"
+sleep 4 # a repeat on the wire at the ack may still land
+n=$(reps)
+sleep 7
+[ "$(reps)" -eq "$n" ] || it_fail "repeat: pages went on after the ack ($n, then $(reps))"
+ws_psql "select state from watchstand.notify_steps where alarm_id = $REP order by step desc limit 1" | grep -qx cancelled ||
+  it_fail "repeat: the next repeat is not cancelled"
+it_ok "repeat while unacknowledged ($n pages), none after the ack"
 
 # A restart with a retry pending: the retry happens after it, once.
 echo 1 >"$IT/v-restart"
