@@ -446,13 +446,17 @@ api_shelve_done(struct api_pending *p, PGresult *r)
 		          p->p_text[0] == 's' ? "only an open, unshelved alarm "
 		                                "can be shelved"
 		                              : "the alarm is not shelved");
-	else
+	else {
+		if (p->p_text[0] == 'u')
+			notify_alarm_returned(p->p_c->c_notifier,
+			                      atoll(p->p_text + 1));
 		http_reply_json(
 		    p->p_req, 200,
 		    json_pack("{s:s, s:s, s:s?}", "id", p->p_text + 1, "state",
 		              PQgetvalue(r, 0, 1), "shelved_until",
 		              PQgetisnull(r, 0, 2) ? NULL
 		                                   : PQgetvalue(r, 0, 2)));
+	}
 }
 
 static void

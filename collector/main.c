@@ -151,6 +151,20 @@ collector_oos_over(void *arg, PGresult *r)
 	}
 }
 
+/* Alarms whose shelving time is over may page again. */
+static void
+collector_unshelved(void *arg, PGresult *r)
+{
+	struct collector *c = arg;
+	int i;
+
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return;
+	for (i = 0; i < PQntuples(r); i++)
+		notify_alarm_returned(c->c_notifier,
+		                      atoll(PQgetvalue(r, i, 0)));
+}
+
 /* Time passes for the rules: `for` runs out, data goes stale. */
 static void
 collector_rules_cb(evutil_socket_t fd, short what, void *arg)
@@ -163,17 +177,18 @@ collector_rules_cb(evutil_socket_t fd, short what, void *arg)
 	evutil_gettimeofday(&tv, NULL);
 	/* Shelving ends by itself (every few seconds is soon enough). */
 	if (tv.tv_sec % 5 == 0 && tv.tv_usec < 250000)
-		store_sql(
+		store_query(
 		    c->c_store,
 		    "WITH u AS (UPDATE watchstand.alarms SET state = "
 		    "shelved_from, shelved_until = NULL, updated_at = now() "
 		    "WHERE state = 'shelved' AND shelved_until <= now() "
-		    "RETURNING id, rule, host, series, state) INSERT INTO "
-		    "watchstand.shift_log (kind, actor, text) SELECT "
+		    "RETURNING id, rule, host, series, state), l AS (INSERT "
+		    "INTO watchstand.shift_log (kind, actor, text) SELECT "
 		    "'alarm', 'system', 'UNSHELVE (shelving time over) ' || "
 		    "rule || ' on ' || host || ': ' || series || ' [alarm ' "
-		    "|| id || ', now ' || state || ']' FROM u",
-		    0, NULL);
+		    "|| id || ', now ' || state || ']' FROM u) SELECT id FROM "
+		    "u",
+		    0, NULL, collector_unshelved, c);
 	if (tv.tv_sec % 5 == 0 && tv.tv_usec < 250000)
 		store_query(
 		    c->c_store,

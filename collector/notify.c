@@ -696,7 +696,7 @@ pages_write(struct notifier *n, json_t *pages)
 /* ---- stage 2: steps ---- */
 
 static void step_schedule(struct notifier *n, int64_t alarm, size_t route,
-                          int step, int64_t due_ms);
+                          int step, int64_t due_ms, int rearm);
 
 struct step_ctx {
 	struct notifier *sc_n;
@@ -831,7 +831,7 @@ step_fired(void *arg, PGresult *r)
 	/* After the last step, the repeats while nobody acknowledges. */
 	if (rt->nr_repeat_ms > 0 && (size_t)k + 1 >= rt->nr_nsteps)
 		step_schedule(n, sc->sc_alarm, sc->sc_route, k + 1,
-		              now_ms() + (int64_t)rt->nr_repeat_ms);
+		              now_ms() + (int64_t)rt->nr_repeat_ms, 0);
 	free(sc);
 }
 
@@ -933,23 +933,29 @@ steps_written(void *arg, PGresult *r)
 	}
 }
 
+/* A step's row and timer; a step taken already is never taken again.
+ * rearm: a step cancelled (the alarm was shelved) waits again. */
 static void
 step_schedule(struct notifier *n, int64_t alarm, size_t route, int step,
-              int64_t due_ms)
+              int64_t due_ms, int rearm)
 {
 	const struct notify_route *rt = &n->n_conf->nc_routes[route];
 	char id[32], s[16], due[32];
-	const char *params[4] = {id, rt->nr_name, s, due};
+	const char *params[5] = {id, rt->nr_name, s, due, rearm ? "t" : "f"};
 
 	snprintf(id, sizeof(id), "%lld", (long long)alarm);
 	snprintf(s, sizeof(s), "%d", step);
 	snprintf(due, sizeof(due), "%lld", (long long)due_ms);
-	store_query(n->n_c->c_store,
-	            "INSERT INTO watchstand.notify_steps (alarm_id, route, "
-	            "step, due_at) VALUES ($1::bigint, $2, $3::int, "
-	            "to_timestamp($4::bigint / 1000.0)) ON CONFLICT DO "
-	            "NOTHING RETURNING alarm_id, route, step, $4::bigint",
-	            4, params, steps_written, n);
+	store_query(
+	    n->n_c->c_store,
+	    "INSERT INTO watchstand.notify_steps AS s (alarm_id, route, "
+	    "step, due_at) VALUES ($1::bigint, $2, $3::int, "
+	    "to_timestamp($4::bigint / 1000.0)) ON CONFLICT (alarm_id, "
+	    "route, step) DO UPDATE SET state = 'waiting', due_at = "
+	    "EXCLUDED.due_at, fired_at = NULL WHERE $5::bool AND "
+	    "s.state = 'cancelled' RETURNING alarm_id, route, step, "
+	    "$4::bigint",
+	    5, params, steps_written, n);
 }
 
 /* ---- stage 1: routes ---- */
@@ -972,10 +978,50 @@ notify_alarm(struct notifier *n, const struct notify_alarm *a)
 		for (k = 0; k < rt->nr_nsteps; k++)
 			step_schedule(n, a->na_id, i, (int)k,
 			              now +
-			                  (int64_t)rt->nr_steps[k].ns_after_ms);
+			                  (int64_t)rt->nr_steps[k].ns_after_ms,
+			              a->na_rearm);
 		if (!rt->nr_continue)
 			break;
 	}
+}
+
+static void
+alarm_returned(void *arg, PGresult *r)
+{
+	struct notifier *n = arg;
+	int i;
+
+	for (i = 0; result_ok(r) && i < PQntuples(r); i++) {
+		struct notify_alarm na = {
+		    .na_id = atoll(PQgetvalue(r, i, 0)),
+		    .na_rule = PQgetvalue(r, i, 1),
+		    .na_host = PQgetvalue(r, i, 2),
+		    .na_role = PQgetvalue(r, i, 3),
+		    .na_series = PQgetvalue(r, i, 4),
+		    .na_severity = severity_parse(PQgetvalue(r, i, 5)),
+		    .na_state = PQgetvalue(r, i, 6),
+		    .na_rearm = 1,
+		};
+		if (strcmp(na.na_state, "active-unacknowledged") == 0)
+			notify_alarm(n, &na);
+	}
+}
+
+void
+notify_alarm_returned(struct notifier *n, int64_t alarm_id)
+{
+	char id[32];
+	const char *params[1] = {id};
+
+	if (n == NULL)
+		return;
+	snprintf(id, sizeof(id), "%lld", (long long)alarm_id);
+	store_query(n->n_c->c_store,
+	            "SELECT a.id, a.rule, a.host, coalesce(g.role, ''), "
+	            "a.series, a.severity, a.state FROM watchstand.alarms a "
+	            "LEFT JOIN watchstand.agents g ON g.name = a.host WHERE "
+	            "a.id = $1::bigint",
+	            1, params, alarm_returned, n);
 }
 
 struct clear_ctx {

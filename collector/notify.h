@@ -123,12 +123,16 @@ struct notify_alarm {
 	const char *na_state;
 	const char *na_summary;
 	const char *na_runbook;
+	int na_rearm; /* back from shelving: cancelled steps wait again */
 };
 
 struct notifier *notifier_new(struct collector *c);
 void notifier_free(struct notifier *n);
 /* An alarm was raised or changed severity (its row is written). */
 void notify_alarm(struct notifier *n, const struct notify_alarm *a);
+/* An alarm came back from shelving: paged if still active and not
+ * acknowledged, its cancelled steps counted from now. */
+void notify_alarm_returned(struct notifier *n, int64_t alarm_id);
 /* An alarm cleared: routes with send_clear tell whoever was paged. */
 void notify_alarm_cleared(struct notifier *n, int64_t alarm_id,
                           const char *summary);

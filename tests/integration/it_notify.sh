@@ -46,6 +46,7 @@ YAML
   rule quiet lvl.quiet warning
   rule restart lvl.restart major
   rule rep lvl.rep critical
+  rule shelf lvl.shelf critical
   rule flood "flood.[a-h]" minor
   cat <<YAML
 notify:
@@ -89,6 +90,11 @@ notify:
     - {name: flaky, match: {rule: flaky}, escalation: [{channels: [flaky]}]}
     - {name: restart, match: {rule: restart}, escalation: [{channels: [restart]}]}
     - {name: rep, match: {rule: rep}, repeat: 3s, escalation: [{channels: [hook], to: [alice]}]}
+    - name: shelf
+      match: {rule: shelf}
+      escalation:
+        - {after: 0s, channels: [hook], to: [alice]}
+        - {after: 4s, channels: [lead-hook], to: [bob]}
     - {name: bad, match: {rule: bad}, escalation: [{channels: [bad]}]}
     - {name: hang, match: {rule: hang}, escalation: [{channels: [hang]}]}
     - {name: flood, match: {rule: flood}, escalation: [{channels: [grp]}]}
@@ -97,11 +103,11 @@ YAML
 } >>"$IT/collector.yaml"
 $C -c "$IT/collector.yaml" check-config >/dev/null || it_fail "config refused"
 
-for f in esc acked flaky bad hang quiet restart rep; do echo 0 >"$IT/v-$f"; done
+for f in esc acked flaky bad hang quiet restart rep shelf; do echo 0 >"$IT/v-$f"; done
 for f in a b c d e f g h; do echo 0 >"$IT/f-$f"; done
 cat >"$IT/check_level" <<EOF
 #!/bin/sh
-echo "OK | esc=\$(cat $IT/v-esc) acked=\$(cat $IT/v-acked) flaky=\$(cat $IT/v-flaky) bad=\$(cat $IT/v-bad) hang=\$(cat $IT/v-hang) quiet=\$(cat $IT/v-quiet) restart=\$(cat $IT/v-restart) rep=\$(cat $IT/v-rep)"
+echo "OK | esc=\$(cat $IT/v-esc) acked=\$(cat $IT/v-acked) flaky=\$(cat $IT/v-flaky) bad=\$(cat $IT/v-bad) hang=\$(cat $IT/v-hang) quiet=\$(cat $IT/v-quiet) restart=\$(cat $IT/v-restart) rep=\$(cat $IT/v-rep) shelf=\$(cat $IT/v-shelf)"
 EOF
 cat >"$IT/check_flood" <<EOF
 #!/bin/sh
@@ -125,6 +131,10 @@ try:
     lines = open(log).read().splitlines()
 except FileNotFoundError:
     lines = []
+def alarms(b):  # the pages a message carried (a message may group several)
+    return b.get("alarms", []) if isinstance(b, dict) else []
+def has(b, rule, kind=None):
+    return any(a["rule"] == rule and kind in (None, a["kind"]) for a in alarms(b))
 for line in lines:
     r = json.loads(line)
     try:
@@ -140,16 +150,21 @@ rx_has() { [ "$(rx_count "$@")" -ge 1 ]; }
 alarm_id() { ws_psql "select id from watchstand.alarms where rule = '$1' order by id desc limit 1"; }
 notes() { ws_psql "select attempt || ' ' || status from watchstand.v_notifications where alarm_id = $1 order by attempt"; }
 
-for f in esc acked flaky bad hang quiet rep; do echo 1 >"$IT/v-$f"; done
+for f in esc acked flaky bad hang quiet rep shelf; do echo 1 >"$IT/v-$f"; done
 
 # An acknowledgement within the first step stops the second.
-ws_wait_for 15 rx_has /ok/hook "b and b.get('rule') == 'acked'" || it_fail "no page for 'acked'"
+ws_wait_for 15 rx_has /ok/hook "has(b, 'acked')" || it_fail "no page for 'acked'"
 ACKED=$(alarm_id acked)
 TOKEN=$(curl -sf -X POST -d '{"login":"alice","password":"alice-password"}' "http://127.0.0.1:$IT_HTTP/api/v1/login" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 curl -sf -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$IT_HTTP/api/v1/alarms/$ACKED/ack" >/dev/null ||
   it_fail "ack refused"
-hook=$(rx /ok/hook "b and b.get('rule') == 'acked'" | head -1)
+# Shelving before the second step stops it (unshelving re-arms it, below).
+ws_wait_for 15 rx_has /ok/hook "has(b, 'shelf')" || it_fail "no page for 'shelf'"
+SHELF=$(alarm_id shelf)
+curl -sf -X POST -H "Authorization: Bearer $TOKEN" -d '{"minutes": 30, "reason": "known, vendor on it"}' \
+  "http://127.0.0.1:$IT_HTTP/api/v1/alarms/$SHELF/shelve" >/dev/null || it_fail "shelve refused"
+hook=$(rx /ok/hook "has(b, 'acked')" | head -1)
 for k in severity host role series value phase state summary ack_url alarm_id time alarms; do
   echo "$hook" | python3 -c "import json,sys; b=json.loads(json.load(sys.stdin)['body']); sys.exit(0 if '$k' in b else 1)" ||
     it_fail "the default webhook body has no '$k'"
@@ -210,6 +225,16 @@ ws_psql "select actor || ': ' || text from watchstand.v_shift_log where text lik
 [ "$(code "$LINK")" = 403 ] || it_fail "a used link still shows its page"
 it_ok "ack link: page, then acknowledged once as bob; tampered, expired, reused -> 403"
 
+# The shelved alarm's second step was cancelled; unshelving re-arms it.
+[ "$(rx_count /ok/lead "b and 'shelf on' in b['text']")" -eq 0 ] || it_fail "escalated a shelved alarm"
+[ "$(ws_psql "select state from watchstand.notify_steps where alarm_id = $SHELF and step = 1")" = cancelled ] ||
+  it_fail "the shelved alarm's second step is not cancelled"
+curl -sf -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$IT_HTTP/api/v1/alarms/$SHELF/unshelve" >/dev/null ||
+  it_fail "unshelve refused"
+ws_wait_for 15 rx_has /ok/lead "b and 'shelf on' in b['text']" || it_fail "unshelving did not resume the escalation"
+[ "$(rx_count /ok/hook "has(b, 'shelf')")" -eq 1 ] || it_fail "unshelving paged the first step again"
+it_ok "shelving stops the escalation; unshelving resumes it without repeating the first step"
+
 # Clear notices go to whoever was paged.
 echo 0 >"$IT/v-esc"
 ws_wait_for 15 rx_has /ok/sms "'CLEARED%20esc%20on%20host-n' in r['body']" || it_fail "no clear notice by SMS"
@@ -248,8 +273,8 @@ QUIET=$(alarm_id quiet)
 it_ok "routes: a warning is not paged by a '>= major' route"
 
 # repeat: the last step again every 3 s while unacknowledged, then none.
-reps() { rx_count /ok/hook "b and b.get('rule') == 'rep'"; }
-[ "$(rx_count /ok/hook "b and b.get('rule') == 'rep' and b['kind'] == 'repeat'")" -ge 2 ] ||
+reps() { rx_count /ok/hook "has(b, 'rep')"; }
+[ "$(rx_count /ok/hook "has(b, 'rep', 'repeat')")" -ge 2 ] ||
   it_fail "repeat: $(reps) pages for 'rep'"
 REP=$(alarm_id rep)
 curl -sf -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$IT_HTTP/api/v1/alarms/$REP/ack" >/dev/null ||
