@@ -40,7 +40,7 @@ ws_wait_for 15 it_latest_is host-x hang.status 3 || it_fail "hung plugin not unk
 ws_psql "select text from watchstand.v_events where host = 'host-x' and probe = 'hang'" | grep -q "timed out" ||
   it_fail "timeout event missing"
 sleep 1
-left=$( (pgrep -f "sleep 300" || true) | wc -l)
+left=$( (pgrep -f "sleep 300.417" || true) | wc -l)
 [ "$left" -le 2 ] || it_fail "$left sleeps left: the plugin's group was not killed"
 it_ok "a hanging plugin is killed with its children at its timeout: unknown"
 
@@ -54,6 +54,6 @@ it_ok "garbage output: unknown, counted, logged once, agent fine"
 # Stopping the agent kills a plugin still running, with its children.
 kill "$IT_AGENT_PID"; wait "$IT_AGENT_PID" 2>/dev/null || true
 sleep 0.5
-left=$( (pgrep -f "sleep 300" || true) | wc -l)
+left=$( (pgrep -f "sleep 300.417" || true) | wc -l)
 [ "$left" -eq 0 ] || it_fail "$left plugin processes outlived the agent"
 it_ok "no plugin process outlives the agent"
