@@ -50,8 +50,6 @@ probe_logfile_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
                         const char *path)
 {
 	struct logfile_state *st = calloc(1, sizeof(*st));
-	char *re = NULL;
-	int err;
 
 	p->pr_state = st;
 	st->lf_fd = -1;
@@ -59,18 +57,8 @@ probe_logfile_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
 	st->lf_line = malloc(LOGFILE_LINE_MAX);
 	yconf_str(yc, node, path, "path", 1, &st->lf_path);
 	yconf_uint(yc, node, path, "max_events", 0, 10000, &st->lf_max_events);
-	if (yconf_str(yc, node, path, "pattern", 1, &re) == 1) {
-		if ((err = regcomp(&st->lf_re, re, REG_EXTENDED | REG_NOSUB)) !=
-		    0) {
-			char why[128];
-			regerror(err, &st->lf_re, why, sizeof(why));
-			yconf_error(yc, yconf_get(yc, node, "pattern"),
-			            "%s.pattern: bad regular expression: %s",
-			            path, why);
-		} else
-			st->lf_has_re = 1;
-	}
-	free(re);
+	if (yconf_regex(yc, node, path, "pattern", 1, &st->lf_re) == 1)
+		st->lf_has_re = 1;
 	return 0;
 }
 

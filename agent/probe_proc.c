@@ -114,8 +114,7 @@ probe_proc_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
 	                                         "user", NULL};
 	struct proc_state *st = calloc(1, sizeof(*st));
 	yaml_node_t *m = yconf_get(yc, node, "match");
-	char mpath[256], *re = NULL, *user = NULL;
-	int err;
+	char mpath[256], *user = NULL;
 
 	p->pr_state = st;
 	st->ps_hz = sysconf(_SC_CLK_TCK);
@@ -135,18 +134,8 @@ probe_proc_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
 	yconf_check_keys(yc, m, mpath, match_keys);
 	yconf_str(yc, m, mpath, "comm", 0, &st->ps_comm);
 	yconf_str(yc, m, mpath, "pidfile", 0, &st->ps_pidfile);
-	if (yconf_str(yc, m, mpath, "cmdline", 0, &re) == 1) {
-		if ((err = regcomp(&st->ps_re, re, REG_EXTENDED | REG_NOSUB)) !=
-		    0) {
-			char why[128];
-			regerror(err, &st->ps_re, why, sizeof(why));
-			yconf_error(yc, yconf_get(yc, m, "cmdline"),
-			            "%s.cmdline: bad regular expression: %s",
-			            mpath, why);
-		} else
-			st->ps_has_re = 1;
-	}
-	free(re);
+	if (yconf_regex(yc, m, mpath, "cmdline", 0, &st->ps_re) == 1)
+		st->ps_has_re = 1;
 	if (yconf_str(yc, m, mpath, "user", 0, &user) == 1) {
 		struct passwd *pw = getpwnam(user);
 		char *end;

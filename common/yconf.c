@@ -397,3 +397,84 @@ yconf_resolve_path(const char *file, char **path)
 	}
 	free(copy);
 }
+
+/* Why a pattern is refused before regcomp sees it, or NULL. POSIX leaves
+ * stacked duplication symbols undefined; glibc expands them, and large or
+ * nested intervals, into automata that can exhaust memory. */
+static const char *
+regex_too_costly(const char *re)
+{
+	const char *p;
+	int quantified = 0, intervals = 0;
+
+	if (strlen(re) > 512)
+		return "longer than 512 characters";
+	for (p = re; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			quantified = 0;
+		} else if (*p == '[') {
+			/* A bracket expression: "]" first is a member. */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p != '\0' && *p != ']')
+				p++;
+			if (*p == '\0')
+				return NULL; /* regcomp says what is wrong */
+			quantified = 0;
+		} else if (*p == '*' || *p == '+' || *p == '?' || *p == '{') {
+			if (quantified)
+				return "a quantifier follows another (such as "
+				       "'a++' or 'a*{2}')";
+			quantified = 1;
+			if (*p == '{') {
+				char *end;
+				unsigned long m = strtoul(p + 1, &end, 10),
+				              n = m;
+				if (*end == ',')
+					n = end[1] == '}'
+					        ? 0
+					        : strtoul(end + 1, &end, 10);
+				if (m > 255 || n > 255)
+					return "an interval {m,n} over 255";
+				if (++intervals > 2)
+					return "more than two intervals {m,n}";
+				while (*p != '\0' && *p != '}')
+					p++;
+				if (*p == '\0')
+					return NULL;
+			}
+		} else
+			quantified = 0;
+	}
+	return NULL;
+}
+
+int
+yconf_regex(struct yconf *yc, yaml_node_t *map, const char *prefix,
+            const char *key, int required, regex_t *re)
+{
+	char *pattern = NULL, why[160], path[256];
+	const char *costly;
+	int rc, err;
+
+	if ((rc = yconf_str(yc, map, prefix, key, required, &pattern)) != 1)
+		return rc;
+	yconf_path(path, sizeof(path), prefix, key);
+	if ((costly = regex_too_costly(pattern)) != NULL) {
+		yconf_error(yc, yconf_get(yc, map, key),
+		            "%s: regular expression refused: %s", path, costly);
+		rc = -1;
+	} else if ((err = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB)) !=
+	           0) {
+		regerror(err, re, why, sizeof(why));
+		yconf_error(yc, yconf_get(yc, map, key),
+		            "%s: bad regular expression: %s", path, why);
+		rc = -1;
+	}
+	free(pattern);
+	return rc;
+}

@@ -7,6 +7,7 @@
 #define WATCHSTAND_YCONF_H
 
 #include <stdint.h>
+#include <regex.h>
 #include <yaml.h>
 
 struct yconf {
@@ -58,6 +59,12 @@ int yconf_bool(struct yconf *yc, yaml_node_t *map, const char *prefix,
 int yconf_strlist(struct yconf *yc, yaml_node_t *map, const char *prefix,
                   const char *key, int required, char ***out, size_t *n);
 void yconf_strlist_free(char **list);
+/* A POSIX extended regular expression, compiled into *re (REG_NOSUB).
+ * Patterns whose compilation could take unbounded memory in glibc
+ * (stacked quantifiers such as "a++", intervals over 255, more than two
+ * intervals, over 512 characters) are refused with a reason. */
+int yconf_regex(struct yconf *yc, yaml_node_t *map, const char *prefix,
+                const char *key, int required, regex_t *re);
 /* A relative path in a config is taken from the config file's folder. */
 void yconf_resolve_path(const char *file, char **path);
 
