@@ -154,7 +154,10 @@ if_rows(struct snmp_if_state *st, const struct snmpc_val *vals, size_t nvals,
 			         v->v_str);
 			break;
 		case COL_NAME:
-			snprintf(r->r_name, sizeof(r->r_name), "%s", v->v_str);
+			/* A longer ifName is cut; the index tells rows apart.
+			 */
+			snprintf(r->r_name, sizeof(r->r_name), "%.*s",
+			         (int)sizeof(r->r_name) - 1, v->v_str);
 			break;
 		case COL_OPER:
 			r->r_oper = (int)v->v_i64;

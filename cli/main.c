@@ -479,7 +479,7 @@ main(int argc, char **argv)
 	struct cli c;
 	const char *state = NULL, *since = NULL, *msg = NULL, *cmd, *dur = NULL,
 	           *reason = NULL;
-	int ch, rc;
+	int ch, rc = 2;
 
 	memset(&c, 0, sizeof(c));
 	while ((ch = getopt_long(argc, argv, "jm:", opts, NULL)) != -1) {
