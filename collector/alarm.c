@@ -123,8 +123,6 @@ struct alarm_note {
 	double an_value;
 	char *an_rule;
 	char *an_host;
-	char *an_series;
-	char *an_text;
 };
 
 static void
@@ -136,12 +134,8 @@ alarm_noted(void *arg, PGresult *r)
 	if (n != NULL && r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
 	    PQntuples(r) == 1) {
 		int64_t id = atoll(PQgetvalue(r, 0, 0));
-		if (an->an_clear) /* the notice says CLEARED itself */
-			notify_alarm_cleared(
-			    n, id,
-			    an->an_text +
-			        (strncmp(an->an_text, "CLEAR ", 6) == 0 ? 6
-			                                                : 0));
+		if (an->an_clear)
+			notify_alarm_cleared(n, id, an->an_value);
 		else if (strcmp(PQgetvalue(r, 0, 1), "active-unacknowledged") ==
 		         0) {
 			struct notify_alarm na = {
@@ -149,27 +143,21 @@ alarm_noted(void *arg, PGresult *r)
 			    .na_rule = an->an_rule,
 			    .na_host = an->an_host,
 			    .na_role = PQgetvalue(r, 0, 2),
-			    .na_series = an->an_series,
 			    .na_severity = an->an_severity,
-			    .na_value = an->an_value,
-			    .na_state = PQgetvalue(r, 0, 1),
-			    .na_summary = an->an_text,
 			};
 			notify_alarm(n, &na);
 		}
 	}
 	free(an->an_rule);
 	free(an->an_host);
-	free(an->an_series);
-	free(an->an_text);
 	free(an);
 }
 
 static void
 alarm_query(struct alarms *a, const char *sql, int nparams,
             const char *const *params, int clear, const char *rule,
-            const char *host, const char *series, const char *severity,
-            double value, const char *text)
+            const char *host, const char *severity, double value,
+            const char *text)
 {
 	struct alarm_note *an = calloc(1, sizeof(*an));
 
@@ -179,8 +167,6 @@ alarm_query(struct alarms *a, const char *sql, int nparams,
 	an->an_value = value;
 	an->an_rule = strdup(rule);
 	an->an_host = strdup(host);
-	an->an_series = strdup(series);
-	an->an_text = strdup(text);
 	store_query(a->a_c->c_store, sql, nparams, params, alarm_noted, an);
 	api_publish("alarm", "system", text);
 }
@@ -206,8 +192,7 @@ alarm_write(struct alarms *a, const char *sql, const char *rule,
 	                          text};
 
 	snprintf(v, sizeof(v), "%.17g", value);
-	alarm_query(a, sql, 11, params, 0, rule, host, series, severity, value,
-	            text);
+	alarm_query(a, sql, 11, params, 0, rule, host, severity, value, text);
 }
 
 /* RAISE: a new alarm, or the open one (cleared, not yet acknowledged)
@@ -260,8 +245,8 @@ alarm_change(struct alarms *a, const char *rule, const char *host,
 	    rule, host, series, severity, v, chattering ? "t" : "f", text};
 
 	snprintf(v, sizeof(v), "%.17g", value);
-	alarm_query(a, alarm_change_sql, 7, params, 0, rule, host, series,
-	            severity, value, text);
+	alarm_query(a, alarm_change_sql, 7, params, 0, rule, host, severity,
+	            value, text);
 }
 
 static void
@@ -272,8 +257,8 @@ alarm_clear(struct alarms *a, const char *rule, const char *host,
 	const char *params[5] = {rule, host, series, v, text};
 
 	snprintf(v, sizeof(v), "%.17g", value);
-	alarm_query(a, alarm_clear_sql, 5, params, 1, rule, host, series, NULL,
-	            value, text);
+	alarm_query(a, alarm_clear_sql, 5, params, 1, rule, host, NULL, value,
+	            text);
 }
 
 static const char *

@@ -180,18 +180,11 @@ recipients_resolve(json_t *users, char **to, json_t *out)
 
 	for (; to != NULL && *to != NULL; to++) {
 		const char *t = *to;
+		json_t *literal = notify_recipient_literal(t);
 		int found = 0;
 
-		if (t[0] == '+' || (t[0] >= '0' && t[0] <= '9')) {
-			json_array_append_new(
-			    out, json_pack("{s:s, s:s, s:s}", "recipient", t,
-			                   "phone", t, "email", ""));
-			continue;
-		}
-		if (strchr(t, '@') != NULL) {
-			json_array_append_new(
-			    out, json_pack("{s:s, s:s, s:s}", "recipient", t,
-			                   "phone", "", "email", t));
+		if (literal != NULL) {
+			json_array_append_new(out, literal);
 			continue;
 		}
 		json_array_foreach(users, i, u)
@@ -656,9 +649,11 @@ pages_queued(void *arg, PGresult *r)
 
 		if (ch == NULL || page == NULL) {
 			log_warnx("notify: a page for channel '%s' is left "
-			          "unsent: the channel is no longer "
-			          "configured",
-			          PQgetvalue(r, i, 0));
+			          "unsent: %s",
+			          PQgetvalue(r, i, 0),
+			          ch == NULL
+			              ? "the channel is no longer configured"
+			              : "its stored form is unreadable");
 			json_decref(page);
 			continue;
 		}
@@ -997,12 +992,10 @@ alarm_returned(void *arg, PGresult *r)
 		    .na_rule = PQgetvalue(r, i, 1),
 		    .na_host = PQgetvalue(r, i, 2),
 		    .na_role = PQgetvalue(r, i, 3),
-		    .na_series = PQgetvalue(r, i, 4),
-		    .na_severity = severity_parse(PQgetvalue(r, i, 5)),
-		    .na_state = PQgetvalue(r, i, 6),
+		    .na_severity = severity_parse(PQgetvalue(r, i, 4)),
 		    .na_rearm = 1,
 		};
-		if (strcmp(na.na_state, "active-unacknowledged") == 0)
+		if (strcmp(PQgetvalue(r, i, 5), "active-unacknowledged") == 0)
 			notify_alarm(n, &na);
 	}
 }
@@ -1018,7 +1011,7 @@ notify_alarm_returned(struct notifier *n, int64_t alarm_id)
 	snprintf(id, sizeof(id), "%lld", (long long)alarm_id);
 	store_query(n->n_c->c_store,
 	            "SELECT a.id, a.rule, a.host, coalesce(g.role, ''), "
-	            "a.series, a.severity, a.state FROM watchstand.alarms a "
+	            "a.severity, a.state FROM watchstand.alarms a "
 	            "LEFT JOIN watchstand.agents g ON g.name = a.host WHERE "
 	            "a.id = $1::bigint",
 	            1, params, alarm_returned, n);
@@ -1026,7 +1019,7 @@ notify_alarm_returned(struct notifier *n, int64_t alarm_id)
 
 struct clear_ctx {
 	struct notifier *cc_n;
-	char cc_summary[512];
+	double cc_value;
 };
 
 static void
@@ -1044,7 +1037,7 @@ clear_pages(void *arg, PGresult *r)
 		    json_string_value(json_object_get(page, "route"));
 		const struct notify_route *rt =
 		    rname ? route_by_name(n->n_conf, rname, &route) : NULL;
-		char key[700];
+		char key[700], summary[512];
 
 		if (page == NULL || rt == NULL || !rt->nr_send_clear) {
 			json_decref(page);
@@ -1060,8 +1053,14 @@ clear_pages(void *arg, PGresult *r)
 		json_object_set_new(page, "key", json_string(key));
 		json_object_set_new(page, "kind", json_string("clear"));
 		json_object_set_new(page, "state", json_string("cleared"));
-		json_object_set_new(page, "summary",
-		                    json_string(cc->cc_summary));
+		/* As page_info words it, with the value it cleared at. */
+		snprintf(summary, sizeof(summary), "%s on %s: %s = %g",
+		         json_string_value(json_object_get(page, "rule")),
+		         json_string_value(json_object_get(page, "host")),
+		         json_string_value(json_object_get(page, "series")),
+		         cc->cc_value);
+		json_object_set_new(page, "summary", json_string(summary));
+		json_object_set_new(page, "value", json_real(cc->cc_value));
 		json_array_append_new(pages, page);
 	}
 	pages_write(n, pages);
@@ -1069,7 +1068,7 @@ clear_pages(void *arg, PGresult *r)
 }
 
 void
-notify_alarm_cleared(struct notifier *n, int64_t alarm_id, const char *summary)
+notify_alarm_cleared(struct notifier *n, int64_t alarm_id, double value)
 {
 	struct clear_ctx *cc;
 	char id[32];
@@ -1085,7 +1084,7 @@ notify_alarm_cleared(struct notifier *n, int64_t alarm_id, const char *summary)
 		return;
 	cc = calloc(1, sizeof(*cc));
 	cc->cc_n = n;
-	snprintf(cc->cc_summary, sizeof(cc->cc_summary), "%s", summary);
+	cc->cc_value = value;
 	snprintf(id, sizeof(id), "%lld", (long long)alarm_id);
 	/* Whoever got a page about it hears that it is over. */
 	store_query(n->n_c->c_store,

@@ -98,6 +98,9 @@ void notify_configure(struct notify_conf *nc, struct yconf *yc,
                       yaml_node_t *node, const char *file,
                       int (*phase_known)(void *, const char *), void *arg);
 void notify_conf_free(struct notify_conf *nc);
+/* A phone number or mail address written in `to:` as
+ * {recipient, phone, email}; NULL when it names a user or role. */
+json_t *notify_recipient_literal(const char *to);
 const struct notify_channel *notify_channel_find(const struct notify_conf *nc,
                                                  const char *name);
 /* 1 when the route takes an alarm of this severity, phase, role, host
@@ -111,18 +114,13 @@ struct collector;
 struct evbuffer;
 struct notifier;
 
-/* What the notifier needs of an alarm (strings are copied). */
+/* What routing needs of an alarm; pages read the rest from its row. */
 struct notify_alarm {
 	int64_t na_id;
 	const char *na_rule;
 	const char *na_host;
 	const char *na_role;
-	const char *na_series;
 	int na_severity;
-	double na_value;
-	const char *na_state;
-	const char *na_summary;
-	const char *na_runbook;
 	int na_rearm; /* back from shelving: cancelled steps wait again */
 };
 
@@ -134,8 +132,7 @@ void notify_alarm(struct notifier *n, const struct notify_alarm *a);
  * acknowledged, its cancelled steps counted from now. */
 void notify_alarm_returned(struct notifier *n, int64_t alarm_id);
 /* An alarm cleared: routes with send_clear tell whoever was paged. */
-void notify_alarm_cleared(struct notifier *n, int64_t alarm_id,
-                          const char *summary);
+void notify_alarm_cleared(struct notifier *n, int64_t alarm_id, double value);
 void notifier_metrics(struct notifier *n, struct evbuffer *out);
 /* notify-test CHANNEL [--to RECIPIENT]: blocking, for the command line. */
 int notify_test(const char *conf_file, const struct collector *c,

@@ -550,6 +550,18 @@ notify_conf_free(struct notify_conf *nc)
 	memset(nc, 0, sizeof(*nc));
 }
 
+json_t *
+notify_recipient_literal(const char *to)
+{
+	if (to[0] == '+' || (to[0] >= '0' && to[0] <= '9'))
+		return json_pack("{s:s, s:s, s:s}", "recipient", to, "phone",
+		                 to, "email", "");
+	if (strchr(to, '@') != NULL)
+		return json_pack("{s:s, s:s, s:s}", "recipient", to, "phone",
+		                 "", "email", to);
+	return NULL;
+}
+
 const struct notify_channel *
 notify_channel_find(const struct notify_conf *nc, const char *name)
 {

@@ -24,12 +24,8 @@ test_recipient(const struct collector_conf *cc, const char *to)
 	PGresult *r;
 	json_t *who = NULL;
 
-	if (to[0] == '+' || (to[0] >= '0' && to[0] <= '9'))
-		return json_pack("{s:s, s:s, s:s}", "recipient", to, "phone",
-		                 to, "email", "");
-	if (strchr(to, '@') != NULL)
-		return json_pack("{s:s, s:s, s:s}", "recipient", to, "phone",
-		                 "", "email", to);
+	if ((who = notify_recipient_literal(to)) != NULL)
+		return who;
 	db = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(db) != CONNECTION_OK) {
 		fprintf(stderr, "notify-test: cannot look up '%s': %s", to,
