@@ -204,7 +204,11 @@ static void
 store_disconnect(struct store *st, const char *why)
 {
 	struct timeval tv = {STORE_RETRY_S, 0};
+	char reason[512];
 
+	/* why is often PQerrorMessage(st->s_db), which PQfinish frees. */
+	snprintf(reason, sizeof(reason), "%s", why);
+	reason[strcspn(reason, "\n")] = '\0';
 	if (st->s_ev != NULL) {
 		event_free(st->s_ev);
 		st->s_ev = NULL;
@@ -220,7 +224,7 @@ store_disconnect(struct store *st, const char *why)
 	/* Unacknowledged work goes back to the queue, in order. */
 	q_prepend(&st->s_batches, &st->s_inflight);
 	pbuf_reset(&st->s_copy);
-	store_complain(st, why, 1);
+	store_complain(st, reason, 1);
 	store_set_up(st, 0);
 	st->s_state = ST_DOWN;
 	evtimer_add(st->s_retry, &tv);
