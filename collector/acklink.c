@@ -211,7 +211,6 @@ acklink_verify(const unsigned char *key, size_t keylen, const char *token,
 
 /* ---- the pages behind the link ---- */
 
-static struct collector *acklink_c;
 
 static void
 html_escape(struct evbuffer *out, const char *s)
@@ -365,6 +364,13 @@ acked_page(struct evhttp_request *req, PGresult *r, const char *ctx)
 		          "have.");
 		return;
 	}
+	if (!PQgetisnull(r, 0, 2)) {
+		snprintf(text, sizeof(text),
+		         "This link was already used (%s). A link works once.",
+		         PQgetvalue(r, 0, 2));
+		page_text(req, 403, "Link used", text);
+		return;
+	}
 	if (PQgetisnull(r, 0, 1)) {
 		snprintf(text, sizeof(text),
 		         "Nothing was changed: the alarm is %s.",
@@ -376,28 +382,6 @@ acked_page(struct evhttp_request *req, PGresult *r, const char *ctx)
 	         ctx, PQgetvalue(r, 0, 1));
 	log_info("acklink: alarm acknowledged by %s via phone link", ctx);
 	page_text(req, 200, "Acknowledged", text);
-}
-
-/* POST, after the link was marked used: the acknowledgement itself. */
-static void
-link_claimed(struct evhttp_request *req, PGresult *r, const char *ctx)
-{
-	const char *nl = strchr(ctx, '\n');
-	char id[32];
-	const char *params[3] = {id, nl ? nl + 1 : "", "via phone link"};
-
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
-		db_trouble(req, r);
-		return;
-	}
-	if (PQntuples(r) != 1) {
-		page_text(req, 403, "Link used",
-		          "This link was already used. A link works once.");
-		return;
-	}
-	snprintf(id, sizeof(id), "%.*s", nl ? (int)(nl - ctx) : 0, ctx);
-	api_query_for(acklink_c, req, alarm_ack_sql, 3, params, acked_page,
-	              params[1]);
 }
 
 int
@@ -412,7 +396,6 @@ acklink_handle(struct collector *c, struct evhttp_request *req)
 
 	if (path == NULL || strncmp(path, "/ack/", 5) != 0)
 		return 0;
-	acklink_c = c;
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
 		page_text(req, 405, "Not allowed", "Open the link.");
 		return 1;
@@ -450,15 +433,12 @@ acklink_handle(struct collector *c, struct evhttp_request *req)
 		    "FROM watchstand.alarms a WHERE a.id = $1::bigint",
 		    2, params, confirm_page, "");
 	} else {
-		const char *params[3] = {sig, id, who};
-		snprintf(ctx, sizeof(ctx), "%s\n%s", id, who);
-		api_query_for(
-		    c, req,
-		    "INSERT INTO watchstand.notify_links_used "
-		    "(signature, alarm_id, recipient) VALUES ($1, "
-		    "$2::bigint, $3) ON CONFLICT DO NOTHING RETURNING "
-		    "alarm_id",
-		    3, params, link_claimed, ctx);
+		/* The link is spent in the same statement, and only if it
+		 * acknowledged. */
+		const char *params[4] = {id, who, "via phone link", sig};
+		snprintf(ctx, sizeof(ctx), "%s", who);
+		api_query_for(c, req, alarm_ack_link_sql, 4, params, acked_page,
+		              ctx);
 	}
 	return 1;
 }

@@ -85,6 +85,31 @@ const char alarm_ack_sql[] =
     "|| state || ']' FROM u) SELECT (SELECT state FROM t), (SELECT state "
     "FROM u)";
 
+/*
+ * The same through a phone's ack link ($4: its signature), which is spent
+ * only when it acknowledged: a link refused for the alarm's state (409)
+ * still works once the alarm can be acknowledged. Third column: when the
+ * link was used before (then nothing is changed).
+ */
+const char alarm_ack_link_sql[] =
+    "WITH prior AS (SELECT used_at FROM watchstand.notify_links_used WHERE "
+    "signature = $4), t AS (SELECT id, state, rule, host, series FROM "
+    "watchstand.alarms WHERE id = $1::bigint), u AS (UPDATE "
+    "watchstand.alarms a SET acked_by = $2, acked_at = now(), updated_at = "
+    "now(), state = CASE WHEN t.state = 'cleared-unacknowledged' THEN "
+    "'closed' ELSE 'active-acknowledged' END, closed_at = CASE WHEN "
+    "t.state = 'cleared-unacknowledged' THEN now() END FROM t WHERE a.id = "
+    "t.id AND t.state IN ('active-unacknowledged', "
+    "'cleared-unacknowledged') AND NOT EXISTS (SELECT 1 FROM prior) "
+    "RETURNING a.id, a.state, t.rule, t.host, t.series), l AS (INSERT INTO "
+    "watchstand.shift_log (kind, actor, text) SELECT 'alarm', $2, 'ACK ' "
+    "|| rule || ' on ' || host || ': ' || series || coalesce(' -- ' || $3, "
+    "'') || ' [alarm ' || id || ', now ' || state || ']' FROM u), k AS "
+    "(INSERT INTO watchstand.notify_links_used (signature, alarm_id, "
+    "recipient) SELECT $4, id, $2 FROM u ON CONFLICT DO NOTHING) SELECT "
+    "(SELECT state FROM t), (SELECT state FROM u), (SELECT "
+    "to_char(used_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM prior)";
+
 static struct open_alarm *
 alarm_find(struct alarms *a, const char *rule, const char *host,
            const char *series, int create)

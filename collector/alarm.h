@@ -24,5 +24,6 @@ int alarms_open(struct alarms *a);
 /* Acknowledges alarm $1 as $2 with comment $3 (may be NULL), with its
  * shift log entry; returns (state before, state after or NULL). */
 extern const char alarm_ack_sql[];
+extern const char alarm_ack_link_sql[];
 
 #endif

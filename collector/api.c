@@ -22,6 +22,9 @@
 
 #define API_SESSION_S (12 * 3600) /* a shift and then some */
 #define API_BODY_MAX (64 * 1024)
+/* A request not sent to the database by then answers 503 and is never
+ * applied: the user's retry must not be the second copy. */
+#define API_DB_DEADLINE_MS 800
 
 struct api_session {
 	UT_hash_handle hh;
@@ -44,6 +47,9 @@ struct api_pending {
 	char p_password[256];
 	char p_text[1024];
 	api_reply_fn p_fn;
+	/* Query parameters a bad value is named by: "since", ... */
+	const char *p_pnames[4];
+	char *p_pvalues[4];
 };
 
 /* A client following /events (Server-Sent Events). */
@@ -60,6 +66,8 @@ struct api_state {
 };
 
 static struct api_state api;
+
+static void api_pending_free(struct api_pending *p);
 
 void
 api_init(struct collector *c)
@@ -94,7 +102,7 @@ api_free(struct collector *c)
 	}
 	while ((p = api.a_pending) != NULL) {
 		api.a_pending = p->p_next;
-		free(p);
+		api_pending_free(p);
 	}
 	while (api.a_subs != NULL) {
 		struct api_sub *sub = api.a_subs;
@@ -107,6 +115,62 @@ static void
 api_error(struct evhttp_request *req, int code, const char *msg)
 {
 	http_reply_json(req, code, json_pack("{s:s}", "error", msg));
+}
+
+static void
+api_pending_free(struct api_pending *p)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		free(p->p_pvalues[i]);
+	explicit_bzero(p->p_password, sizeof(p->p_password));
+	free(p);
+}
+
+/* Why a request got no result: the database is gone, or busy past the
+ * deadline (then nothing of the request was applied). */
+static void
+api_db_unavailable(struct evhttp_request *req, struct collector *c)
+{
+	api_error(req, 503,
+	          store_up(c->c_store)
+	              ? "the database did not take the request in time; "
+	                "nothing was applied, try again"
+	              : "the database is unreachable");
+}
+
+/*
+ * A value PostgreSQL could not read as its type (SQLSTATE class 22) is
+ * the client's mistake: 400 naming the parameter whose value the
+ * server's message quotes.
+ */
+static int
+api_bad_value(struct api_pending *p, PGresult *r)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	char quoted[300], text[600];
+	const char *name = NULL;
+	int i;
+
+	if (state == NULL || strncmp(state, "22", 2) != 0 || msg == NULL)
+		return 0;
+	for (i = 0; i < 4 && p->p_pnames[i] != NULL; i++) {
+		if (p->p_pvalues[i] == NULL)
+			continue;
+		snprintf(quoted, sizeof(quoted), "\"%s\"", p->p_pvalues[i]);
+		if (strstr(msg, quoted) != NULL) {
+			name = p->p_pnames[i];
+			break;
+		}
+	}
+	if (name == NULL && p->p_pnames[0] == NULL)
+		return 0;
+	snprintf(text, sizeof(text), "%s=: %s", name ? name : "a parameter",
+	         msg);
+	api_error(p->p_req, 400, text);
+	return 1;
 }
 
 /* The client may close before the database answers. */
@@ -144,16 +208,19 @@ api_query_done(void *arg, PGresult *r)
 			break;
 		}
 	if (p->p_req != NULL) {
-		if (r == NULL || (PQresultStatus(r) != PGRES_TUPLES_OK &&
-		                  PQresultStatus(r) != PGRES_COMMAND_OK)) {
-			log_warnx("api: %s",
-			          r ? PQresultErrorMessage(r) : "no result");
-			api_error(p->p_req, 503, "the database did not answer");
+		if (r == NULL)
+			api_db_unavailable(p->p_req, p->p_c);
+		else if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+		         PQresultStatus(r) != PGRES_COMMAND_OK) {
+			if (!api_bad_value(p, r)) {
+				log_warnx("api: %s", PQresultErrorMessage(r));
+				api_error(p->p_req, 503,
+				          "the database refused the request");
+			}
 		} else
 			p->p_done(p, r);
 	}
-	explicit_bzero(p->p_password, sizeof(p->p_password));
-	free(p);
+	api_pending_free(p);
 }
 
 /* A request that will wait for the database; fill it, then api_send. */
@@ -179,10 +246,34 @@ static void
 api_send(struct api_pending *p, const char *sql, int n,
          const char *const *params)
 {
+	struct api_pending **pp;
+
 	evhttp_connection_set_closecb(p->p_evcon, api_conn_closed, NULL);
 	p->p_next = api.a_pending;
 	api.a_pending = p;
-	store_query(p->p_c->c_store, sql, n, params, api_query_done, p);
+	if (store_query_by(p->p_c->c_store, sql, n, params, api_query_done, p,
+	                   API_DB_DEADLINE_MS) == 0)
+		return;
+	for (pp = &api.a_pending; *pp != NULL; pp = &(*pp)->p_next)
+		if (*pp == p) {
+			*pp = p->p_next;
+			break;
+		}
+	api_db_unavailable(p->p_req, p->p_c);
+	api_pending_free(p);
+}
+
+/* Names the query parameters of a read, for a 400 on a bad value. */
+static void
+api_name_params(struct api_pending *p, const char *const *names,
+                const char *const *values, int n)
+{
+	int i;
+
+	for (i = 0; i < n && i < 4; i++) {
+		p->p_pnames[i] = names[i];
+		p->p_pvalues[i] = values[i] ? strdup(values[i]) : NULL;
+	}
 }
 
 static void
@@ -328,6 +419,38 @@ api_events(struct evhttp_request *req)
 	api.a_subs = sub;
 }
 
+/*
+ * {"minutes": N, "reason": "why"} of shelving and out-of-service: NULL
+ * when good, else what is wrong with it, in err.
+ */
+static const char *
+api_minutes_reason(json_t *body, json_int_t max, json_int_t *minutes,
+                   const char **reason, char *err, size_t errlen)
+{
+	json_t *m, *r;
+
+	if (body == NULL || !json_is_object(body))
+		snprintf(err, errlen,
+		         "expected a JSON body {\"minutes\": N, \"reason\": "
+		         "\"why\"}");
+	else if ((m = json_object_get(body, "minutes")) == NULL)
+		snprintf(err, errlen, "minutes: missing");
+	else if (!json_is_integer(m) || json_integer_value(m) <= 0)
+		snprintf(err, errlen,
+		         "minutes: expected a whole number above 0");
+	else if (json_integer_value(m) > max)
+		snprintf(err, errlen, "minutes: at most %lld", (long long)max);
+	else if ((r = json_object_get(body, "reason")) == NULL ||
+	         !json_is_string(r) || json_string_value(r)[0] == '\0')
+		snprintf(err, errlen, "reason: a reason is required (text)");
+	else {
+		*minutes = json_integer_value(m);
+		*reason = json_string_value(r);
+		return NULL;
+	}
+	return err;
+}
+
 /* ---- POST /login ---- */
 
 static void
@@ -408,11 +531,12 @@ api_status_done(struct api_pending *p, PGresult *r)
 		json_object_set_new(counts, PQgetvalue(r, i, 0),
 		                    json_integer(atoll(PQgetvalue(r, i, 1))));
 	http_reply_json(p->p_req, 200,
-	                json_pack("{s:s, s:i, s:o, s:s}", "phase",
+	                json_pack("{s:s, s:i, s:o, s:s, s:s, s:b}", "phase",
 	                          p->p_c->c_phase ? p->p_c->c_phase : "",
 	                          "agents_connected",
 	                          ingest_connected(p->p_c->c_ingest), "alarms",
-	                          counts, "user", p->p_user.s_login));
+	                          counts, "user", p->p_user.s_login,
+	                          "database", "up", "stale", 0));
 }
 
 static void
@@ -508,6 +632,11 @@ api_handle(struct collector *c, struct evhttp_request *req)
 	if (path == NULL || strncmp(path, "/api/v1/", 8) != 0)
 		return 0;
 	path += 7;
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
+	    API_BODY_MAX) {
+		api_error(req, 413, "the request body is over 64 KiB");
+		return 1;
+	}
 	if (strcmp(path, "/login") == 0) {
 		if (cmd != EVHTTP_REQ_POST)
 			api_error(req, 405, "POST only");
@@ -524,6 +653,15 @@ api_handle(struct collector *c, struct evhttp_request *req)
 		evhttp_parse_query_str(query, &q);
 	if (strcmp(path, "/events") == 0 && cmd == EVHTTP_REQ_GET)
 		api_events(req);
+	else if (strcmp(path, "/status") == 0 && cmd == EVHTTP_REQ_GET &&
+	         !store_up(c->c_store))
+		/* What the collector knows without the database. */
+		http_reply_json(
+		    req, 200,
+		    json_pack("{s:s, s:i, s:n, s:s, s:s, s:b}", "phase",
+		              c->c_phase ? c->c_phase : "", "agents_connected",
+		              ingest_connected(c->c_ingest), "alarms", "user",
+		              user->s_login, "database", "down", "stale", 1));
 	else if (strcmp(path, "/status") == 0 && cmd == EVHTTP_REQ_GET)
 		api_query(c, req, user,
 		          "SELECT state, count(*) FROM watchstand.alarms WHERE "
@@ -551,16 +689,22 @@ api_handle(struct collector *c, struct evhttp_request *req)
 		params[3] = evhttp_find_header(&q, "to");
 		if (params[0] == NULL)
 			api_error(req, 400, "series= is required");
-		else
-			api_query(
-			    c, req, user,
+		else {
+			static const char *const names[] = {"series", "host",
+			                                    "from", "to"};
+			struct api_pending *p =
+			    api_pending_new(c, req, user, api_rows_done);
+			api_name_params(p, names, params, 4);
+			api_send(
+			    p,
 			    "SELECT ts, host, series, value FROM "
 			    "watchstand.v_samples WHERE series = $1 AND "
 			    "($2::text IS NULL OR host = $2) AND ts >= "
 			    "coalesce($3::timestamptz, now() - interval '1 "
 			    "hour') AND ts <= coalesce($4::timestamptz, "
 			    "now()) ORDER BY ts LIMIT 10000",
-			    4, params, api_rows_done);
+			    4, params);
+		}
 	} else if (strcmp(path, "/alarms") == 0 && cmd == EVHTTP_REQ_GET) {
 		params[0] = evhttp_find_header(&q, "state");
 		api_query(c, req, user,
@@ -607,28 +751,19 @@ api_handle(struct collector *c, struct evhttp_request *req)
 		json_t *body = api_body(req);
 		const char *reason = NULL;
 		json_int_t minutes = 0;
-		char mbuf[32];
+		char mbuf[32], err[160];
 		struct api_pending *p;
 
 		if (user->s_role < ROLE_WATCHSTANDER)
 			api_error(req, 403, "a viewer cannot shelve");
 		else if (shelve &&
-		         (body == NULL ||
-		          json_unpack(body, "{s:I, s:s}", "minutes", &minutes,
-		                      "reason", &reason) != 0 ||
-		          reason[0] == '\0' || minutes <= 0))
-			api_error(req, 400,
-			          "expected {\"minutes\": N, \"reason\": "
-			          "\"why\"}: shelving needs a reason");
-		else if (shelve && (uint64_t)minutes * 60000 >
-		                       c->c_conf.cc_max_shelve_ms) {
-			char msg[96];
-			snprintf(
-			    msg, sizeof(msg),
-			    "at most %llu minutes (collector.max_shelve)",
-			    (unsigned long long)(c->c_conf.cc_max_shelve_ms /
-			                         60000));
-			api_error(req, 400, msg);
+		         api_minutes_reason(
+		             body, (json_int_t)(c->c_conf.cc_max_shelve_ms / 60000),
+		             &minutes, &reason, err, sizeof(err)) != NULL) {
+			if (strncmp(err, "minutes: at most", 16) == 0)
+				strncat(err, " (collector.max_shelve)",
+				        sizeof(err) - strlen(err) - 1);
+			api_error(req, 400, err);
 		} else {
 			snprintf(idbuf, sizeof(idbuf), "%ld", id);
 			snprintf(mbuf, sizeof(mbuf), "%lld",
@@ -711,6 +846,7 @@ api_handle(struct collector *c, struct evhttp_request *req)
 		const char *reason = NULL;
 		json_int_t minutes = 0;
 		struct api_pending *p;
+		char err[160];
 
 		snprintf(host, sizeof(host), "%.*s", (int)(slash - path - 7),
 		         path + 7);
@@ -719,14 +855,9 @@ api_handle(struct collector *c, struct evhttp_request *req)
 			          "a viewer cannot take hosts out of "
 			          "service");
 		else if (out &&
-		         (body == NULL ||
-		          json_unpack(body, "{s:I, s:s}", "minutes", &minutes,
-		                      "reason", &reason) != 0 ||
-		          reason[0] == '\0' || minutes <= 0 ||
-		          minutes > 7 * 24 * 60))
-			api_error(req, 400,
-			          "expected {\"minutes\": N (up to a "
-			          "week), \"reason\": \"why\"}");
+		         api_minutes_reason(body, 7 * 24 * 60, &minutes, &reason,
+		                            err, sizeof(err)) != NULL)
+			api_error(req, 400, err);
 		else {
 			snprintf(mbuf, sizeof(mbuf), "%lld",
 			         (long long)minutes);
@@ -799,14 +930,19 @@ api_handle(struct collector *c, struct evhttp_request *req)
 		}
 		json_decref(body);
 	} else if (strcmp(path, "/log") == 0 && cmd == EVHTTP_REQ_GET) {
+		static const char *const names[] = {"since", "kind"};
+		struct api_pending *p =
+		    api_pending_new(c, req, user, api_rows_done);
+
 		params[0] = evhttp_find_header(&q, "since");
 		params[1] = evhttp_find_header(&q, "kind");
-		api_query(c, req, user,
-		          "SELECT id, ts, shift_id, kind, actor, text FROM "
-		          "watchstand.v_shift_log WHERE ts >= now() - "
-		          "coalesce($1::interval, '8 hours') AND ($2::text IS "
-		          "NULL OR kind = $2) ORDER BY id DESC LIMIT 1000",
-		          2, params, api_rows_done);
+		api_name_params(p, names, params, 2);
+		api_send(p,
+		         "SELECT id, ts, shift_id, kind, actor, text FROM "
+		         "watchstand.v_shift_log WHERE ts >= now() - "
+		         "coalesce($1::interval, '8 hours') AND ($2::text IS "
+		         "NULL OR kind = $2) ORDER BY id DESC LIMIT 1000",
+		         2, params);
 	} else if (strcmp(path, "/log") == 0 && cmd == EVHTTP_REQ_POST) {
 		json_t *body = api_body(req);
 		const char *text = NULL;

@@ -26,6 +26,8 @@ struct collector_conf {
 	uint64_t cc_retention_ms;
 	uint64_t cc_agent_silence_ms;
 	uint64_t cc_max_shelve_ms;
+	uint64_t cc_http_max_conns;  /* open at once; more are closed */
+	uint64_t cc_http_request_ms; /* a whole request must arrive by then */
 	struct calendar cc_calendar;
 	struct rules_conf cc_rules;
 	struct notify_conf cc_notify;

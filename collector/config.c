@@ -60,7 +60,8 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	static const char *const later[] = {"checklists", NULL};
 	static const char *const keys[] = {
 	    "listen",    "http",          "database",   "tls",     "public_url",
-	    "retention", "agent_silence", "max_shelve", "chatter", NULL};
+	    "retention", "agent_silence", "max_shelve", "chatter",
+	    "http_max_connections", "http_request_timeout", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;
@@ -70,6 +71,8 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	c->cc_retention_ms = 30ULL * 86400 * 1000;
 	c->cc_agent_silence_ms = 10000;
 	c->cc_max_shelve_ms = 8ULL * 3600 * 1000;
+	c->cc_http_max_conns = 256;
+	c->cc_http_request_ms = 20000;
 	if (yconf_load(&yc, file) == -1)
 		goto done;
 	root = yconf_root(&yc);
@@ -146,6 +149,17 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	    c->cc_max_shelve_ms < 60000)
 		yconf_error(&yc, yconf_get(&yc, m, "max_shelve"),
 		            "collector.max_shelve: must be at least 1m");
+	if (yconf_uint(&yc, m, "collector", "http_max_connections", 0, 100000,
+	               &c->cc_http_max_conns) == 1 &&
+	    c->cc_http_max_conns < 2)
+		yconf_error(&yc, yconf_get(&yc, m, "http_max_connections"),
+		            "collector.http_max_connections: must be at least 2");
+	if (yconf_duration(&yc, m, "collector", "http_request_timeout", 0,
+	                   &c->cc_http_request_ms) == 1 &&
+	    (c->cc_http_request_ms < 1000 ||
+	     c->cc_http_request_ms > 3600 * 1000))
+		yconf_error(&yc, yconf_get(&yc, m, "http_request_timeout"),
+		            "collector.http_request_timeout: between 1s and 1h");
 	tls = yconf_get(&yc, m, "tls");
 	if (tls == NULL)
 		yconf_error(&yc, m, "collector.tls: required key is missing");

@@ -1,9 +1,12 @@
-/* The collector's HTTP side: /healthz and /metrics for now. */
+/* The collector's HTTP side: /healthz, /metrics, and the connections
+ * the API and the ack links are served on. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <jansson.h>
 
@@ -11,6 +14,153 @@
 #include "collector.h"
 #include "api.h"
 #include "ingest.h"
+
+/*
+ * evhttp's own timeout is per read: a client that sends a header byte
+ * every few seconds would hold its connection forever. Each connection
+ * must deliver a whole request within collector.http_request_timeout of
+ * being accepted (or of its last answer, on a kept-alive connection), and
+ * at most collector.http_max_connections are open at once; more are
+ * closed at once. Both are counted in /metrics.
+ */
+#define HTTP_HEADERS_MAX (16 * 1024)
+#define HTTP_BODY_MAX (1 << 20)
+#define HTTP_SWEEP_MS 250
+
+struct http_conn {
+	struct http_conn *hc_next;
+	struct bufferevent *hc_bev; /* we hold a reference */
+	double hc_deadline;         /* for the next whole request */
+	int hc_busy;                /* a request is being answered */
+	int hc_refuse;              /* over the cap: close it */
+};
+
+static struct {
+	struct http_conn *h_conns;
+	int h_nconns;
+	struct event *h_sweep;
+	double h_request_s;
+	uint64_t h_max_conns;
+	uint64_t h_refused;
+	uint64_t h_timed_out;
+} http;
+
+static double
+http_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* evhttp frees a connection's bufferevent by clearing its callbacks and
+ * dropping its reference; ours keeps the memory until this notices. */
+static int
+http_conn_gone(const struct http_conn *hc)
+{
+	bufferevent_data_cb rd;
+	bufferevent_event_cb ev;
+
+	bufferevent_getcb(hc->hc_bev, &rd, NULL, &ev, NULL);
+	return rd == NULL && ev == NULL;
+}
+
+static void
+http_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn **pp = &http.h_conns, *hc;
+	double now = http_mono();
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while ((hc = *pp) != NULL) {
+		if (http_conn_gone(hc)) {
+			*pp = hc->hc_next;
+			bufferevent_decref(hc->hc_bev);
+			free(hc);
+			http.h_nconns--;
+			continue;
+		}
+		if (hc->hc_refuse || (!hc->hc_busy && now > hc->hc_deadline)) {
+			if (!hc->hc_refuse)
+				http.h_timed_out++;
+			hc->hc_refuse = 0;
+			hc->hc_deadline = now + http.h_request_s;
+			/* As evhttp's own timeout does: the connection is
+			 * dropped without an answer. */
+			bufferevent_trigger_event(
+			    hc->hc_bev, BEV_EVENT_TIMEOUT | BEV_EVENT_READING, 0);
+		}
+		pp = &hc->hc_next;
+	}
+}
+
+static struct bufferevent *
+http_bevcb(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev =
+	    bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct http_conn *hc;
+
+	(void)arg;
+	if (bev == NULL || (hc = calloc(1, sizeof(*hc))) == NULL)
+		return bev;
+	bufferevent_incref(bev);
+	hc->hc_bev = bev;
+	hc->hc_deadline = http_mono() + http.h_request_s;
+	if ((uint64_t)http.h_nconns >= http.h_max_conns) {
+		/* evhttp sets the socket after this returns: closed on the
+		 * next sweep, which comes at once. */
+		hc->hc_refuse = 1;
+		http.h_refused++;
+		event_active(http.h_sweep, EV_TIMEOUT, 0);
+	}
+	hc->hc_next = http.h_conns;
+	http.h_conns = hc;
+	http.h_nconns++;
+	return bev;
+}
+
+static struct http_conn *
+http_conn_of(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev =
+	    evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct http_conn *hc;
+
+	for (hc = http.h_conns; hc != NULL; hc = hc->hc_next)
+		if (hc->hc_bev == bev)
+			return hc;
+	return NULL;
+}
+
+static void
+http_request_done(struct evhttp_request *req, void *arg)
+{
+	struct http_conn *hc = http_conn_of(req);
+
+	(void)arg;
+	if (hc != NULL) {
+		hc->hc_busy = 0;
+		hc->hc_deadline = http_mono() + http.h_request_s;
+	}
+}
+
+/* A whole request arrived: no deadline while it is being answered (an
+ * event stream is answered for as long as it lasts). */
+static void
+http_request_begin(struct evhttp_request *req)
+{
+	struct http_conn *hc = http_conn_of(req);
+
+	if (hc != NULL) {
+		hc->hc_busy = 1;
+		evhttp_request_set_on_complete_cb(req, http_request_done, NULL);
+	}
+}
 
 void
 http_reply_json(struct evhttp_request *req, int code, json_t *body)
@@ -27,11 +177,30 @@ http_reply_json(struct evhttp_request *req, int code, json_t *body)
 	evbuffer_free(out);
 }
 
+/* Only GET and HEAD for the plain endpoints. */
+static int
+http_read_only(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+		return 1;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	                  "GET, HEAD");
+	http_reply_json(req, 405,
+	                json_pack("{s:s}", "error", "GET or HEAD only"));
+	return 0;
+}
+
 static void
 http_healthz(struct evhttp_request *req, void *arg)
 {
 	struct collector *c = arg;
 	int up = c->c_stats.st_db_up;
+
+	http_request_begin(req);
+	if (!http_read_only(req))
+		return;
 
 	http_reply_json(req, up ? 200 : 503,
 	                json_pack("{s:s, s:s, s:i, s:s, s:s}", "status",
@@ -55,9 +224,13 @@ http_metrics(struct evhttp_request *req, void *arg)
 {
 	struct collector *c = arg;
 	struct collector_stats *s = &c->c_stats;
-	struct evbuffer *out = evbuffer_new();
+	struct evbuffer *out;
 	int b;
 
+	http_request_begin(req);
+	if (!http_read_only(req))
+		return;
+	out = evbuffer_new();
 	metric(out, "watchstand_samples_ingested_total", "counter",
 	       "Samples committed to PostgreSQL.", (double)s->st_samples);
 	metric(out, "watchstand_events_ingested_total", "counter",
@@ -110,6 +283,16 @@ http_metrics(struct evhttp_request *req, void *arg)
 	                    "# TYPE watchstand_calendar_phase gauge\n"
 	                    "watchstand_calendar_phase{phase=\"%s\"} 1\n",
 	                    c->c_phase ? c->c_phase : "");
+	metric(out, "watchstand_http_connections", "gauge",
+	       "HTTP connections open now.", http.h_nconns);
+	metric(out, "watchstand_http_connections_refused_total", "counter",
+	       "HTTP connections closed at once: over the limit of open "
+	       "connections.",
+	       (double)http.h_refused);
+	metric(out, "watchstand_http_connections_timed_out_total", "counter",
+	       "HTTP connections closed because a whole request did not "
+	       "arrive in time.",
+	       (double)http.h_timed_out);
 	ingest_metrics(c->c_ingest, out);
 	notifier_metrics(c->c_notifier, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -121,6 +304,16 @@ http_metrics(struct evhttp_request *req, void *arg)
 static void
 http_notfound(struct evhttp_request *req, void *arg)
 {
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	http_request_begin(req);
+	/* evhttp would answer these in HTML; every answer here is JSON. */
+	if (cmd == EVHTTP_REQ_TRACE || cmd == EVHTTP_REQ_CONNECT) {
+		http_reply_json(req, 501,
+		                json_pack("{s:s}", "error",
+		                          "method not implemented"));
+		return;
+	}
 	if (acklink_handle(arg, req) || api_handle(arg, req))
 		return;
 	http_reply_json(req, 404, json_pack("{s:s}", "error", "no such path"));
@@ -137,10 +330,22 @@ http_start(struct collector *c)
 		return -1;
 	c->c_http = evhttp_new(c->c_base);
 	api_init(c);
-	evhttp_set_allowed_methods(c->c_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	                                          EVHTTP_REQ_HEAD);
-	evhttp_set_max_body_size(c->c_http, 1 << 20);
+	/* Every method reaches the handlers, which answer in JSON. */
+	evhttp_set_allowed_methods(
+	    c->c_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                   EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+	                   EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_max_body_size(c->c_http, HTTP_BODY_MAX);
+	evhttp_set_max_headers_size(c->c_http, HTTP_HEADERS_MAX);
 	evhttp_set_timeout(c->c_http, 30);
+	http.h_request_s = c->c_conf.cc_http_request_ms / 1000.0;
+	http.h_max_conns = c->c_conf.cc_http_max_conns;
+	evhttp_set_bevcb(c->c_http, http_bevcb, c);
+	http.h_sweep =
+	    event_new(c->c_base, -1, EV_PERSIST, http_sweep_cb, NULL);
+	event_add(http.h_sweep,
+	          &(struct timeval){0, HTTP_SWEEP_MS * 1000});
 	evhttp_set_cb(c->c_http, "/healthz", http_healthz, c);
 	evhttp_set_cb(c->c_http, "/metrics", http_metrics, c);
 	evhttp_set_gencb(c->c_http, http_notfound, c);
@@ -159,5 +364,16 @@ http_stop(struct collector *c)
 	if (c->c_http != NULL)
 		evhttp_free(c->c_http);
 	c->c_http = NULL;
+	/* evhttp has freed every connection: drop our references. */
+	while (http.h_conns != NULL) {
+		struct http_conn *hc = http.h_conns;
+		http.h_conns = hc->hc_next;
+		bufferevent_decref(hc->hc_bev);
+		free(hc);
+	}
+	http.h_nconns = 0;
+	if (http.h_sweep != NULL)
+		event_free(http.h_sweep);
+	http.h_sweep = NULL;
 	api_free(c);
 }

@@ -291,7 +291,7 @@ conn_batch(struct conn *c, const uint8_t *p, size_t len)
 	struct proto_batch b;
 	struct proto_sample s;
 	const char *why;
-	char msg[160];
+	char msg[320];
 	int rc;
 
 	if (c->c_state != CONN_READY) {
@@ -318,8 +318,13 @@ conn_batch(struct conn *c, const uint8_t *p, size_t len)
 			;
 	}
 	if (rc == -1) {
-		snprintf(msg, sizeof(msg), "batch %" PRIu64 ": %s", b.b_seq,
-		         why);
+		if (s.s_series != NULL)
+			snprintf(msg, sizeof(msg),
+			         "batch %" PRIu64 ": series '%.*s': %s", b.b_seq,
+			         (int)s.s_series_len, s.s_series, why);
+		else
+			snprintf(msg, sizeof(msg), "batch %" PRIu64 ": %s",
+			         b.b_seq, why);
 		conn_close(c, msg, 1);
 		return;
 	}
@@ -347,8 +352,14 @@ conn_frame(struct conn *c, int type, const uint8_t *p, size_t len)
 	case PROTO_BATCH:
 		conn_batch(c, p, len);
 		break;
-	case PROTO_HEARTBEAT:
+	case PROTO_HEARTBEAT: {
+		uint64_t ts;
+		const char *why;
+		/* Malformed like any other frame: the peer is broken. */
+		if (proto_get_u64(p, len, &ts, &why) == -1)
+			conn_close(c, "malformed heartbeat: expected 8 bytes", 1);
 		break;
+	}
 	default:
 		snprintf(msg, sizeof(msg), "unexpected %s frame",
 		         proto_type_name(type));

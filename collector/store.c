@@ -16,6 +16,7 @@
 #define STORE_HIGH_BYTES (64u << 20)
 #define STORE_LOW_BYTES (16u << 20)
 #define STORE_MAINT_S 3600
+#define STORE_SWEEP_MS 100
 #define PG_EPOCH_US 946684800000000LL /* 2000-01-01 in Unix microseconds */
 
 struct store_item {
@@ -40,6 +41,9 @@ struct store_item {
 	store_query_fn si_cb; /* called once with the result (or NULL) */
 	void *si_arg;
 	int si_called;
+	/* A caller who is waiting (an API request): by this monotonic time
+	 * the statement is sent, or it is dropped and never sent. 0: none. */
+	double si_deadline;
 };
 
 enum { ITEM_HELLO, ITEM_BATCH, ITEM_SQL };
@@ -78,6 +82,7 @@ struct store {
 	struct event *s_ev;
 	struct event *s_retry;
 	struct event *s_maint;
+	struct event *s_sweep; /* drops waited-for statements past due */
 	enum store_state s_state;
 	enum store_step s_step;
 	int s_want_write;
@@ -184,6 +189,51 @@ store_set_up(struct store *st, int up)
 	st->s_c->c_stats.st_db_up = up;
 }
 
+/* 1 when a statement is on the wire now: the head of the SQL queue. */
+static int
+store_sql_sent(const struct store *st, const struct store_item *it)
+{
+	return it == st->s_sql.q_head && st->s_state == ST_BUSY &&
+	       st->s_step == STEP_SQL;
+}
+
+/*
+ * Statements someone waits for leave the queue unsent when the database
+ * is gone (all == 1) or when they are past their deadline: the caller is
+ * told (cb with NULL) and nothing of them is applied later. One on the
+ * wire when the connection drops has an unknown fate; it is not sent
+ * again either, so a retry by the user cannot apply it twice.
+ */
+static void
+store_drop_waited(struct store *st, int all, int include_sent)
+{
+	struct store_item **pp = &st->s_sql.q_head, *it, *prev = NULL;
+	struct store_q gone = {NULL, NULL};
+	double now = mono_s();
+
+	while ((it = *pp) != NULL) {
+		int sent = store_sql_sent(st, it);
+		if (it->si_deadline > 0 && (!sent || include_sent) &&
+		    (all || now >= it->si_deadline)) {
+			*pp = it->si_next;
+			if (st->s_sql.q_tail == it)
+				st->s_sql.q_tail = prev;
+			q_push(&gone, it);
+			continue;
+		}
+		prev = it;
+		pp = &it->si_next;
+	}
+	/* Callbacks last: they may queue more work. */
+	while ((it = q_pop(&gone)) != NULL) {
+		if (it->si_cb != NULL && !it->si_called) {
+			it->si_called = 1;
+			it->si_cb(it->si_arg, NULL);
+		}
+		item_free(it);
+	}
+}
+
 /* Logs a database fault once until a different one (or recovery). */
 static void
 store_complain(struct store *st, const char *why, int retrying)
@@ -226,6 +276,7 @@ store_disconnect(struct store *st, const char *why)
 	pbuf_reset(&st->s_copy);
 	store_complain(st, reason, 1);
 	store_set_up(st, 0);
+	store_drop_waited(st, 1, 1);
 	st->s_state = ST_DOWN;
 	evtimer_add(st->s_retry, &tv);
 }
@@ -312,6 +363,14 @@ store_retry_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	st->s_state = ST_CONNECTING;
 	store_connect_poll(st);
+}
+
+static void
+store_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	store_drop_waited(arg, 0, 0);
 }
 
 static void
@@ -769,6 +828,10 @@ store_next(struct store *st)
 {
 	if (st->s_state != ST_IDLE)
 		return;
+	/* Never send what its caller has stopped waiting for. */
+	store_drop_waited(st, 0, 0);
+	if (st->s_state != ST_IDLE)
+		return;
 	if (st->s_hellos.q_head != NULL)
 		store_hello_step(st);
 	else if (st->s_sql.q_head != NULL) {
@@ -959,6 +1022,8 @@ store_new(struct collector *c, const char *conninfo, uint64_t retention_ms,
 	st->s_cb = *cb;
 	st->s_retry = evtimer_new(st->s_base, store_retry_cb, st);
 	st->s_maint = event_new(st->s_base, -1, EV_PERSIST, store_maint_cb, st);
+	st->s_sweep = event_new(st->s_base, -1, EV_PERSIST, store_sweep_cb, st);
+	event_add(st->s_sweep, &(struct timeval){0, STORE_SWEEP_MS * 1000});
 	st->s_maint_due = 1;
 	pbuf_init(&st->s_copy);
 	pbuf_init(&st->s_events);
@@ -978,6 +1043,7 @@ store_free(struct store *st)
 		event_free(st->s_ev);
 	event_free(st->s_retry);
 	event_free(st->s_maint);
+	event_free(st->s_sweep);
 	if (st->s_lock_result != NULL)
 		PQclear(st->s_lock_result);
 	if (st->s_db != NULL)
@@ -1045,9 +1111,28 @@ void
 store_query(struct store *st, const char *sql, int nparams,
             const char *const *params, store_query_fn cb, void *arg)
 {
-	struct store_item *it = calloc(1, sizeof(*it));
+	store_query_by(st, sql, nparams, params, cb, arg, 0);
+}
+
+int
+store_up(const struct store *st)
+{
+	return st->s_c->c_stats.st_db_up;
+}
+
+int
+store_query_by(struct store *st, const char *sql, int nparams,
+               const char *const *params, store_query_fn cb, void *arg,
+               int deadline_ms)
+{
+	struct store_item *it;
 	int i;
 
+	if (deadline_ms > 0 && !store_up(st))
+		return -1;
+	it = calloc(1, sizeof(*it));
+	if (deadline_ms > 0)
+		it->si_deadline = mono_s() + deadline_ms / 1000.0;
 	it->si_cb = cb;
 	it->si_arg = arg;
 	it->si_kind = ITEM_SQL;
@@ -1059,6 +1144,7 @@ store_query(struct store *st, const char *sql, int nparams,
 	q_push(&st->s_sql, it);
 	if (st->s_state == ST_IDLE)
 		store_next(st);
+	return 0;
 }
 
 int

@@ -48,6 +48,17 @@ void store_sql(struct store *st, const char *sql, int nparams,
 /* The same, with the result handed to cb (an API query). */
 void store_query(struct store *st, const char *sql, int nparams,
                  const char *const *params, store_query_fn cb, void *arg);
+/*
+ * The same for a caller who is waiting (an API request): -1 at once when
+ * the database is down (cb is not called). Otherwise cb is called once,
+ * with NULL when the connection drops or the statement could not be sent
+ * within deadline_ms; such a statement is never sent later.
+ */
+int store_query_by(struct store *st, const char *sql, int nparams,
+                   const char *const *params, store_query_fn cb, void *arg,
+                   int deadline_ms);
+/* 1 when the connection is up and the schema checked. */
+int store_up(const struct store *st);
 /* 1 when the write queue is over its high mark. */
 int store_full(struct store *st);
 

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,9 @@ proto_batch_add(struct pbuf *pb, int64_t ts_us, const char *series,
 	size_t n = strlen(series);
 	uint64_t bits;
 
-	if (!proto_series_valid(series, n))
+	/* NaN and infinities are not measurements: the collector refuses a
+	 * batch with one, so they never enter it. */
+	if (!proto_series_valid(series, n) || !isfinite(value))
 		return -1;
 	memcpy(&bits, &value, sizeof(bits));
 	put_u64(pb, (uint64_t)ts_us);
@@ -466,6 +469,8 @@ proto_batch_next(struct proto_batch *b, struct proto_sample *s,
 	uint64_t bits;
 	size_t n;
 
+	s->s_series = NULL;
+	s->s_series_len = 0;
 	if (b->b_read == b->b_count)
 		return 0;
 	s->s_ts_us = (int64_t)get_n(&r, 8);
@@ -482,6 +487,10 @@ proto_batch_next(struct proto_batch *b, struct proto_sample *s,
 	}
 	s->s_series = (const char *)r.p;
 	s->s_series_len = n;
+	if (!isfinite(s->s_value)) {
+		*why = "value is not a finite number (NaN or infinity)";
+		return -1;
+	}
 	r.p += n;
 	b->b_p = r.p;
 	b->b_read++;

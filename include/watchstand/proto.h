@@ -110,7 +110,9 @@ int proto_get_u64(const uint8_t *p, size_t len, uint64_t *v, const char **why);
 int proto_get_error(const uint8_t *p, size_t len, char *text, size_t textlen);
 int proto_batch_open(struct proto_batch *b, const uint8_t *p, size_t len,
                      const char **why);
-/* 1 with the next sample, 0 at the end, -1 on a malformed sample. */
+/* 1 with the next sample, 0 at the end, -1 on a malformed sample (then
+ * s_series names it when its name could be read, else it is NULL). A
+ * value that is NaN or infinite is malformed. */
 int proto_batch_next(struct proto_batch *b, struct proto_sample *s,
                      const char **why);
 

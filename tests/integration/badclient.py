@@ -2,7 +2,7 @@
 
 usage: badclient.py MODE HOST PORT TLSDIR
 MODE: plaintext, rogue-cert, garbage, oversized, bad-version, wrong-name,
-      batch-before-hello, bad-series
+      batch-before-hello, bad-series, nan-sample, inf-sample, bad-heartbeat
 Prints what the collector answered (its error frame, or how it closed).
 """
 import socket
@@ -87,6 +87,19 @@ try:
         time.sleep(1)
         bad = struct.pack(">qdH", 1, 1.0, 7) + b"a\tb\nc d"
         s.sendall(frame(3, struct.pack(">QI", 10**9, 1) + bad))
+    elif mode in ("nan-sample", "inf-sample"):
+        s = connect(cert="host-other")
+        s.sendall(hello("host-other"))
+        import time
+        time.sleep(1)
+        v = float("nan") if mode == "nan-sample" else float("-inf")
+        good = struct.pack(">qdH", 1, 1.0, 6) + b"good.x"
+        bad = struct.pack(">qdH", 1, v, 9) + b"broken.pv"
+        s.sendall(frame(3, struct.pack(">QI", 10**9 + 1, 2) + good + bad + struct.pack(">I", 0)))
+    elif mode == "bad-heartbeat":
+        s = connect(cert="host-other")
+        s.sendall(hello("host-other"))
+        s.sendall(frame(5, b"\x01\x02\x03"))
     print(answer(s))
 except (ssl.SSLError, OSError) as e:
     print(f"closed: {e.__class__.__name__}: {e}")
