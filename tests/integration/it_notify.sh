@@ -216,6 +216,13 @@ PY
 [ "$(code -X POST "$EXPIRED")" = 403 ] && grep -q expired "$IT/page" || it_fail "an expired link was not refused"
 [ "$(ws_psql "select state from watchstand.alarms where id = $ESC")" = active-unacknowledged ] ||
   it_fail "a refused link changed the alarm"
+# A link refused for the alarm's state (shelved: 409) is not spent.
+curl -sf -X POST -H "Authorization: Bearer $TOKEN" -d '{"minutes":5,"reason":"checking the link"}' \
+  "http://127.0.0.1:$IT_HTTP/api/v1/alarms/$ESC/shelve" >/dev/null || it_fail "shelve refused"
+[ "$(code -X POST "$LINK")" = 409 ] || it_fail "POST on the link of a shelved alarm: $(cat "$IT/page")"
+curl -sf -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$IT_HTTP/api/v1/alarms/$ESC/unshelve" >/dev/null ||
+  it_fail "unshelve refused"
+[ "$(code "$LINK")" = 200 ] || it_fail "a link refused with 409 was spent: $(cat "$IT/page")"
 [ "$(code -X POST "$LINK")" = 200 ] || it_fail "POST on the link: $(cat "$IT/page")"
 [ "$(ws_psql "select state || ' ' || acked_by from watchstand.alarms where id = $ESC")" = "active-acknowledged bob" ] ||
   it_fail "the link did not acknowledge as bob"
