@@ -1,3 +1,4 @@
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,6 +164,25 @@ test_batch_lies(void **state)
 	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), 0);
 	assert_int_equal(proto_batch_next(&b, &s, &why), 0);
 	assert_int_equal(proto_batch_next_event(&b, &e, &why), -1);
+	/* NaN and infinities: the encoder leaves them out, the decoder
+	 * refuses them naming the series. */
+	pbuf_reset(&pb);
+	start = proto_batch_begin(&pb, 10);
+	assert_int_equal(proto_batch_add(&pb, 1, "a.b", NAN), -1);
+	assert_int_equal(proto_batch_add(&pb, 1, "a.b", -INFINITY), -1);
+	pbuf_reset(&pb);
+	start = proto_batch_begin(&pb, 10);
+	proto_batch_end(&pb, start, 1, NULL, 0);
+	pb.pb_len -= 4; /* drop nevents; append the sample, then nevents */
+	pbuf_add(&pb,
+	         "\0\0\0\0\0\0\0\1\x7f\xf0\0\0\0\0\0\0\0\3c.d\0\0\0\0",
+	         25);
+	assert_int_equal(
+	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), 0);
+	assert_int_equal(proto_batch_next(&b, &s, &why), -1);
+	assert_non_null(s.s_series);
+	assert_memory_equal(s.s_series, "c.d", 3);
+	assert_non_null(strstr(why, "not a finite number"));
 	/* Sequence 0 is never valid. */
 	pbuf_reset(&pb);
 	start = proto_batch_begin(&pb, 0);
