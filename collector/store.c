@@ -59,10 +59,13 @@ enum store_state {
 enum store_step {
 	STEP_CHECK, /* schema version */
 	STEP_HELLO,
-	STEP_LOCK,   /* BEGIN; lock agents rows; read their seqs */
-	STEP_COPY,   /* partitions; COPY samples */
-	STEP_EVENTS, /* COPY events */
-	STEP_COMMIT, /* update seqs; COMMIT */
+	STEP_BEGIN,
+	STEP_LOCK,       /* lock the agents' rows; read their seqs */
+	STEP_PARTITIONS, /* day partitions the samples need */
+	STEP_COPY,       /* COPY samples */
+	STEP_EVENTS,     /* COPY events */
+	STEP_UPDATE,     /* the agents' new seqs */
+	STEP_COMMIT,
 	STEP_ROLLBACK,
 	STEP_MAINT,
 	STEP_SQL, /* one statement from elsewhere (alarms, the shift log) */
@@ -108,9 +111,12 @@ struct store {
 	int64_t *s_days;
 	size_t s_ndays;
 	PGresult *s_lock_result;
+	char *s_txn_agents; /* {id,...} of the agents in this transaction */
+	char *s_txn_days;   /* {day,...} (days since 1970) needing a partition */
 };
 
 static void store_next(struct store *st);
+static void store_copy_samples(struct store *st);
 static void store_io(struct store *st);
 
 const double stats_lat_bounds[STATS_LAT_BUCKETS] = {
@@ -400,6 +406,41 @@ store_send(struct store *st, enum store_step step, const char *sql)
 	return 0;
 }
 
+/* One statement with parameters (text), so no value is ever spliced into
+ * SQL. */
+static int
+store_send_params(struct store *st, enum store_step step, const char *sql,
+                  int n, const char *const *params)
+{
+	st->s_step = step;
+	st->s_failed = 0;
+	st->s_error[0] = '\0';
+	if (!PQsendQueryParams(st->s_db, sql, n, NULL, params, NULL, NULL, 0)) {
+		store_disconnect(st, PQerrorMessage(st->s_db));
+		return -1;
+	}
+	st->s_state = ST_BUSY;
+	st->s_want_write = 1;
+	return 0;
+}
+
+char *
+store_array_text(const int64_t *v, size_t n)
+{
+	/* 20 digits and a sign, a comma each, the braces and NUL */
+	char *out = malloc(n * 22 + 3), *p = out;
+	size_t i;
+
+	if (out == NULL)
+		abort();
+	*p++ = '{';
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s%" PRId64, i ? "," : "", v[i]);
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
 static void
 store_hello_step(struct store *st)
 {
@@ -431,9 +472,8 @@ store_txn_begin(struct store *st)
 {
 	struct store_item *it;
 	uint64_t samples = 0;
-	size_t cap = 256, len;
-	int *ids = NULL, nids = 0, i;
-	char *sql;
+	int64_t *ids = NULL;
+	size_t nids = 0, i;
 
 	while (st->s_batches.q_head != NULL &&
 	       (samples == 0 || samples + st->s_batches.q_head->si_count <=
@@ -449,26 +489,25 @@ store_txn_begin(struct store *st)
 			ids[nids++] = it->si_agent;
 		}
 	}
-	sql = malloc(cap);
-	len = snprintf(
-	    sql, cap,
-	    "BEGIN; SELECT id, stream_id, last_seq FROM watchstand.agents"
-	    " WHERE id IN (");
-	for (i = 0; i < nids; i++) {
-		if (len + 16 > cap)
-			sql = realloc(sql, cap *= 2);
-		len += snprintf(sql + len, cap - len, "%s%d", i ? "," : "",
-		                ids[i]);
-	}
-	if (len + 32 > cap)
-		sql = realloc(sql, cap *= 2);
-	snprintf(sql + len, cap - len, ") ORDER BY id FOR UPDATE");
+	free(st->s_txn_agents);
+	st->s_txn_agents = store_array_text(ids, nids);
 	free(ids);
 	st->s_txn_start = mono_s();
 	st->s_txn_samples = 0;
 	st->s_txn_events = 0;
-	store_send(st, STEP_LOCK, sql);
-	free(sql);
+	store_send(st, STEP_BEGIN, "BEGIN");
+}
+
+static void
+store_txn_lock(struct store *st)
+{
+	const char *params[1] = {st->s_txn_agents};
+
+	store_send_params(st, STEP_LOCK,
+	                  "SELECT id, stream_id, last_seq FROM "
+	                  "watchstand.agents WHERE id = ANY($1::int[]) ORDER "
+	                  "BY id FOR UPDATE",
+	                  1, params);
 }
 
 static void
@@ -509,8 +548,7 @@ store_txn_copy(struct store *st)
 	int64_t oldest = now_us - (int64_t)st->s_retention_ms * 1000;
 	int64_t newest = now_us + 86400LL * 1000000;
 	int64_t *newdays = NULL;
-	size_t nnew = 0, cap = 256, len = 0, i;
-	char *sql;
+	size_t nnew = 0, i;
 	int row;
 
 	pbuf_reset(&st->s_copy);
@@ -608,47 +646,54 @@ store_txn_copy(struct store *st)
 	copy_be(&st->s_events, 0xffff, 2);
 	st->s_copy_off = 0;
 	st->s_copy_ended = 0;
-	sql = malloc(cap);
-	sql[0] = '\0';
-	for (i = 0; i < nnew; i++) {
-		time_t t = (time_t)(newdays[i] * 86400);
-		struct tm tm;
-		char d[16];
-
-		gmtime_r(&t, &tm);
-		strftime(d, sizeof(d), "%Y-%m-%d", &tm);
-		if (len + 64 > cap)
-			sql = realloc(sql, cap *= 2);
-		len += snprintf(sql + len, cap - len,
-		                "SELECT watchstand.ensure_partition('%s');", d);
-	}
-	if (len + 128 > cap)
-		sql = realloc(sql, cap *= 2);
-	if (st->s_txn_samples > 0)
-		snprintf(sql + len, cap - len,
-		         "COPY watchstand.samples (ts, agent_id, series, value)"
-		         " FROM STDIN (FORMAT binary)");
-	else
-		snprintf(sql + len, cap - len, "SELECT 1");
 	/* Forgotten again if this transaction fails (see store_step_done). */
 	st->s_days =
 	    realloc(st->s_days, (st->s_ndays + nnew + 1) * sizeof(*st->s_days));
 	for (i = 0; i < nnew; i++)
 		st->s_days[st->s_ndays + i] = newdays[i];
 	st->s_ndays += nnew;
+	if (nnew > 0) {
+		const char *params[1];
+		free(st->s_txn_days);
+		st->s_txn_days = store_array_text(newdays, nnew);
+		params[0] = st->s_txn_days;
+		store_send_params(st, STEP_PARTITIONS,
+		                  "SELECT watchstand.ensure_partition(date "
+		                  "'1970-01-01' + d) FROM unnest($1::int[]) d",
+		                  1, params);
+	} else
+		store_copy_samples(st);
 	free(newdays);
-	store_send(st, STEP_COPY, sql);
-	free(sql);
 }
 
+static void
+store_copy_samples(struct store *st)
+{
+	store_send(st, STEP_COPY,
+	           st->s_txn_samples > 0
+	               ? "COPY watchstand.samples (ts, agent_id, series, "
+	                 "value) FROM STDIN (FORMAT binary)"
+	               : "SELECT 1");
+}
+
+/* Each agent's newest sequence, on the stream of its first batch here. */
 static void
 store_txn_commit(struct store *st)
 {
 	struct store_item *it, *jt;
-	size_t cap = 512, len = 0;
-	char *sql = malloc(cap);
+	int64_t *ids, *streams, *seqs;
+	size_t n = 0, cap = 0;
+	char *text[3];
+	const char *params[3];
+	int i;
 
-	/* One UPDATE per agent with its highest sequence and stream. */
+	for (it = st->s_inflight.q_head; it != NULL; it = it->si_next)
+		cap++;
+	ids = calloc(cap + 1, sizeof(*ids));
+	streams = calloc(cap + 1, sizeof(*streams));
+	seqs = calloc(cap + 1, sizeof(*seqs));
+	if (ids == NULL || streams == NULL || seqs == NULL)
+		abort();
 	for (it = st->s_inflight.q_head; it != NULL; it = it->si_next) {
 		uint64_t max = it->si_seq;
 		int first = 1;
@@ -661,22 +706,30 @@ store_txn_commit(struct store *st)
 		for (jt = it; jt != NULL; jt = jt->si_next)
 			if (jt->si_agent == it->si_agent && jt->si_seq > max)
 				max = jt->si_seq;
-		if (len + 200 > cap)
-			sql = realloc(sql, cap *= 2);
-		len += snprintf(
-		    sql + len, cap - len,
-		    "UPDATE watchstand.agents SET stream_id = %" PRId64
-		    ", last_seq = GREATEST(CASE WHEN stream_id = %" PRId64
-		    " THEN last_seq ELSE 0 END, %" PRIu64 "), last_seen = now()"
-		    " WHERE id = %d;",
-		    (int64_t)it->si_stream, (int64_t)it->si_stream, max,
-		    it->si_agent);
+		ids[n] = it->si_agent;
+		/* The stream id and sequence are stored as signed bigints. */
+		streams[n] = (int64_t)it->si_stream;
+		seqs[n] = (int64_t)max;
+		n++;
 	}
-	if (len + 16 > cap)
-		sql = realloc(sql, cap *= 2);
-	snprintf(sql + len, cap - len, "COMMIT");
-	store_send(st, STEP_COMMIT, sql);
-	free(sql);
+	text[0] = store_array_text(ids, n);
+	text[1] = store_array_text(streams, n);
+	text[2] = store_array_text(seqs, n);
+	for (i = 0; i < 3; i++)
+		params[i] = text[i];
+	store_send_params(
+	    st, STEP_UPDATE,
+	    "UPDATE watchstand.agents a SET stream_id = v.stream, last_seq = "
+	    "GREATEST(CASE WHEN a.stream_id = v.stream THEN a.last_seq ELSE 0 "
+	    "END, v.seq), last_seen = now() FROM unnest($1::int[], "
+	    "$2::bigint[], $3::bigint[]) AS v(id, stream, seq) WHERE a.id = "
+	    "v.id",
+	    3, params);
+	for (i = 0; i < 3; i++)
+		free(text[i]);
+	free(ids);
+	free(streams);
+	free(seqs);
 }
 
 static void
@@ -742,6 +795,15 @@ store_step_done(struct store *st)
 			st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn, -1, 0);
 		item_free(it);
 		break;
+	case STEP_BEGIN:
+		if (st->s_failed) {
+			store_send(st, STEP_ROLLBACK, "ROLLBACK");
+			store_kick(st);
+			return;
+		}
+		store_txn_lock(st);
+		store_kick(st);
+		return;
 	case STEP_LOCK:
 		if (st->s_failed) {
 			store_send(st, STEP_ROLLBACK, "ROLLBACK");
@@ -749,6 +811,16 @@ store_step_done(struct store *st)
 			return;
 		}
 		store_txn_copy(st);
+		store_kick(st);
+		return;
+	case STEP_PARTITIONS:
+		if (st->s_failed) {
+			st->s_ndays = 0;
+			store_send(st, STEP_ROLLBACK, "ROLLBACK");
+			store_kick(st);
+			return;
+		}
+		store_copy_samples(st);
 		store_kick(st);
 		return;
 	case STEP_COPY:
@@ -774,6 +846,16 @@ store_step_done(struct store *st)
 			return;
 		}
 		store_txn_commit(st);
+		store_kick(st);
+		return;
+	case STEP_UPDATE:
+		if (st->s_failed) {
+			st->s_ndays = 0;
+			store_send(st, STEP_ROLLBACK, "ROLLBACK");
+			store_kick(st);
+			return;
+		}
+		store_send(st, STEP_COMMIT, "COMMIT");
 		store_kick(st);
 		return;
 	case STEP_COMMIT:
@@ -847,12 +929,15 @@ store_next(struct store *st)
 		st->s_state = ST_BUSY;
 		st->s_want_write = 1;
 	} else if (st->s_maint_due) {
-		char sql[128];
+		char secs[32];
+		const char *params[1] = {secs};
 		st->s_maint_due = 0;
-		snprintf(sql, sizeof(sql),
-		         "SELECT watchstand.maintain('%" PRIu64 " seconds')",
+		snprintf(secs, sizeof(secs), "%" PRIu64,
 		         st->s_retention_ms / 1000);
-		store_send(st, STEP_MAINT, sql);
+		store_send_params(st, STEP_MAINT,
+		                  "SELECT watchstand.maintain($1::bigint * "
+		                  "interval '1 second')",
+		                  1, params);
 	} else if (st->s_batches.q_head != NULL)
 		store_txn_begin(st);
 	if (st->s_state == ST_BUSY)
@@ -1059,6 +1144,8 @@ store_free(struct store *st)
 	pbuf_free(&st->s_copy);
 	pbuf_free(&st->s_events);
 	free(st->s_days);
+	free(st->s_txn_agents);
+	free(st->s_txn_days);
 	free(st->s_conninfo);
 	free(st);
 }

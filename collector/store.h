@@ -59,6 +59,9 @@ int store_query_by(struct store *st, const char *sql, int nparams,
                    int deadline_ms);
 /* 1 when the connection is up and the schema checked. */
 int store_up(const struct store *st);
+/* A PostgreSQL array literal of v, "{1,-2,3}" (malloc'd): values go to
+ * the server as parameters, never spliced into SQL. */
+char *store_array_text(const int64_t *v, size_t n);
 /* 1 when the write queue is over its high mark. */
 int store_full(struct store *st);
 
