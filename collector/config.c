@@ -60,7 +60,8 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	static const char *const later[] = {"checklists", NULL};
 	static const char *const keys[] = {
 	    "listen",    "http",          "database",   "tls",     "public_url",
-	    "retention", "agent_silence", "max_shelve", "chatter", NULL};
+	    "retention", "agent_silence", "max_shelve", "chatter", "state_dir",
+	    "allow_owner", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;
@@ -109,6 +110,18 @@ collector_conf_load(const char *file, struct collector_conf *c)
 		c->cc_http = strdup("127.0.0.1:8080");
 	yconf_str(&yc, m, "collector", "database", 1, &c->cc_database);
 	yconf_str(&yc, m, "collector", "public_url", 0, &c->cc_public_url);
+	if (yconf_str(&yc, m, "collector", "state_dir", 0, &c->cc_state_dir) ==
+	    1) {
+		if (c->cc_state_dir[0] == '\0')
+			yconf_error(&yc, yconf_get(&yc, m, "state_dir"),
+			            "collector.state_dir: expected a directory, "
+			            "got ''");
+		else
+			yconf_resolve_path(file, &c->cc_state_dir);
+	}
+	if (c->cc_state_dir == NULL)
+		c->cc_state_dir = strdup(COLLECTOR_STATE_DIR);
+	yconf_bool(&yc, m, "collector", "allow_owner", 0, &c->cc_allow_owner);
 	if (yconf_duration(&yc, m, "collector", "retention", 0,
 	                   &c->cc_retention_ms) == 1 &&
 	    c->cc_retention_ms < 86400000)
@@ -161,6 +174,21 @@ collector_conf_load(const char *file, struct collector_conf *c)
 		yconf_resolve_path(file, &c->cc_tls_cert);
 		yconf_resolve_path(file, &c->cc_tls_key);
 	}
+	/* Links in pages need a base: the HTTP listener, unless told. */
+	if (c->cc_public_url == NULL && c->cc_http != NULL) {
+		size_t n = strlen(c->cc_http) + sizeof("http://");
+		c->cc_public_url = malloc(n);
+		snprintf(c->cc_public_url, n, "http://%s", c->cc_http);
+		c->cc_public_url_default = 1;
+	}
+	/* The ack-link key lives in the state directory unless told. */
+	if (c->cc_notify.nc_secret_file == NULL && c->cc_state_dir != NULL &&
+	    c->cc_state_dir[0] != '\0') {
+		size_t n = strlen(c->cc_state_dir) + sizeof("/ack.key");
+		c->cc_notify.nc_secret_file = malloc(n);
+		snprintf(c->cc_notify.nc_secret_file, n, "%s/ack.key",
+		         c->cc_state_dir);
+	}
 	if (yc.yc_errors == 0)
 		rc = 0;
 done:
@@ -183,6 +211,7 @@ collector_conf_free(struct collector_conf *c)
 	free(c->cc_tls_cert);
 	free(c->cc_tls_key);
 	free(c->cc_public_url);
+	free(c->cc_state_dir);
 	calendar_free(&c->cc_calendar);
 	rules_conf_free(&c->cc_rules);
 	notify_conf_free(&c->cc_notify);
