@@ -439,9 +439,9 @@ shiftlog_verify(const char *conninfo, const char *state_dir)
 			if (strcmp(hex, an.ar_hash) != 0) {
 				printf("shift log: the chain was rewritten: "
 				       "entry %s has hash %s, but the anchor "
-				       "written at %s names hash %s (entries "
-				       "up to %s were changed and their hashes "
-				       "recomputed)\n",
+				       "written at %s names hash %s (an entry "
+				       "up to %s was changed and the hashes "
+				       "after it recomputed)\n",
 				       ids, hex, an.ar_written, an.ar_hash, ids);
 				rc = 1;
 				break;
