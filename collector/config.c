@@ -110,15 +110,10 @@ collector_conf_load(const char *file, struct collector_conf *c)
 		c->cc_http = strdup("127.0.0.1:8080");
 	yconf_str(&yc, m, "collector", "database", 1, &c->cc_database);
 	yconf_str(&yc, m, "collector", "public_url", 0, &c->cc_public_url);
+	/* Relative to the config file, like the certificates. */
 	if (yconf_str(&yc, m, "collector", "state_dir", 0, &c->cc_state_dir) ==
-	    1) {
-		if (c->cc_state_dir[0] == '\0')
-			yconf_error(&yc, yconf_get(&yc, m, "state_dir"),
-			            "collector.state_dir: expected a directory, "
-			            "got ''");
-		else
-			yconf_resolve_path(file, &c->cc_state_dir);
-	}
+	    1)
+		yconf_resolve_path(file, &c->cc_state_dir);
 	if (c->cc_state_dir == NULL)
 		c->cc_state_dir = strdup(COLLECTOR_STATE_DIR);
 	yconf_bool(&yc, m, "collector", "allow_owner", 0, &c->cc_allow_owner);
@@ -182,8 +177,7 @@ collector_conf_load(const char *file, struct collector_conf *c)
 		c->cc_public_url_default = 1;
 	}
 	/* The ack-link key lives in the state directory unless told. */
-	if (c->cc_notify.nc_secret_file == NULL && c->cc_state_dir != NULL &&
-	    c->cc_state_dir[0] != '\0') {
+	if (c->cc_notify.nc_secret_file == NULL && c->cc_state_dir != NULL) {
 		size_t n = strlen(c->cc_state_dir) + sizeof("/ack.key");
 		c->cc_notify.nc_secret_file = malloc(n);
 		snprintf(c->cc_notify.nc_secret_file, n, "%s/ack.key",

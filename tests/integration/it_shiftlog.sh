@@ -12,6 +12,12 @@ anchor_field() { awk -v k="$1" '$1 == k { print $2 }' "$IT/state/shiftlog.anchor
 head_id() { ws_psql "select max(id) from watchstand.shift_log"; }
 head_hash() { ws_psql "select encode(hash, 'hex') from watchstand.shift_log order by id desc limit 1"; }
 
+# public_url defaults to the HTTP listener, with a warning for phones.
+"$C" -c "$IT/collector.yaml" check-config >"$IT/check.out" 2>&1 || it_fail "check-config: $(cat "$IT/check.out")"
+grep -q "^warning: collector.public_url is not set: links in pages use http://127.0.0.1:$IT_HTTP, which phones cannot open" "$IT/check.out" ||
+  it_fail "no public_url warning: $(cat "$IT/check.out")"
+it_ok "check-config warns that public_url defaults to the listener"
+
 # The role exists after migrate and may log in.
 [ "$(as_collector "select current_user")" = watchstand_collector ] ||
   it_fail "migrate did not create the login role watchstand_collector"
