@@ -59,9 +59,9 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	                                  "notify",    "checklists", NULL};
 	static const char *const later[] = {"checklists", NULL};
 	static const char *const keys[] = {
-	    "listen",    "http",          "database",   "tls",     "public_url",
-	    "retention", "agent_silence", "max_shelve", "chatter", "state_dir",
-	    "allow_owner", NULL};
+	    "listen",     "http",      "database",      "tls",
+	    "public_url", "retention", "agent_silence", "max_shelve",
+	    "chatter",    "state_dir", "allow_owner",   NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;

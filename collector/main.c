@@ -26,7 +26,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: watchstand-collector [-v] [-c collector.yaml] "
-	                "[--database CONNINFO] [run | migrate | check-config | verify-log | calendar "
+	                "[--database CONNINFO] [run | migrate | check-config | "
+	                "verify-log | calendar "
 	                "[--at TIME] | useradd LOGIN --role ROLE | notify-test "
 	                "CHANNEL [--to RECIPIENT]]\n");
 	exit(2);
@@ -214,7 +215,6 @@ collector_rules_cb(evutil_socket_t fd, short what, void *arg)
 	                  c->c_phase, alarms_outcome, c->c_alarms);
 }
 
-
 /* The shift log's anchor follows the chain's head while running. */
 static struct shiftlog_anchor *collector_anchor;
 /* Set when the database user was checked (at start, or on the store's
@@ -243,32 +243,32 @@ collector_state_dir(const struct collector_conf *cc)
 /* Who the collector is in the database, and whether it could rewrite the
  * shift log: a superuser, or the owner (or a member of the owner role). */
 #define COLLECTOR_ROLE_SQL                                                     \
-	"SELECT current_user, r.rolsuper, coalesce(pg_has_role(c.relowner, "     \
-	"'MEMBER'), false), coalesce((SELECT max(id) FROM "                       \
-	"watchstand.shift_log)::text, 'none') FROM pg_roles r LEFT JOIN "         \
-	"pg_class c ON c.oid = to_regclass('watchstand.shift_log') WHERE "        \
+	"SELECT current_user, r.rolsuper, coalesce(pg_has_role(c.relowner, "   \
+	"'MEMBER'), false), coalesce((SELECT max(id) FROM "                    \
+	"watchstand.shift_log)::text, 'none'), c.relowner = r.oid FROM "       \
+	"pg_roles r LEFT JOIN "                                                \
+	"pg_class c ON c.oid = to_regclass('watchstand.shift_log') WHERE "     \
 	"r.rolname = current_user"
 
-/* 0 when the user may run (or allow_owner says so), -1 refused (logged).
- * last gets the newest shift log entry's id. */
+/* 0 when the user may run (or allow_owner says so), -1 refused (logged),
+ * 1 not known yet (the schema is not migrated: asked again later). last
+ * gets the newest shift log entry's id. */
 static int
 collector_role_ok(const struct collector_conf *cc, PGresult *r, char *last,
                   size_t lastlen)
 {
 	const char *user, *why;
 
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-		log_warnx("collector: cannot check the database user: %s",
-		          PQresultErrorMessage(r));
-		snprintf(last, lastlen, "unknown");
-		return 0;
-	}
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return 1;
 	user = PQgetvalue(r, 0, 0);
 	snprintf(last, lastlen, "%s", PQgetvalue(r, 0, 3));
 	why = strcmp(PQgetvalue(r, 0, 1), "t") == 0   ? "is a superuser"
-	      : strcmp(PQgetvalue(r, 0, 2), "t") == 0 ? "owns the shift_log "
+	      : strcmp(PQgetvalue(r, 0, 4), "t") == 0 ? "owns the shift_log "
 	                                                "table"
-	                                              : NULL;
+	      : strcmp(PQgetvalue(r, 0, 2), "t") == 0
+	          ? "is a member of the role that owns the shift_log table"
+	          : NULL;
 	if (why == NULL)
 		return 0;
 	if (cc->cc_allow_owner) {
@@ -305,12 +305,16 @@ collector_role_cb(void *arg, PGresult *r)
 	collector_role_inflight = 0;
 	if (r == NULL)
 		return; /* asked again by the phase timer */
-	collector_role_checked = 1;
-	if (collector_role_ok(&c->c_conf, r, last, sizeof(last)) == -1) {
+	switch (collector_role_ok(&c->c_conf, r, last, sizeof(last))) {
+	case 1:
+		return; /* not migrated yet: asked again */
+	case -1:
+		collector_role_checked = 1;
 		collector_rc = 1;
 		event_base_loopexit(c->c_base, NULL);
 		return;
 	}
+	collector_role_checked = 1;
 	collector_started_text(text, sizeof(text), last);
 	shiftlog_add(c->c_store, "system", "collector", text);
 }
@@ -357,10 +361,18 @@ collector_db_start(struct collector *c)
 	}
 	r = PQexec(db, COLLECTOR_ROLE_SQL);
 	ok = collector_role_ok(&c->c_conf, r, last, sizeof(last));
+	if (ok == 1) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", PQresultErrorMessage(r));
+		why[strcspn(why, "\n")] = '\0';
+		log_warnx("collector: cannot check the database user at start "
+		          "(%s): it is checked once it can be",
+		          why);
+	}
 	PQclear(r);
-	if (ok == -1) {
+	if (ok != 0) {
 		PQfinish(db);
-		return -1;
+		return ok == -1 ? -1 : 0;
 	}
 	collector_role_checked = 1;
 	collector_started_text(text, sizeof(text), last);
@@ -543,11 +555,12 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "check-config") == 0) {
 		printf("%s: configuration OK\n", file);
 		if (c.c_conf.cc_public_url_default)
-			printf("warning: collector.public_url is not set: links "
-			       "in pages use %s, which phones cannot open unless "
-			       "they reach this listener; set "
-			       "collector.public_url to an address they reach\n",
-			       c.c_conf.cc_public_url);
+			printf(
+			    "warning: collector.public_url is not set: links "
+			    "in pages use %s, which phones cannot open unless "
+			    "they reach this listener; set "
+			    "collector.public_url to an address they reach\n",
+			    c.c_conf.cc_public_url);
 		collector_check_rules(&c.c_conf);
 		rc = 0;
 	} else if (strcmp(cmd, "useradd") == 0) {

@@ -35,7 +35,8 @@ shiftlog_add(struct store *st, const char *kind, const char *actor,
 static int
 anchor_path(char *buf, size_t len, const char *dir, const char *suffix)
 {
-	int n = snprintf(buf, len, "%s/%s%s", dir, SHIFTLOG_ANCHOR_FILE, suffix);
+	int n =
+	    snprintf(buf, len, "%s/%s%s", dir, SHIFTLOG_ANCHOR_FILE, suffix);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
@@ -45,14 +46,15 @@ is_hex64(const char *s)
 	size_t i;
 
 	for (i = 0; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return s[64] == '\0';
 }
 
 int
-shiftlog_anchor_read(const char *dir, struct shiftlog_anchor_rec *a,
-                     char *err, size_t errlen)
+shiftlog_anchor_read(const char *dir, struct shiftlog_anchor_rec *a, char *err,
+                     size_t errlen)
 {
 	char path[4096], line[256];
 	int have_id = 0, have_hash = 0;
@@ -99,7 +101,8 @@ shiftlog_anchor_read(const char *dir, struct shiftlog_anchor_rec *a,
 		return -1;
 	}
 	if (a->ar_written[0] == '\0')
-		snprintf(a->ar_written, sizeof(a->ar_written), "an unknown time");
+		snprintf(a->ar_written, sizeof(a->ar_written),
+		         "an unknown time");
 	return 1;
 }
 
@@ -152,9 +155,9 @@ shiftlog_anchor_write(const char *dir, int64_t id, const char *hash_hex,
 
 /* The head, and the anchored entry as the database has it now ($1). */
 #define ANCHOR_HEAD_SQL                                                        \
-	"SELECT h.id, encode(h.hash, 'hex'), a.id IS NOT NULL, "                 \
-	"coalesce(encode(a.hash, 'hex'), '') FROM (SELECT id, hash FROM "        \
-	"watchstand.shift_log ORDER BY id DESC LIMIT 1) h LEFT JOIN "            \
+	"SELECT h.id, encode(h.hash, 'hex'), a.id IS NOT NULL, "               \
+	"coalesce(encode(a.hash, 'hex'), '') FROM (SELECT id, hash FROM "      \
+	"watchstand.shift_log ORDER BY id DESC LIMIT 1) h LEFT JOIN "          \
 	"watchstand.shift_log a ON a.id = $1"
 
 struct shiftlog_anchor {
@@ -191,7 +194,8 @@ anchor_apply(const char *dir, struct shiftlog_anchor_rec *rec, int *have,
 			if (!*warned)
 				log_warnx(
 				    "shift log: entry %" PRId64 " named by the "
-				    "anchor in %s/%s is %s (the newest entry is "
+				    "anchor in %s/%s is %s (the newest entry "
+				    "is "
 				    "%" PRId64 "): the anchor is kept as "
 				    "evidence; run verify-log",
 				    rec->ar_id, dir, SHIFTLOG_ANCHOR_FILE,
@@ -245,15 +249,15 @@ anchor_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (an->an_inflight)
 		return;
-	snprintf(id, sizeof(id), "%" PRId64, an->an_have ? an->an_rec.ar_id : 0);
+	snprintf(id, sizeof(id), "%" PRId64,
+	         an->an_have ? an->an_rec.ar_id : 0);
 	an->an_inflight = 1;
 	store_query(an->an_store, ANCHOR_HEAD_SQL, 1, params, anchor_head_cb,
 	            an);
 }
 
 struct shiftlog_anchor *
-shiftlog_anchor_new(struct event_base *base, struct store *st,
-                    const char *dir)
+shiftlog_anchor_new(struct event_base *base, struct store *st, const char *dir)
 {
 	struct shiftlog_anchor *an = calloc(1, sizeof(*an));
 	char err[512];
@@ -359,7 +363,8 @@ shiftlog_verify(const char *conninfo, const char *state_dir)
 
 	have_anchor = shiftlog_anchor_read(state_dir, &an, err, sizeof(err));
 	if (have_anchor == -1) {
-		fprintf(stderr, "verify-log: cannot read the anchor: %s\n", err);
+		fprintf(stderr, "verify-log: cannot read the anchor: %s\n",
+		        err);
 		return -1;
 	}
 	if (have_anchor == 0)
@@ -442,7 +447,8 @@ shiftlog_verify(const char *conninfo, const char *state_dir)
 				       "written at %s names hash %s (an entry "
 				       "up to %s was changed and the hashes "
 				       "after it recomputed)\n",
-				       ids, hex, an.ar_written, an.ar_hash, ids);
+				       ids, hex, an.ar_written, an.ar_hash,
+				       ids);
 				rc = 1;
 				break;
 			}

@@ -41,8 +41,7 @@ int shiftlog_anchor_write(const char *dir, int64_t id, const char *hash_hex,
  * It never moves the anchor past a gap: if the anchored entry is gone or
  * changed, it logs the fact and leaves the file as evidence. */
 struct shiftlog_anchor *shiftlog_anchor_new(struct event_base *base,
-                                            struct store *st,
-                                            const char *dir);
+                                            struct store *st, const char *dir);
 void shiftlog_anchor_free(struct shiftlog_anchor *an);
 /* Writes an entry on a blocking connection and anchors the new head
  * (start and stop, outside the event loop). -1 when either failed. */

@@ -37,6 +37,18 @@ grep -q "watchstand_collector" "$IT/refused.log" && grep -q "collector.allow_own
   it_fail "a refused collector wrote to the shift log"
 it_ok "run refuses a superuser without collector.allow_owner"
 
+# Not a superuser, but a member of the owner's role: refused too.
+ws_psql "create role ws_member login; grant postgres to ws_member" >/dev/null
+sed "s|user=postgres|user=ws_member|" "$IT/owner.yaml" >"$IT/member.yaml"
+set +e
+"$C" -c "$IT/member.yaml" run 2>"$IT/refused.log"
+rc=$?
+set -e
+[ $rc -eq 1 ] || it_fail "run as a member of the owner role exited $rc"
+grep -q "refusing to run as database user 'ws_member': it is a member of the role that owns the shift_log table" "$IT/refused.log" ||
+  it_fail "the owner is not refused: $(cat "$IT/refused.log")"
+it_ok "run refuses the shift log's owner without collector.allow_owner"
+
 # As watchstand_collector (no allow_owner). Today's and tomorrow's day
 # partitions are gone: the collector's role must create them.
 sed -e '/allow_owner/d' -e "s|database: .*|database: \"$COLL_DSN\"|" "$IT/collector.yaml" >"$IT/run.yaml"
