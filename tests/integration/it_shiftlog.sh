@@ -169,3 +169,24 @@ grep -q "^warning: shift log anchor not found ($IT/state/shiftlog.anchor)" "$IT/
   it_fail "no warning about the missing anchor"
 grep -q "chain intact$" "$IT/verify.out" || it_fail "no verdict without an anchor"
 it_ok "no anchor: a warning, the chain verified as before"
+
+# The database down at start: the user is checked once it is up (and the
+# superuser refused then: the collector stops).
+mv "$IT/anchor.saved" "$IT/state/shiftlog.anchor"
+ws_pg_stop "$IT/pg"
+"$C" -c "$IT/owner.yaml" run 2>"$IT/late.log" &
+late=$!
+IT_PIDS+=("$late")
+ws_wait_for 20 grep -q "the database is not reachable at start" "$IT/late.log" ||
+  it_fail "no word that the user is checked later"
+WS_PGPORT_WANT=$WS_PGPORT ws_pg_start "$IT/pg"
+exited() { ! kill -0 "$late" 2>/dev/null; }
+ws_wait_for 30 exited || it_fail "the collector kept running as the superuser once the database was up"
+set +e
+wait "$late"
+rc=$?
+set -e
+[ $rc -eq 1 ] || it_fail "refused late, the collector exited $rc"
+grep -q "refusing to run as database user 'postgres': it is a superuser" "$IT/late.log" ||
+  it_fail "the late refusal does not say why"
+it_ok "database down at start: the superuser is refused once it is up"
