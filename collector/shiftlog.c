@@ -249,6 +249,23 @@ anchor_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (an->an_inflight)
 		return;
+	/* Stuck on a gap: once someone moved the anchor away or replaced it
+	 * (after looking into it), the file is taken as it is now. */
+	if (an->an_warned) {
+		struct shiftlog_anchor_rec rec;
+		char err[512];
+		int rc =
+		    shiftlog_anchor_read(an->an_dir, &rec, err, sizeof(err));
+		if (rc == -1 || (rc == 1 && rec.ar_id == an->an_rec.ar_id &&
+		                 strcmp(rec.ar_hash, an->an_rec.ar_hash) == 0))
+			return;
+		log_info("shift log: the anchor was %s; following the head of "
+		         "the chain again",
+		         rc == 0 ? "moved away" : "replaced");
+		an->an_rec = rec;
+		an->an_have = rc == 1;
+		an->an_warned = 0;
+	}
 	snprintf(id, sizeof(id), "%" PRId64,
 	         an->an_have ? an->an_rec.ar_id : 0);
 	an->an_inflight = 1;

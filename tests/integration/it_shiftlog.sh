@@ -170,9 +170,24 @@ grep -q "^warning: shift log anchor not found ($IT/state/shiftlog.anchor)" "$IT/
 grep -q "chain intact$" "$IT/verify.out" || it_fail "no verdict without an anchor"
 it_ok "no anchor: a warning, the chain verified as before"
 
+# A running collector does not move the anchor past a rewritten entry: it
+# says so once, keeps the file, and follows the head again once the file
+# is moved away.
+mv "$IT/anchor.saved" "$IT/state/shiftlog.anchor"
+it_start_collector
+ws_wait_for 20 grep -q "shift log: entry $head named by the anchor in $IT/state/shiftlog.anchor is not what it was (the chain was rewritten)" "$IT/collector.log" ||
+  it_fail "the collector did not notice the rewritten entry $head"
+ws_psql "insert into watchstand.shift_log (kind, actor, text) values ('note', 'it', 'while stuck')" >/dev/null
+[ "$(anchor_field id)" = "$head" ] || it_fail "the anchor moved past a rewritten entry"
+rm "$IT/state/shiftlog.anchor"
+ws_wait_for 20 anchored || it_fail "the head was not anchored again after the anchor was moved away"
+grep -q "shift log: the anchor was moved away; following the head of the chain again" "$IT/collector.log" ||
+  it_fail "no word that the anchor follows the head again"
+it_stop_collector
+it_ok "a gap keeps the anchor as evidence until it is moved away"
+
 # The database down at start: the user is checked once it is up (and the
 # superuser refused then: the collector stops).
-mv "$IT/anchor.saved" "$IT/state/shiftlog.anchor"
 ws_pg_stop "$IT/pg"
 "$C" -c "$IT/owner.yaml" run 2>"$IT/late.log" &
 late=$!
