@@ -259,6 +259,11 @@ static const struct migration migrations[] = {
      "      WHERE rolname = 'watchstand_collector') THEN"
      "    CREATE ROLE watchstand_collector LOGIN;"
      "  END IF;"
+     "EXCEPTION WHEN insufficient_privilege THEN"
+     "  RAISE EXCEPTION 'the role watchstand_collector does not exist and "
+     "% may not create it', current_user USING HINT = 'create it as a "
+     "superuser (createuser watchstand_collector), then run migrate "
+     "again';"
      "END $$;"
      "GRANT USAGE ON SCHEMA watchstand TO watchstand_collector;"
      /* What the daemon reads and writes; never TRUNCATE, never owner. */
