@@ -14,6 +14,8 @@
 #include "rules.h"
 
 #define COLLECTOR_VERSION "0.1.0"
+/* collector.state_dir unless told: systemd's StateDirectory=watchstand */
+#define COLLECTOR_STATE_DIR "/var/lib/watchstand"
 
 struct collector_conf {
 	char *cc_listen;
@@ -23,6 +25,9 @@ struct collector_conf {
 	char *cc_tls_cert;
 	char *cc_tls_key;
 	char *cc_public_url;
+	int cc_public_url_default; /* from cc_http: phones may not reach it */
+	char *cc_state_dir; /* the shift log's anchor, the ack-link key */
+	int cc_allow_owner; /* run as the schema owner or a superuser */
 	uint64_t cc_retention_ms;
 	uint64_t cc_agent_silence_ms;
 	uint64_t cc_max_shelve_ms;

@@ -59,9 +59,10 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	                                  "notify",    "checklists", NULL};
 	static const char *const later[] = {"checklists", NULL};
 	static const char *const keys[] = {
-	    "listen",    "http",          "database",   "tls",     "public_url",
-	    "retention", "agent_silence", "max_shelve", "chatter",
-	    "http_max_connections", "http_request_timeout", NULL};
+	    "listen",     "http",      "database",      "tls",
+	    "public_url", "retention", "agent_silence", "max_shelve",
+	    "chatter",    "state_dir", "allow_owner",   "http_max_connections",
+	    "http_request_timeout", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;
@@ -112,6 +113,13 @@ collector_conf_load(const char *file, struct collector_conf *c)
 		c->cc_http = strdup("127.0.0.1:8080");
 	yconf_str(&yc, m, "collector", "database", 1, &c->cc_database);
 	yconf_str(&yc, m, "collector", "public_url", 0, &c->cc_public_url);
+	/* Relative to the config file, like the certificates. */
+	if (yconf_str(&yc, m, "collector", "state_dir", 0, &c->cc_state_dir) ==
+	    1)
+		yconf_resolve_path(file, &c->cc_state_dir);
+	if (c->cc_state_dir == NULL)
+		c->cc_state_dir = strdup(COLLECTOR_STATE_DIR);
+	yconf_bool(&yc, m, "collector", "allow_owner", 0, &c->cc_allow_owner);
 	if (yconf_duration(&yc, m, "collector", "retention", 0,
 	                   &c->cc_retention_ms) == 1 &&
 	    c->cc_retention_ms < 86400000)
@@ -175,6 +183,20 @@ collector_conf_load(const char *file, struct collector_conf *c)
 		yconf_resolve_path(file, &c->cc_tls_cert);
 		yconf_resolve_path(file, &c->cc_tls_key);
 	}
+	/* Links in pages need a base: the HTTP listener, unless told. */
+	if (c->cc_public_url == NULL && c->cc_http != NULL) {
+		size_t n = strlen(c->cc_http) + sizeof("http://");
+		c->cc_public_url = malloc(n);
+		snprintf(c->cc_public_url, n, "http://%s", c->cc_http);
+		c->cc_public_url_default = 1;
+	}
+	/* The ack-link key lives in the state directory unless told. */
+	if (c->cc_notify.nc_secret_file == NULL && c->cc_state_dir != NULL) {
+		size_t n = strlen(c->cc_state_dir) + sizeof("/ack.key");
+		c->cc_notify.nc_secret_file = malloc(n);
+		snprintf(c->cc_notify.nc_secret_file, n, "%s/ack.key",
+		         c->cc_state_dir);
+	}
 	if (yc.yc_errors == 0)
 		rc = 0;
 done:
@@ -197,6 +219,7 @@ collector_conf_free(struct collector_conf *c)
 	free(c->cc_tls_cert);
 	free(c->cc_tls_key);
 	free(c->cc_public_url);
+	free(c->cc_state_dir);
 	calendar_free(&c->cc_calendar);
 	rules_conf_free(&c->cc_rules);
 	notify_conf_free(&c->cc_notify);

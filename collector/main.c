@@ -1,9 +1,12 @@
 /* watchstand-collector: subcommands run (default), migrate, check-config. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -23,7 +26,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: watchstand-collector [-v] [-c collector.yaml] "
-	                "[run | migrate | check-config | verify-log | calendar "
+	                "[--database CONNINFO] [run | migrate | check-config | "
+	                "verify-log | calendar "
 	                "[--at TIME] | useradd LOGIN --role ROLE | notify-test "
 	                "CHANNEL [--to RECIPIENT]]\n");
 	exit(2);
@@ -111,6 +115,8 @@ collector_signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(base, NULL);
 }
 
+static void collector_role_check_async(struct collector *c);
+
 /* Follows the calendar; every phase change is logged. */
 static void
 collector_phase_cb(evutil_socket_t fd, short what, void *arg)
@@ -120,6 +126,7 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	collector_role_check_async(c);
 	if (c->c_phase == NULL || strcmp(c->c_phase, now) != 0) {
 		char text[128];
 		snprintf(text, sizeof(text), "phase %s%s%s",
@@ -208,6 +215,193 @@ collector_rules_cb(evutil_socket_t fd, short what, void *arg)
 	                  c->c_phase, alarms_outcome, c->c_alarms);
 }
 
+/* The shift log's anchor follows the chain's head while running. */
+static struct shiftlog_anchor *collector_anchor;
+/* Set when the database user was checked (at start, or on the store's
+ * connection when the database was down at start). */
+static int collector_role_checked, collector_role_inflight;
+static int collector_rc;
+
+/* The state directory holds the anchor and the ack-link key: created if
+ * missing (its parent must exist), and it must be writable. */
+static void
+collector_state_dir(const struct collector_conf *cc)
+{
+	const char *dir = cc->cc_state_dir;
+	struct stat sb;
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		fatalx("collector.state_dir %s: cannot create: %s", dir,
+		       strerror(errno));
+	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
+		fatalx("collector.state_dir %s: not a directory", dir);
+	if (access(dir, W_OK | X_OK) == -1)
+		fatalx("collector.state_dir %s: not writable by this user: %s",
+		       dir, strerror(errno));
+}
+
+/* Who the collector is in the database, and whether it could rewrite the
+ * shift log: a superuser, or the owner (or a member of the owner role). */
+#define COLLECTOR_ROLE_SQL                                                     \
+	"SELECT current_user, r.rolsuper, coalesce(pg_has_role(c.relowner, "   \
+	"'MEMBER'), false), coalesce((SELECT max(id) FROM "                    \
+	"watchstand.shift_log)::text, 'none'), c.relowner = r.oid FROM "       \
+	"pg_roles r LEFT JOIN "                                                \
+	"pg_class c ON c.oid = to_regclass('watchstand.shift_log') WHERE "     \
+	"r.rolname = current_user"
+
+/* 0 when the user may run (or allow_owner says so), -1 refused (logged),
+ * 1 not known yet (the schema is not migrated: asked again later). last
+ * gets the newest shift log entry's id. */
+static int
+collector_role_ok(const struct collector_conf *cc, PGresult *r, char *last,
+                  size_t lastlen)
+{
+	const char *user, *why;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return 1;
+	user = PQgetvalue(r, 0, 0);
+	snprintf(last, lastlen, "%s", PQgetvalue(r, 0, 3));
+	why = strcmp(PQgetvalue(r, 0, 1), "t") == 0   ? "is a superuser"
+	      : strcmp(PQgetvalue(r, 0, 4), "t") == 0 ? "owns the shift_log "
+	                                                "table"
+	      : strcmp(PQgetvalue(r, 0, 2), "t") == 0
+	          ? "is a member of the role that owns the shift_log table"
+	          : NULL;
+	if (why == NULL)
+		return 0;
+	if (cc->cc_allow_owner) {
+		log_warnx("collector: database user '%s' %s: it could rewrite "
+		          "the shift log (allowed by collector.allow_owner)",
+		          user, why);
+		return 0;
+	}
+	log_warnx("collector: refusing to run as database user '%s': it %s, "
+	          "so it could alter or delete shift log entries. Run as "
+	          "the role watchstand_collector (created by migrate): put "
+	          "user=watchstand_collector in collector.database and keep "
+	          "the owner for migrate, or set collector.allow_owner: true "
+	          "to accept the risk",
+	          user, why);
+	return -1;
+}
+
+static void
+collector_started_text(char *text, size_t len, const char *last)
+{
+	snprintf(text, len, "collector %s started (last entry %s)",
+	         COLLECTOR_VERSION, last);
+}
+
+/* The database was down at start: the same check on the store's
+ * connection once it is up; refused, the collector stops. */
+static void
+collector_role_cb(void *arg, PGresult *r)
+{
+	struct collector *c = arg;
+	char last[32], text[128];
+
+	collector_role_inflight = 0;
+	if (r == NULL)
+		return; /* asked again by the phase timer */
+	switch (collector_role_ok(&c->c_conf, r, last, sizeof(last))) {
+	case 1:
+		return; /* not migrated yet: asked again */
+	case -1:
+		collector_role_checked = 1;
+		collector_rc = 1;
+		event_base_loopexit(c->c_base, NULL);
+		return;
+	}
+	collector_role_checked = 1;
+	collector_started_text(text, sizeof(text), last);
+	shiftlog_add(c->c_store, "system", "collector", text);
+}
+
+static void
+collector_role_check_async(struct collector *c)
+{
+	if (collector_role_checked || collector_role_inflight ||
+	    c->c_store == NULL)
+		return;
+	collector_role_inflight = 1;
+	store_query(c->c_store, COLLECTOR_ROLE_SQL, 0, NULL, collector_role_cb,
+	            c);
+}
+
+static PGconn *
+collector_connect_now(const struct collector_conf *cc)
+{
+	const char *keys[] = {"dbname", "connect_timeout", NULL};
+	const char *vals[] = {cc->cc_database, "2", NULL};
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* Before anything listens: the database user is checked and the start is
+ * written to the shift log, on a short blocking connection. -1 refused. */
+static int
+collector_db_start(struct collector *c)
+{
+	PGconn *db = collector_connect_now(&c->c_conf);
+	PGresult *r;
+	char last[32], text[128];
+	int ok;
+
+	if (PQstatus(db) != CONNECTION_OK) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", PQerrorMessage(db));
+		why[strcspn(why, "\n")] = '\0';
+		log_warnx("collector: the database is not reachable at start "
+		          "(%s): its user is checked once it is",
+		          why);
+		PQfinish(db);
+		return 0;
+	}
+	r = PQexec(db, COLLECTOR_ROLE_SQL);
+	ok = collector_role_ok(&c->c_conf, r, last, sizeof(last));
+	if (ok == 1) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", PQresultErrorMessage(r));
+		why[strcspn(why, "\n")] = '\0';
+		log_warnx("collector: cannot check the database user at start "
+		          "(%s): it is checked once it can be",
+		          why);
+	}
+	PQclear(r);
+	if (ok != 0) {
+		PQfinish(db);
+		return ok == -1 ? -1 : 0;
+	}
+	collector_role_checked = 1;
+	collector_started_text(text, sizeof(text), last);
+	shiftlog_add_now(db, c->c_conf.cc_state_dir, "system", "collector",
+	                 text);
+	PQfinish(db);
+	return 0;
+}
+
+/* The stop is in the shift log before the process exits (downtime is
+ * visible between this entry and the next start). */
+static void
+collector_db_stop(struct collector *c)
+{
+	PGconn *db = collector_connect_now(&c->c_conf);
+
+	if (PQstatus(db) != CONNECTION_OK) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", PQerrorMessage(db));
+		why[strcspn(why, "\n")] = '\0';
+		log_warnx("collector: cannot write 'collector stopping' to the "
+		          "shift log: %s",
+		          why);
+	} else if (shiftlog_add_now(db, c->c_conf.cc_state_dir, "system",
+	                            "collector", "collector stopping") == 0)
+		log_info("shift log: collector stopping");
+	PQfinish(db);
+}
+
 static int
 collector_run(struct collector *c, const char *file)
 {
@@ -222,10 +416,18 @@ collector_run(struct collector *c, const char *file)
 		fatalx("%s: %s", file, err);
 	if ((c->c_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	collector_state_dir(&c->c_conf);
+	if (collector_db_start(c) == -1) {
+		SSL_CTX_free(c->c_ctx);
+		event_base_free(c->c_base);
+		return 1;
+	}
 	c->c_rules = rules_engine_new(&c->c_conf.cc_rules);
 	c->c_alarms = alarms_new(c);
 	if ((c->c_ingest = ingest_new(c)) == NULL)
 		fatalx("cannot listen for agents on %s", c->c_conf.cc_listen);
+	collector_anchor =
+	    shiftlog_anchor_new(c->c_base, c->c_store, c->c_conf.cc_state_dir);
 	if (c->c_conf.cc_notify.nc_secret_file != NULL &&
 	    acklink_key_load(c->c_conf.cc_notify.nc_secret_file, c->c_ack_key,
 	                     &c->c_ack_keylen, err, sizeof(err)) == -1)
@@ -259,12 +461,16 @@ collector_run(struct collector *c, const char *file)
 	c->c_notifier = NULL;
 	event_free(c->c_phase_timer);
 	event_free(c->c_rules_timer);
+	shiftlog_anchor_free(collector_anchor);
+	collector_anchor = NULL;
 	ingest_free(c->c_ingest);
 	alarms_free(c->c_alarms);
 	rules_engine_free(c->c_rules);
 	SSL_CTX_free(c->c_ctx);
 	event_base_free(c->c_base);
-	return 0;
+	if (collector_rc == 0)
+		collector_db_stop(c);
+	return collector_rc;
 }
 
 int
@@ -279,9 +485,10 @@ main(int argc, char **argv)
 	    {"phone", required_argument, NULL, 'P'},
 	    {"email", required_argument, NULL, 'E'},
 	    {"to", required_argument, NULL, 'T'},
+	    {"database", required_argument, NULL, 'D'},
 	    {NULL, 0, NULL, 0}};
 	const char *at = NULL, *role = NULL, *name = NULL, *phone = NULL,
-	           *email = NULL, *login = NULL, *to = NULL;
+	           *email = NULL, *login = NULL, *to = NULL, *database = NULL;
 	const char *file = "/etc/watchstand/collector.yaml", *cmd = "run";
 	struct collector c;
 	int ch, verbose = 0, rc;
@@ -312,6 +519,9 @@ main(int argc, char **argv)
 		case 'T':
 			to = optarg;
 			break;
+		case 'D':
+			database = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -336,8 +546,21 @@ main(int argc, char **argv)
 	}
 	if (collector_conf_load(file, &c.c_conf) == -1)
 		return 1;
+	/* migrate runs as the schema owner, run as watchstand_collector:
+	 * one config, the owner's connection given here. */
+	if (database != NULL) {
+		free(c.c_conf.cc_database);
+		c.c_conf.cc_database = strdup(database);
+	}
 	if (strcmp(cmd, "check-config") == 0) {
 		printf("%s: configuration OK\n", file);
+		if (c.c_conf.cc_public_url_default)
+			printf(
+			    "warning: collector.public_url is not set: links "
+			    "in pages use %s, which phones cannot open unless "
+			    "they reach this listener; set "
+			    "collector.public_url to an address they reach\n",
+			    c.c_conf.cc_public_url);
 		collector_check_rules(&c.c_conf);
 		rc = 0;
 	} else if (strcmp(cmd, "useradd") == 0) {
@@ -361,7 +584,8 @@ main(int argc, char **argv)
 		} else
 			rc = notify_test(file, &c, login, to);
 	} else if (strcmp(cmd, "verify-log") == 0) {
-		rc = shiftlog_verify(c.c_conf.cc_database);
+		rc = shiftlog_verify(c.c_conf.cc_database,
+		                     c.c_conf.cc_state_dir);
 		rc = rc < 0 ? 2 : rc;
 	} else if (strcmp(cmd, "calendar") == 0) {
 		rc = collector_calendar(&c.c_conf.cc_calendar, at);

@@ -250,6 +250,57 @@ static const struct migration migrations[] = {
      "  FROM watchstand.notify_attempts t"
      "  JOIN watchstand.notify_messages m ON m.id = t.message_id"
      "  JOIN watchstand.notify_pages p ON p.message_id = m.id;"},
+    {8, "the collector's own role, watchstand_collector",
+     /* The daemon runs as this role; the owner only migrates. Created
+      * here when the owner may create roles (else by an administrator
+      * beforehand); no password: docs/deploy.md says how it logs in. */
+     "DO $$ BEGIN"
+     "  IF NOT EXISTS (SELECT 1 FROM pg_roles"
+     "      WHERE rolname = 'watchstand_collector') THEN"
+     "    CREATE ROLE watchstand_collector LOGIN;"
+     "  END IF;"
+     "EXCEPTION WHEN insufficient_privilege THEN"
+     "  RAISE EXCEPTION 'the role watchstand_collector does not exist and "
+     "% may not create it', current_user USING HINT = 'create it as a "
+     "superuser (createuser watchstand_collector), then run migrate "
+     "again';"
+     "END $$;"
+     "GRANT USAGE ON SCHEMA watchstand TO watchstand_collector;"
+     /* What the daemon reads and writes; never TRUNCATE, never owner. */
+     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA"
+     "  watchstand TO watchstand_collector;"
+     "REVOKE ALL ON watchstand.schema_migrations FROM watchstand_collector;"
+     "GRANT SELECT ON watchstand.schema_migrations TO watchstand_collector;"
+     /* The shift log: read and append, nothing else. */
+     "REVOKE ALL ON watchstand.shift_log FROM watchstand_collector;"
+     "GRANT SELECT, INSERT ON watchstand.shift_log TO watchstand_collector;"
+     "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA watchstand"
+     "  TO watchstand_collector;"
+     "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA watchstand"
+     "  TO watchstand_collector;"
+     /* Day partitions are created and dropped as the owner, whoever asks;
+      * a fixed search_path so no one can slip in their own functions. */
+     "ALTER FUNCTION watchstand.ensure_partition(date) SECURITY DEFINER"
+     "  SET search_path = pg_catalog, pg_temp;"
+     "ALTER FUNCTION watchstand.maintain_partitions(interval) SECURITY"
+     "  DEFINER SET search_path = pg_catalog, pg_temp;"
+     "ALTER FUNCTION watchstand.maintain(interval) SECURITY DEFINER"
+     "  SET search_path = pg_catalog, pg_temp;"
+     "REVOKE EXECUTE ON FUNCTION watchstand.ensure_partition(date),"
+     "  watchstand.maintain_partitions(interval),"
+     "  watchstand.maintain(interval) FROM PUBLIC;"
+     "GRANT EXECUTE ON FUNCTION watchstand.ensure_partition(date),"
+     "  watchstand.maintain_partitions(interval),"
+     "  watchstand.maintain(interval) TO watchstand_collector;"
+     /* Tables, sequences and functions of later migrations (by the same
+      * owner) are covered too. The shift log is not re-created by any
+      * of them; one that did would have to revoke again. */
+     "ALTER DEFAULT PRIVILEGES IN SCHEMA watchstand GRANT SELECT, INSERT,"
+     "  UPDATE, DELETE ON TABLES TO watchstand_collector;"
+     "ALTER DEFAULT PRIVILEGES IN SCHEMA watchstand GRANT USAGE, SELECT"
+     "  ON SEQUENCES TO watchstand_collector;"
+     "ALTER DEFAULT PRIVILEGES IN SCHEMA watchstand GRANT EXECUTE"
+     "  ON FUNCTIONS TO watchstand_collector;"},
 };
 
 #define MIGRATIONS_N ((int)(sizeof(migrations) / sizeof(migrations[0])))

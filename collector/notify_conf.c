@@ -493,11 +493,8 @@ notify_configure(struct notify_conf *nc, struct yconf *yc, yaml_node_t *node,
 					            nc->nc_routes[j].nr_name);
 		}
 	}
-	if (nc->nc_nroutes > 0 && nc->nc_secret_file == NULL)
-		yconf_error(yc, node,
-		            "notify.secret_file: required with routes (the key "
-		            "that signs acknowledgement links; created if "
-		            "missing)");
+	/* No secret_file: the collector's config puts the key in its state
+	 * directory (collector.state_dir/ack.key), created if missing. */
 	for (i = 0; i < nc->nc_nchannels; i++) {
 		struct notify_channel *ch = &nc->nc_channels[i];
 		if (ch->ch_group_wait_ms == UINT64_MAX)

@@ -60,6 +60,8 @@ collector:
   http: 127.0.0.1:$IT_HTTP
   database: "$WS_DSN"
   tls: {ca: tls/ca.pem, cert: tls/collector.pem, key: tls/collector.key}
+  state_dir: $IT/state
+  allow_owner: true        # the tests connect as the superuser postgres
 YAML
 }
 
