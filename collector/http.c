@@ -66,23 +66,34 @@ http_conn_gone(const struct http_conn *hc)
 	return rd == NULL && ev == NULL;
 }
 
+/* Forgets connections evhttp has closed. */
 static void
-http_sweep_cb(evutil_socket_t fd, short what, void *arg)
+http_conns_prune(void)
 {
 	struct http_conn **pp = &http.h_conns, *hc;
-	double now = http_mono();
 
-	(void)fd;
-	(void)what;
-	(void)arg;
 	while ((hc = *pp) != NULL) {
 		if (http_conn_gone(hc)) {
 			*pp = hc->hc_next;
 			bufferevent_decref(hc->hc_bev);
 			free(hc);
 			http.h_nconns--;
-			continue;
-		}
+		} else
+			pp = &hc->hc_next;
+	}
+}
+
+static void
+http_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *hc;
+	double now = http_mono();
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	http_conns_prune();
+	for (hc = http.h_conns; hc != NULL; hc = hc->hc_next) {
 		if (hc->hc_refuse || (!hc->hc_busy && now > hc->hc_deadline)) {
 			if (!hc->hc_refuse)
 				http.h_timed_out++;
@@ -93,7 +104,6 @@ http_sweep_cb(evutil_socket_t fd, short what, void *arg)
 			bufferevent_trigger_event(
 			    hc->hc_bev, BEV_EVENT_TIMEOUT | BEV_EVENT_READING, 0);
 		}
-		pp = &hc->hc_next;
 	}
 }
 
@@ -107,6 +117,7 @@ http_bevcb(struct event_base *base, void *arg)
 	(void)arg;
 	if (bev == NULL || (hc = calloc(1, sizeof(*hc))) == NULL)
 		return bev;
+	http_conns_prune(); /* count only the open ones */
 	bufferevent_incref(bev);
 	hc->hc_bev = bev;
 	hc->hc_deadline = http_mono() + http.h_request_s;
