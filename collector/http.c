@@ -112,6 +112,7 @@ http_metrics(struct evhttp_request *req, void *arg)
 	                    c->c_phase ? c->c_phase : "");
 	ingest_metrics(c->c_ingest, out);
 	notifier_metrics(c->c_notifier, out);
+	api_metrics(out);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	                  "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", out);
