@@ -107,6 +107,20 @@ done
 [ "$(it_metric watchstand_login_hashes_total)" -ge $((h4 + 8)) ] || it_fail "8 logins, fewer hashes"
 it_ok "8 parallel logins all 200; /healthz answered meanwhile"
 
+# ---- clients that leave while their password is checked ----
+f0=$(curl -s "http://127.0.0.1:$IT_HTTP/metrics" | awk '$1 == "watchstand_logins_total{result=\"failed\"}" { print $2 }')
+pids=()
+for i in $(seq 1 12); do
+  curl -s -o /dev/null -m 0.02 --interface 127.0.0.8 -X POST \
+    -d "{\"login\":\"ghost$i\",\"password\":\"wrong\"}" "$API/login" &
+  pids+=($!)
+done
+wait "${pids[@]}" || true
+it_healthy || it_fail "collector unhealthy after clients left mid-login"
+ws_wait_for 10 login_is 200 127.0.0.9 alice alice-password || it_fail "login after clients left: $(cat "$IT/body")"
+f1=$(curl -s "http://127.0.0.1:$IT_HTTP/metrics" | awk '$1 == "watchstand_logins_total{result=\"failed\"}" { print $2 }')
+it_ok "12 clients left mid-login; still healthy; $((f1 - f0)) of their failures were counted"
+
 # ---- sessions outlive a restart; stored hashed ----
 [ "$(login 127.0.0.7 alice alice-password)" = 200 ] || it_fail "login"
 TOKEN=$(python3 -c "import json; print(json.load(open('$IT/body'))['token'])")
