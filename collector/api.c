@@ -40,6 +40,7 @@ struct api_session {
 	char s_csrf[65]; /* SHA-256 of the CSRF token */
 	int s_role;
 	time_t s_expires;
+	int s_seen; /* by the last synchronisation with the database */
 };
 
 /* A login whose password is being checked on the hasher's thread. */
@@ -86,7 +87,8 @@ struct api_state {
 	struct event *a_sweep;
 	char a_dummy[256]; /* checked for unknown logins */
 	int a_loaded;      /* the stored sessions are in a_sessions */
-	int a_loading;
+	int a_loading;     /* a synchronisation is under way */
+	unsigned a_logouts, a_sync_logouts;
 	unsigned a_ticks;
 	uint64_t a_logins_ok, a_logins_failed, a_logins_throttled,
 	    a_logins_busy;
@@ -95,7 +97,7 @@ struct api_state {
 static struct api_state api;
 
 static void api_sweep_cb(evutil_socket_t fd, short what, void *arg);
-static void api_sessions_load(void);
+static void api_sessions_sync(void);
 
 void
 api_init(struct collector *c)
@@ -113,7 +115,7 @@ api_init(struct collector *c)
 	api.a_sweep = event_new(c->c_base, -1, EV_PERSIST, api_sweep_cb, NULL);
 	event_add(api.a_sweep, &(struct timeval){API_SWEEP_S, 0});
 	/* Sessions outlive a restart: requests wait (503) until loaded. */
-	api_sessions_load();
+	api_sessions_sync();
 }
 
 void
@@ -709,62 +711,90 @@ api_logout(struct collector *c, struct evhttp_request *req,
 		HASH_DEL(api.a_sessions, s);
 		free(s);
 	}
+	api.a_logouts++;
 	api_query(c, req, &copy,
 	          "DELETE FROM watchstand.sessions WHERE token_hash = $1", 1,
 	          params, api_logout_done);
 }
 
+/* The database's sessions (the truth, shared by every collector on it)
+ * replace the table: new ones are added, gone ones (logged out on another
+ * collector, their user deleted) dropped, roles follow the users table. */
 static void
-api_sessions_loaded(void *arg, PGresult *r)
+api_sessions_synced(void *arg, PGresult *r)
 {
-	struct api_session *s;
+	struct api_session *s, *tmp;
 	time_t now = time(NULL);
 	int i, n = 0;
+	/* A logout since the query was sent: its row may still be in r. */
+	int may_add = api.a_logouts == api.a_sync_logouts;
 
 	(void)arg;
 	api.a_loading = 0;
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
-		log_warnx("api: cannot load the sessions: %s; retrying",
-		          r ? PQresultErrorMessage(r) : "no result");
+		if (!api.a_loaded)
+			log_warnx("api: cannot load the sessions: %s; "
+			          "retrying",
+			          r ? PQresultErrorMessage(r) : "no result");
 		return;
+	}
+	HASH_ITER(hh, api.a_sessions, s, tmp)
+	{
+		s->s_seen = 0;
 	}
 	for (i = 0; i < PQntuples(r); i++) {
 		const char *hash = PQgetvalue(r, i, 0);
 		int role = user_role_parse(PQgetvalue(r, i, 2));
 		time_t exp = (time_t)strtoll(PQgetvalue(r, i, 4), NULL, 10);
 
-		HASH_FIND_STR(api.a_sessions, hash, s);
-		if (s != NULL || role < 0 || exp <= now ||
-		    (s = calloc(1, sizeof(*s))) == NULL)
+		if (role < 0 || exp <= now)
 			continue;
-		snprintf(s->s_hash, sizeof(s->s_hash), "%s", hash);
-		snprintf(s->s_login, sizeof(s->s_login), "%s",
-		         PQgetvalue(r, i, 1));
-		snprintf(s->s_csrf, sizeof(s->s_csrf), "%s",
-		         PQgetvalue(r, i, 3));
+		HASH_FIND_STR(api.a_sessions, hash, s);
+		if (s == NULL) {
+			if (!may_add || (s = calloc(1, sizeof(*s))) == NULL)
+				continue;
+			snprintf(s->s_hash, sizeof(s->s_hash), "%s", hash);
+			snprintf(s->s_login, sizeof(s->s_login), "%s",
+			         PQgetvalue(r, i, 1));
+			snprintf(s->s_csrf, sizeof(s->s_csrf), "%s",
+			         PQgetvalue(r, i, 3));
+			s->s_expires = exp;
+			HASH_ADD_STR(api.a_sessions, s_hash, s);
+			n++;
+		}
 		s->s_role = role;
-		s->s_expires = exp;
-		HASH_ADD_STR(api.a_sessions, s_hash, s);
-		n++;
+		s->s_seen = 1;
 	}
+	/* Every session here was committed before the query ran (a login
+	 * answers after its INSERT, which is in order with this). */
+	HASH_ITER(hh, api.a_sessions, s, tmp)
+	{
+		if (!s->s_seen) {
+			HASH_DEL(api.a_sessions, s);
+			free(s);
+		}
+	}
+	if (!api.a_loaded)
+		log_info("api: %d session%s restored from the database", n,
+		         n == 1 ? "" : "s");
 	api.a_loaded = 1;
-	log_info("api: %d session%s restored from the database", n,
-	         n == 1 ? "" : "s");
 }
 
-/* The unexpired sessions from the database, once (retried by the sweep
- * until it works). Runs in order with the store's other statements. */
+/* Reads the unexpired sessions, at start and then every sweep; one query
+ * at a time, in order with the store's other statements. */
 static void
-api_sessions_load(void)
+api_sessions_sync(void)
 {
-	if (api.a_loaded || api.a_loading)
+	if (api.a_loading)
 		return;
 	api.a_loading = 1;
+	api.a_sync_logouts = api.a_logouts;
 	store_query(api.a_c->c_store,
-	            "SELECT token_hash, login, role, csrf_hash, "
-	            "extract(epoch FROM expires_at)::bigint FROM "
-	            "watchstand.sessions WHERE expires_at > now()",
-	            0, NULL, api_sessions_loaded, NULL);
+	            "SELECT s.token_hash, s.login, u.role, s.csrf_hash, "
+	            "extract(epoch FROM s.expires_at)::bigint FROM "
+	            "watchstand.sessions s JOIN watchstand.users u ON "
+	            "u.login = s.login WHERE s.expires_at > now()",
+	            0, NULL, api_sessions_synced, NULL);
 }
 
 static void
@@ -786,7 +816,7 @@ api_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	throttle_expire(api.a_by_login, mono);
 	throttle_expire(api.a_by_addr, mono);
-	api_sessions_load();
+	api_sessions_sync();
 	if (++api.a_ticks % API_SWEEP_DB_N == 0 && api.a_c->c_stats.st_db_up)
 		store_sql(api.a_c->c_store,
 		          "DELETE FROM watchstand.sessions WHERE expires_at <= "

@@ -166,5 +166,28 @@ B=(-H "Authorization: Bearer $OLD")
 old_status() { [ "$(code "${B[@]}" "$API/status")" != 503 ]; }
 ws_wait_for 15 old_status || it_fail "sessions never loaded"
 [ "$(code "${B[@]}" "$API/status")" = 401 ] || it_fail "an expired session was restored"
-"$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" verify-log | grep -q "chain intact" || it_fail "chain"
 it_ok "logout: 200, the token is refused, the row is gone, a restart does not bring it back; expired sessions stay out"
+
+# ---- two collectors on one database share the sessions ----
+HTTP2=$(ws_free_port)
+LISTEN2=$(ws_free_port)
+sed -e "s/127.0.0.1:$IT_HTTP\$/127.0.0.1:$HTTP2/" -e "s/127.0.0.1:$IT_LISTEN\$/127.0.0.1:$LISTEN2/" \
+  "$IT/collector.yaml" >"$IT/collector2.yaml"
+"$WS_BUILD/watchstand-collector" -c "$IT/collector2.yaml" run 2>>"$IT/collector2.log" &
+IT_PIDS+=($!)
+API2="http://127.0.0.1:$HTTP2/api/v1"
+[ "$(login 127.0.0.7 carol carol-password)" = 200 ] || it_fail "login"
+T2=$(python3 -c "import json; print(json.load(open('$IT/body'))['token'])")
+D=(-H "Authorization: Bearer $T2")
+on2_is() { [ "$(code "${D[@]}" "$API2/status")" = "$1" ]; }
+on1_is() { [ "$(code "${D[@]}" "$API/status")" = "$1" ]; }
+ws_wait_for 30 on2_is 200 || it_fail "the second collector does not honour the session: $(cat "$IT/body")"
+expect 201 -X POST "${D[@]}" -d '{"text":"from the second collector"}' "$API2/log"
+# A role changed with useradd applies to the open session.
+echo "carol-password" | $C useradd carol --role viewer >/dev/null
+viewer_now() { [ "$(code -X POST "${D[@]}" -d '{"text":"x"}' "$API/log")" = 403 ]; }
+ws_wait_for 30 viewer_now || it_fail "role change not applied to the session"
+expect 200 -X POST "${D[@]}" "$API2/logout"
+ws_wait_for 30 on1_is 401 || it_fail "a logout on the second collector did not end the session on the first"
+"$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" verify-log | grep -q "chain intact" || it_fail "chain"
+it_ok "a second collector honours the sessions; role changes and logouts reach both"
