@@ -638,6 +638,7 @@ api_login(struct collector *c, struct evhttp_request *req)
 	const char *addr;
 	ev_uint16_t port = 0;
 	int64_t now, wait, w;
+	char key[sizeof(((struct api_login *)0)->l_login)];
 
 	if (body == NULL || json_unpack(body, "{s:s, s:s}", "login", &login,
 	                                "password", &password) != 0) {
@@ -651,7 +652,9 @@ api_login(struct collector *c, struct evhttp_request *req)
 	/* Refused at once, the password unchecked: no oracle while
 	 * throttled, and no hashing for whoever hammers. */
 	now = api_now_ms();
-	wait = throttle_wait(api.a_by_login, login, now);
+	/* The key the failures are counted under (api_login_failed). */
+	snprintf(key, sizeof(key), "%s", login);
+	wait = throttle_wait(api.a_by_login, key, now);
 	if ((w = throttle_wait(api.a_by_addr, addr, now)) > wait)
 		wait = w;
 	if (wait > 0) {
