@@ -27,9 +27,9 @@
 
 #define API_SESSION_S (12 * 3600) /* a shift and then some */
 #define API_BODY_MAX (64 * 1024)
-#define API_HASH_QUEUE 32  /* password checks waiting at most */
-#define API_SWEEP_S 10     /* expiry of sessions and throttle entries */
-#define API_SWEEP_DB_N 6   /* expired sessions leave the database every 6th */
+#define API_HASH_QUEUE 32 /* password checks waiting at most */
+#define API_SWEEP_S 10    /* expiry of sessions and throttle entries */
+#define API_SWEEP_DB_N 6  /* expired sessions leave the database every 6th */
 
 /* A session, kept in memory for a synchronous check of every request and
  * in watchstand.sessions (hashed) so that it outlives a restart. */
@@ -422,7 +422,7 @@ api_clean(const char *in, char *out, size_t olen)
 	int n, i;
 
 	while (*p != '\0' && o + 1 < olen) {
-		n = *p < 0x80 ? 1
+		n = *p < 0x80             ? 1
 		    : (*p & 0xe0) == 0xc0 ? 2
 		    : (*p & 0xf0) == 0xe0 ? 3
 		    : (*p & 0xf8) == 0xf0 ? 4
@@ -449,8 +449,8 @@ api_retry_after(struct evhttp_request *req, int64_t ms)
 	char v[32];
 
 	snprintf(v, sizeof(v), "%lld", (long long)((ms + 999) / 1000));
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	                  "Retry-After", v);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+	                  v);
 }
 
 static void
@@ -845,8 +845,7 @@ api_metrics(struct evbuffer *out)
 	    "# HELP watchstand_sessions Sessions open in this collector.\n"
 	    "# TYPE watchstand_sessions gauge\n"
 	    "watchstand_sessions %u\n",
-	    (unsigned long long)(api.a_hasher ? hasher_count(api.a_hasher)
-	                                      : 0),
+	    (unsigned long long)(api.a_hasher ? hasher_count(api.a_hasher) : 0),
 	    (unsigned long long)api.a_logins_ok,
 	    (unsigned long long)api.a_logins_failed,
 	    (unsigned long long)api.a_logins_throttled,
@@ -982,13 +981,15 @@ api_handle(struct collector *c, struct evhttp_request *req)
 	}
 	if ((user = api_auth(req, &code)) == NULL) {
 		if (code == 503) {
-			evhttp_add_header(evhttp_request_get_output_headers(req),
-			                  "Retry-After", "1");
+			evhttp_add_header(
+			    evhttp_request_get_output_headers(req),
+			    "Retry-After", "1");
 			api_error(req, 503,
 			          "sessions are being loaded from the "
 			          "database; try again");
 		} else
-			api_error(req, 401, "log in first (POST /api/v1/login)");
+			api_error(req, 401,
+			          "log in first (POST /api/v1/login)");
 		return 1;
 	}
 	if (strcmp(path, "/logout") == 0) {

@@ -73,7 +73,8 @@ static void
 conf_login(struct yconf *yc, yaml_node_t *m, struct collector_conf *c)
 {
 	static const char *const keys[] = {
-	    "max_failures", "max_failures_per_address", "window", "backoff",
+	    "max_failures", "max_failures_per_address",
+	    "window",       "backoff",
 	    "max_backoff",  NULL};
 	static const char *const p = "collector.login";
 	struct throttle_conf *l = &c->cc_login_throttle,
@@ -98,12 +99,12 @@ conf_login(struct yconf *yc, yaml_node_t *m, struct collector_conf *c)
 			            "%s.max_failures: at least 1", p);
 		l->tc_max_failures = (unsigned)v;
 	}
-	if (yconf_uint(yc, n, p, "max_failures_per_address", 0, 100000,
-	               &v) == 1) {
+	if (yconf_uint(yc, n, p, "max_failures_per_address", 0, 100000, &v) ==
+	    1) {
 		if (v < 1)
-			yconf_error(yc,
-			            yconf_get(yc, n, "max_failures_per_address"),
-			            "%s.max_failures_per_address: at least 1", p);
+			yconf_error(
+			    yc, yconf_get(yc, n, "max_failures_per_address"),
+			    "%s.max_failures_per_address: at least 1", p);
 		a->tc_max_failures = (unsigned)v;
 	}
 	if (yconf_duration(yc, n, p, "window", 0, &v) == 1) {
@@ -134,8 +135,8 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	static const char *const later[] = {"checklists", NULL};
 	static const char *const keys[] = {
 	    "listen",    "http",          "database",   "tls",     "public_url",
-	    "retention", "agent_silence", "max_shelve", "chatter",
-	    "login",     NULL};
+	    "retention", "agent_silence", "max_shelve", "chatter", "login",
+	    NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;

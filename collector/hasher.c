@@ -122,8 +122,7 @@ hasher_new(struct event_base *base, int queue_max)
 		log_warnx("hasher: cannot watch the pipe");
 		goto fail;
 	}
-	if ((errno = pthread_create(&h->h_thread, NULL, hasher_main, h)) !=
-	    0) {
+	if ((errno = pthread_create(&h->h_thread, NULL, hasher_main, h)) != 0) {
 		log_warn("hasher: cannot start the worker thread");
 		goto fail;
 	}

@@ -113,7 +113,8 @@ throttle_backoff(const struct throttle *t, unsigned failures)
 
 	while (over-- > 0 && b < t->t_conf.tc_max_backoff_ms)
 		b *= 2;
-	return b < t->t_conf.tc_max_backoff_ms ? b : t->t_conf.tc_max_backoff_ms;
+	return b < t->t_conf.tc_max_backoff_ms ? b
+	                                       : t->t_conf.tc_max_backoff_ms;
 }
 
 /* Still full after expiry: the least recently failed key that is not
@@ -130,8 +131,7 @@ throttle_victim(struct throttle *t, int64_t now_ms)
 }
 
 int64_t
-throttle_fail(struct throttle *t, const char *key, int64_t now_ms,
-              int *episode)
+throttle_fail(struct throttle *t, const char *key, int64_t now_ms, int *episode)
 {
 	struct throttle_entry *e = throttle_find(t, key, now_ms);
 	int64_t block = 0;

@@ -35,8 +35,7 @@ int64_t throttle_wait(struct throttle *t, const char *key, int64_t now_ms);
 int64_t throttle_fail(struct throttle *t, const char *key, int64_t now_ms,
                       int *episode);
 /* Failures of key in its current count (0 when unknown). */
-unsigned throttle_failures(struct throttle *t, const char *key,
-                           int64_t now_ms);
+unsigned throttle_failures(struct throttle *t, const char *key, int64_t now_ms);
 /* A success forgets key. */
 void throttle_success(struct throttle *t, const char *key);
 /* Forgets every key that has nothing left to say. */
