@@ -21,6 +21,9 @@ typedef void (*api_reply_fn)(struct evhttp_request *req, PGresult *r,
 void api_query_for(struct collector *c, struct evhttp_request *req,
                    const char *sql, int n, const char *const *params,
                    api_reply_fn fn, const char *ctx);
+/* Login and session figures for /metrics. */
+struct evbuffer;
+void api_metrics(struct evbuffer *out);
 /* Sends a shift log entry to every /events client. */
 void api_publish(const char *kind, const char *actor, const char *text);
 

@@ -12,6 +12,7 @@
 #include "calendar.h"
 #include "notify.h"
 #include "rules.h"
+#include "throttle.h"
 
 #define COLLECTOR_VERSION "0.1.0"
 /* collector.state_dir unless told: systemd's StateDirectory=watchstand */
@@ -33,6 +34,9 @@ struct collector_conf {
 	uint64_t cc_max_shelve_ms;
 	uint64_t cc_http_max_conns;  /* open at once; more are closed */
 	uint64_t cc_http_request_ms; /* a whole request must arrive by then */
+	/* collector.login: failed logins per login and per address */
+	struct throttle_conf cc_login_throttle;
+	struct throttle_conf cc_addr_throttle;
 	struct calendar cc_calendar;
 	struct rules_conf cc_rules;
 	struct notify_conf cc_notify;

@@ -52,6 +52,81 @@ conf_phase_known(void *arg, const char *phase)
 	return calendar_has_phase(arg, phase);
 }
 
+static void
+conf_login_defaults(struct collector_conf *c)
+{
+	struct throttle_conf *l = &c->cc_login_throttle;
+
+	l->tc_max_failures = 5;
+	l->tc_window_ms = 15 * 60 * 1000;
+	l->tc_backoff_ms = 30 * 1000;
+	l->tc_max_backoff_ms = 15 * 60 * 1000;
+	l->tc_max_entries = 10000;
+	c->cc_addr_throttle = *l;
+	/* A desk shares an address: its people together may mistype more. */
+	c->cc_addr_throttle.tc_max_failures = 20;
+}
+
+/* login: {max_failures, max_failures_per_address, window, backoff,
+ * max_backoff} */
+static void
+conf_login(struct yconf *yc, yaml_node_t *m, struct collector_conf *c)
+{
+	static const char *const keys[] = {
+	    "max_failures", "max_failures_per_address",
+	    "window",       "backoff",
+	    "max_backoff",  NULL};
+	static const char *const p = "collector.login";
+	struct throttle_conf *l = &c->cc_login_throttle,
+	                     *a = &c->cc_addr_throttle;
+	yaml_node_t *n = yconf_get(yc, m, "login");
+	uint64_t v;
+
+	if (n == NULL)
+		return;
+	if (!yconf_is_map(n)) {
+		yconf_error(yc, n,
+		            "%s: expected {max_failures, "
+		            "max_failures_per_address, window, backoff, "
+		            "max_backoff}",
+		            p);
+		return;
+	}
+	yconf_check_keys(yc, n, p, keys);
+	if (yconf_uint(yc, n, p, "max_failures", 0, 1000, &v) == 1) {
+		if (v < 1)
+			yconf_error(yc, yconf_get(yc, n, "max_failures"),
+			            "%s.max_failures: at least 1", p);
+		l->tc_max_failures = (unsigned)v;
+	}
+	if (yconf_uint(yc, n, p, "max_failures_per_address", 0, 100000, &v) ==
+	    1) {
+		if (v < 1)
+			yconf_error(
+			    yc, yconf_get(yc, n, "max_failures_per_address"),
+			    "%s.max_failures_per_address: at least 1", p);
+		a->tc_max_failures = (unsigned)v;
+	}
+	if (yconf_duration(yc, n, p, "window", 0, &v) == 1) {
+		if (v < 1000)
+			yconf_error(yc, yconf_get(yc, n, "window"),
+			            "%s.window: at least 1s", p);
+		l->tc_window_ms = a->tc_window_ms = (int64_t)v;
+	}
+	if (yconf_duration(yc, n, p, "backoff", 0, &v) == 1) {
+		if (v < 1000)
+			yconf_error(yc, yconf_get(yc, n, "backoff"),
+			            "%s.backoff: at least 1s (Retry-After "
+			            "counts seconds)",
+			            p);
+		l->tc_backoff_ms = a->tc_backoff_ms = (int64_t)v;
+	}
+	if (yconf_duration(yc, n, p, "max_backoff", 0, &v) == 1)
+		l->tc_max_backoff_ms = a->tc_max_backoff_ms = (int64_t)v;
+	if (l->tc_max_backoff_ms < l->tc_backoff_ms)
+		yconf_error(yc, n, "%s.max_backoff: less than backoff", p);
+}
+
 int
 collector_conf_load(const char *file, struct collector_conf *c)
 {
@@ -62,7 +137,7 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	    "listen",     "http",      "database",      "tls",
 	    "public_url", "retention", "agent_silence", "max_shelve",
 	    "chatter",    "state_dir", "allow_owner",   "http_max_connections",
-	    "http_request_timeout", NULL};
+	    "http_request_timeout",    "login",         NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;
@@ -74,6 +149,7 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	c->cc_max_shelve_ms = 8ULL * 3600 * 1000;
 	c->cc_http_max_conns = 256;
 	c->cc_http_request_ms = 20000;
+	conf_login_defaults(c);
 	if (yconf_load(&yc, file) == -1)
 		goto done;
 	root = yconf_root(&yc);
@@ -152,6 +228,7 @@ collector_conf_load(const char *file, struct collector_conf *c)
 				c->cc_rules.rc_chatter_window = (int64_t)window;
 		}
 	}
+	conf_login(&yc, m, c);
 	if (yconf_duration(&yc, m, "collector", "max_shelve", 0,
 	                   &c->cc_max_shelve_ms) == 1 &&
 	    c->cc_max_shelve_ms < 60000)

@@ -306,6 +306,7 @@ http_metrics(struct evhttp_request *req, void *arg)
 	       (double)http.h_timed_out);
 	ingest_metrics(c->c_ingest, out);
 	notifier_metrics(c->c_notifier, out);
+	api_metrics(out);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	                  "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", out);

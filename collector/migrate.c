@@ -301,6 +301,24 @@ static const struct migration migrations[] = {
      "  ON SEQUENCES TO watchstand_collector;"
      "ALTER DEFAULT PRIVILEGES IN SCHEMA watchstand GRANT EXECUTE"
      "  ON FUNCTIONS TO watchstand_collector;"},
+    {9, "sessions stored hashed, so they outlive a restart",
+     "CREATE TABLE watchstand.sessions ("
+     "  token_hash text PRIMARY KEY," /* SHA-256 of the token, hex */
+     "  login text NOT NULL REFERENCES watchstand.users (login)"
+     "    ON DELETE CASCADE,"
+     "  role text NOT NULL,"
+     "  csrf_hash text NOT NULL,"
+     "  created_at timestamptz NOT NULL DEFAULT now(),"
+     "  expires_at timestamptz NOT NULL);"
+     "CREATE INDEX sessions_expires ON watchstand.sessions (expires_at);"
+     /* The collector's own role, where there is one, may use them. */
+     "DO $$ BEGIN"
+     "  IF EXISTS (SELECT 1 FROM pg_roles"
+     "      WHERE rolname = 'watchstand_collector') THEN"
+     "    GRANT SELECT, INSERT, DELETE ON watchstand.sessions"
+     "      TO watchstand_collector;"
+     "  END IF;"
+     "END $$;"},
 };
 
 #define MIGRATIONS_N ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -65,6 +65,31 @@ users_check_password(const char *password, const char *hash)
 }
 
 int
+users_dummy_hash(char *out, size_t olen)
+{
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE], password[65], hash[65];
+	struct crypt_data cd;
+	const char *h;
+	int rc = -1;
+
+	/* The same method and cost as useradd, of a password nobody knows. */
+	users_new_token(password, sizeof(password), hash, sizeof(hash));
+	if (crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof(setting)) ==
+	    NULL)
+		goto done;
+	memset(&cd, 0, sizeof(cd));
+	h = crypt_rn(password, setting, &cd, sizeof(cd));
+	if (h != NULL && h[0] != '*' && strlen(h) < olen) {
+		memcpy(out, h, strlen(h) + 1);
+		rc = 0;
+	}
+	explicit_bzero(&cd, sizeof(cd));
+done:
+	explicit_bzero(password, sizeof(password));
+	return rc;
+}
+
+int
 users_add(const char *conninfo, const char *login, const char *role,
           const char *name, const char *phone, const char *email)
 {
