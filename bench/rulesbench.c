@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rules.h"
+#include "alarm/rules.h"
 
 static double
 mono(void)

@@ -8,11 +8,11 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
-#include "acklink.h"
-#include "calendar.h"
-#include "notify.h"
-#include "rules.h"
-#include "throttle.h"
+#include "notify/acklink.h"
+#include "alarm/calendar.h"
+#include "notify/notify.h"
+#include "alarm/rules.h"
+#include "duty/throttle.h"
 
 #define COLLECTOR_VERSION "0.1.0"
 /* collector.state_dir unless told: systemd's StateDirectory=watchstand */

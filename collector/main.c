@@ -15,12 +15,12 @@
 #include "watchstand/log.h"
 #include "watchstand/tls.h"
 #include "collector.h"
-#include "alarm.h"
-#include "api.h"
-#include "ingest.h"
-#include "shiftlog.h"
-#include "store.h"
-#include "users.h"
+#include "alarm/alarm.h"
+#include "web/api.h"
+#include "ingest/ingest.h"
+#include "duty/shiftlog.h"
+#include "ingest/store.h"
+#include "duty/users.h"
 
 static void
 usage(void)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acklink.h"
-#include "channel.h"
+#include "notify/acklink.h"
+#include "notify/channel.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "calendar.h"
+#include "alarm/calendar.h"
 
 static struct calendar *
 load(const char *yaml)

@@ -13,8 +13,8 @@
 
 #include <event2/event.h>
 
-#include "hasher.h"
-#include "users.h"
+#include "duty/hasher.h"
+#include "duty/users.h"
 
 struct result {
 	int r_calls;

@@ -11,10 +11,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "acklink.h"
-#include "channel.h"
-#include "notify.h"
-#include "rules.h"
+#include "notify/acklink.h"
+#include "notify/channel.h"
+#include "notify/notify.h"
+#include "alarm/rules.h"
 
 static void
 test_template_json(void **state)

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "rules.h"
+#include "alarm/rules.h"
 
 static int
 phases(void *arg, const char *p)

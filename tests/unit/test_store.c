@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "store.h"
+#include "ingest/store.h"
 
 static void
 expect_array(const int64_t *v, size_t n, const char *want)

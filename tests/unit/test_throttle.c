@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "throttle.h"
+#include "duty/throttle.h"
 
 #define S 1000 /* ms */
 

@@ -5,7 +5,7 @@
 
 #include <uthash.h>
 
-#include "throttle.h"
+#include "duty/throttle.h"
 
 struct throttle_entry {
 	UT_hash_handle hh;

@@ -9,8 +9,8 @@
 #include <event2/event.h>
 
 #include "watchstand/log.h"
-#include "hasher.h"
-#include "users.h"
+#include "duty/hasher.h"
+#include "duty/users.h"
 
 struct hasher_job {
 	struct hasher_job *j_next;

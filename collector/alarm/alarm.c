@@ -6,12 +6,12 @@
 #include <uthash.h>
 
 #include "watchstand/log.h"
-#include "alarm.h"
-#include "api.h"
+#include "alarm/alarm.h"
+#include "web/api.h"
 #include "collector.h"
-#include "notify.h"
-#include "shiftlog.h"
-#include "store.h"
+#include "notify/notify.h"
+#include "duty/shiftlog.h"
+#include "ingest/store.h"
 
 #define ALARM_HOST_RULE "agent-silent"
 

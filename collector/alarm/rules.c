@@ -6,7 +6,7 @@
 
 #include <uthash.h>
 
-#include "rules.h"
+#include "alarm/rules.h"
 
 const char *const severity_names[SEV_N] = {"info", "warning", "minor", "major",
                                            "critical"};

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "calendar.h"
+#include "alarm/calendar.h"
 
 static const char *const cal_daynames[7] = {"sun", "mon", "tue", "wed",
                                             "thu", "fri", "sat"};

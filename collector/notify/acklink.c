@@ -15,9 +15,9 @@
 #include <openssl/rand.h>
 
 #include "watchstand/log.h"
-#include "acklink.h"
-#include "alarm.h"
-#include "api.h"
+#include "notify/acklink.h"
+#include "alarm/alarm.h"
+#include "web/api.h"
 #include "collector.h"
 
 #define ACKLINK_MAC_LEN 16 /* HMAC-SHA256 cut to 128 bits: a short link */

@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "channel.h"
+#include "notify/channel.h"
 #include "collector.h"
 
 const char *const template_names[] = {

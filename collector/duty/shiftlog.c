@@ -15,9 +15,9 @@
 #define SHA256_DIGEST_LENGTH 32
 
 #include "watchstand/log.h"
-#include "api.h"
-#include "shiftlog.h"
-#include "store.h"
+#include "web/api.h"
+#include "duty/shiftlog.h"
+#include "ingest/store.h"
 
 void
 shiftlog_add(struct store *st, const char *kind, const char *actor,

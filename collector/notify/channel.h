@@ -13,7 +13,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "notify.h"
+#include "notify/notify.h"
 
 /* Placeholders a template may use. */
 extern const char *const template_names[];

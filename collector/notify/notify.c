@@ -30,12 +30,12 @@
 
 #include "watchstand/curlev.h"
 #include "watchstand/log.h"
-#include "acklink.h"
-#include "channel.h"
+#include "notify/acklink.h"
+#include "notify/channel.h"
 #include "collector.h"
-#include "notify.h"
-#include "shiftlog.h"
-#include "store.h"
+#include "notify/notify.h"
+#include "duty/shiftlog.h"
+#include "ingest/store.h"
 
 /* A waiting escalation step. */
 struct step_job {

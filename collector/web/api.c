@@ -14,16 +14,16 @@
 #include <uthash.h>
 
 #include "watchstand/log.h"
-#include "alarm.h"
-#include "api.h"
+#include "alarm/alarm.h"
+#include "web/api.h"
 #include "collector.h"
-#include "hasher.h"
-#include "ingest.h"
-#include "shiftlog.h"
-#include "store.h"
-#include "rules.h"
-#include "throttle.h"
-#include "users.h"
+#include "duty/hasher.h"
+#include "ingest/ingest.h"
+#include "duty/shiftlog.h"
+#include "ingest/store.h"
+#include "alarm/rules.h"
+#include "duty/throttle.h"
+#include "duty/users.h"
 
 #define API_SESSION_S (12 * 3600) /* a shift and then some */
 #define API_BODY_MAX (64 * 1024)

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "channel.h"
-#include "notify.h"
-#include "rules.h"
+#include "notify/channel.h"
+#include "notify/notify.h"
+#include "alarm/rules.h"
 
 static const char *const channel_types[] = {
     "webhook", "sms", "wecom", "dingtalk", "feishu", "slack", "smtp", NULL};

@@ -7,7 +7,7 @@
 #ifndef WATCHSTAND_ALARM_H
 #define WATCHSTAND_ALARM_H
 
-#include "rules.h"
+#include "alarm/rules.h"
 
 struct collector;
 struct alarms;

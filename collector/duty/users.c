@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "users.h"
+#include "duty/users.h"
 
 const char *const user_role_names[4] = {"viewer", "watchstander", "lead",
                                         "admin"};

@@ -9,7 +9,7 @@
 
 #include "watchstand/log.h"
 #include "collector.h"
-#include "store.h"
+#include "ingest/store.h"
 
 #define STORE_RETRY_S 2
 #define STORE_TXN_MAX_SAMPLES 250000

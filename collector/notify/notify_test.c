@@ -8,9 +8,9 @@
 
 #include <libpq-fe.h>
 
-#include "channel.h"
+#include "notify/channel.h"
 #include "collector.h"
-#include "notify.h"
+#include "notify/notify.h"
 
 /* A login or role:NAME becomes a person with a phone and a mail address
  * (from the users table); anything else is taken as an address. */

@@ -16,11 +16,11 @@
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
 #include "watchstand/tls.h"
-#include "alarm.h"
+#include "alarm/alarm.h"
 #include "collector.h"
-#include "ingest.h"
-#include "shiftlog.h"
-#include "store.h"
+#include "ingest/ingest.h"
+#include "duty/shiftlog.h"
+#include "ingest/store.h"
 
 #define INGEST_HELLO_TIMEOUT_S 10
 #define INGEST_READ_TIMEOUT_S 30

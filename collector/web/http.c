@@ -12,8 +12,8 @@
 
 #include "watchstand/log.h"
 #include "collector.h"
-#include "api.h"
-#include "ingest.h"
+#include "web/api.h"
+#include "ingest/ingest.h"
 
 /*
  * evhttp's own timeout is per read: a client that sends a header byte
