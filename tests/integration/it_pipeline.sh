@@ -4,6 +4,8 @@
 # Nothing here depends on what else runs on the machine.
 . "$(dirname "$0")/lib.sh"
 
+[ "$(id -u)" -eq 0 ] || it_fail "needs root (ip netns, veth, mount) for an interface of its own"
+
 # Names unique to this run: a decoy comm (at most 15 characters), a network
 # namespace and the two ends of a veth pair; the agent watches the host end.
 DECOY=wsd$$
