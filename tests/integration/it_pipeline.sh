@@ -30,11 +30,13 @@ done
 HOST_IP=$base.$((last + 1))
 PEER_IP=$base.$((last + 2))
 
-# Deleted on exit, pass or fail (deleting one end removes the pair).
+# Deleted on exit, pass or fail (deleting one end removes the pair); each
+# only once made here, so a name that was taken is never deleted.
+ip netns add "$NS" || it_fail "cannot add network namespace $NS"
 it_on_exit "ip netns delete $NS 2>/dev/null"
+ip link add "$HOST_IF" type veth peer name "$PEER_IF" netns "$NS" ||
+  it_fail "cannot add veth pair $HOST_IF/$PEER_IF"
 it_on_exit "ip link delete $HOST_IF 2>/dev/null"
-ip netns add "$NS"
-ip link add "$HOST_IF" type veth peer name "$PEER_IF" netns "$NS"
 # No IPv6 link-local address: no router solicitations on an idle line.
 ip link set dev "$HOST_IF" addrgenmode none
 ip -n "$NS" link set dev "$PEER_IF" addrgenmode none
@@ -51,8 +53,8 @@ it_ok "veth pair $HOST_IF <-> $NS/$PEER_IF on $subnet/30"
 
 # A small tmpfs, so fill_pct is not moved by other writers on /tmp.
 mkdir "$IT/fs"
+mount -t tmpfs -o size=4m "ws-it-$$" "$IT/fs" || it_fail "cannot mount a tmpfs on $IT/fs"
 it_on_exit "umount '$IT/fs' 2>/dev/null"
-mount -t tmpfs -o size=4m "ws-it-$$" "$IT/fs"
 head -c 1048576 /dev/zero >"$IT/fs/ballast"
 
 it_setup host-a
