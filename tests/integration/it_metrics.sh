@@ -1,7 +1,7 @@
-# /metrics passes `promtool check metrics` (format and lint, any complaint
-# fails) with an agent connected and its batches stored, so every family,
-# the per-agent ones too, has samples; and it has every family that
-# docs/collector.md lists.
+# The collector's /metrics passes `promtool check metrics` (format and
+# lint; any complaint fails) with an agent connected and its batches
+# stored, so every family, the per-agent ones too, has samples; and it has
+# every family that docs/collector.md lists, and no other.
 . "$(dirname "$0")/lib.sh"
 
 command -v promtool >/dev/null ||

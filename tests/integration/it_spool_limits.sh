@@ -32,9 +32,9 @@ too_old() { grep -qE "spool: (dropped [1-9][0-9]* batches older than max_age|ful
 ws_wait_for 60 too_old || it_fail "host-age never dropped at max_age"
 grep -m1 -E "spool: (dropped|full)" "$IT/host-age.log"
 # Fewer than 8 segments ever written: under max_size, so the age bound did it.
-segs=$(ls "$IT/spool-host-age" | grep -c '\.seg$' || true)
-newest=$(ls "$IT/spool-host-age" | grep '\.seg$' | sort | tail -1)
-echo "host-age: $segs segment(s) left, newest $newest"
+segs=("$IT"/spool-host-age/*.seg) # named by id, so sorted
+newest=$(basename "${segs[-1]}")
+echo "host-age: ${#segs[@]} segment(s) left, newest $newest"
 [ "$((10#${newest%.seg}))" -lt 8 ] || it_fail "host-age wrote $newest segments: the size bound may have dropped"
 it_ok "offline agents drop at max_size and at max_age, with a log line"
 
