@@ -739,26 +739,24 @@ ingest_metrics(struct ingest *in, struct evbuffer *out)
 		    ai->ai_name, ai->ai_role, ai->ai_connected);
 	evbuffer_add_printf(
 	    out,
-	    "# HELP watchstand_agent_spool_dropped_samples Samples the agent "
-	    "dropped from its full spool, as it reported.\n"
-	    "# TYPE watchstand_agent_spool_dropped_samples counter\n");
+	    "# HELP watchstand_agent_spool_dropped_samples_total Samples the "
+	    "agent dropped from its full spool, as it reported.\n"
+	    "# TYPE watchstand_agent_spool_dropped_samples_total counter\n");
 	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
 		evbuffer_add_printf(
-		    out,
-		    "watchstand_agent_spool_dropped_samples{agent=\"%s\"} "
-		    "%.0f\n",
-		    ai->ai_name, ai->ai_spool_dropped_samples);
+		    out, "%s{agent=\"%s\"} %.0f\n",
+		    "watchstand_agent_spool_dropped_samples_total", ai->ai_name,
+		    ai->ai_spool_dropped_samples);
 	evbuffer_add_printf(
 	    out,
-	    "# HELP watchstand_agent_spool_dropped_batches Batches the agent "
-	    "dropped from its full spool, as it reported.\n"
-	    "# TYPE watchstand_agent_spool_dropped_batches counter\n");
+	    "# HELP watchstand_agent_spool_dropped_batches_total Batches the "
+	    "agent dropped from its full spool, as it reported.\n"
+	    "# TYPE watchstand_agent_spool_dropped_batches_total counter\n");
 	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
 		evbuffer_add_printf(
-		    out,
-		    "watchstand_agent_spool_dropped_batches{agent=\"%s\"} "
-		    "%.0f\n",
-		    ai->ai_name, ai->ai_spool_dropped_batches);
+		    out, "%s{agent=\"%s\"} %.0f\n",
+		    "watchstand_agent_spool_dropped_batches_total", ai->ai_name,
+		    ai->ai_spool_dropped_batches);
 	evbuffer_add_printf(
 	    out,
 	    "# HELP watchstand_agent_spool_pending_batches Batches waiting in "

@@ -26,9 +26,11 @@ rules:
     levels: [{when: "< 1", severity: critical}]
 YAML
 "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" check-config >/dev/null || it_fail "config refused"
-cp /bin/sleep "$IT/wsdecoy"
-"$IT/wsdecoy" 600 & DECOY=$!; IT_PIDS+=($DECOY)
-it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy}}
+# A comm of this run's own (at most 15 characters): nothing else counts.
+DECOY_COMM=wsd$$
+cp /bin/sleep "$IT/$DECOY_COMM"
+"$IT/$DECOY_COMM" 600 & DECOY=$!; IT_PIDS+=($DECOY)
+it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: $DECOY_COMM}}
   - {name: fs, type: filesystem, interval: 1s, path: /}"
 it_start_collector
 it_start_agent host-a
@@ -52,7 +54,7 @@ grep -q "warning: rules\[2\] (ghost): matches no series seen in the last hour" "
 grep -q "decoy-down" "$IT/check.txt" && it_fail "check-config warned about a rule that matches"
 it_ok "check-config names a rule that matches no known series"
 
-"$IT/wsdecoy" 600 & IT_PIDS+=($!)
+"$IT/$DECOY_COMM" 600 & IT_PIDS+=($!)
 cleared() { [ "$(state decoy-down)" = "cleared-unacknowledged critical" ]; }
 ws_wait_for 10 cleared || it_fail "not cleared after restore: '$(state decoy-down)'"
 ws_psql "select count(*) from watchstand.v_shift_log where text like 'CLEAR decoy-down on host-a%'" | grep -qx 1 ||

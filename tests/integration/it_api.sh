@@ -24,9 +24,11 @@ set -e
 hash=$(ws_psql "select password_hash from watchstand.users where login = 'alice'")
 case "$hash" in '$y$'*) ;; *) it_fail "password not hashed with yescrypt: $hash" ;; esac
 
-cp /bin/sleep "$IT/wsdecoy"
-"$IT/wsdecoy" 600 & DECOY=$!; IT_PIDS+=($DECOY)
-it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy}}
+# A comm of this run's own (at most 15 characters): nothing else counts.
+DECOY_COMM=wsd$$
+cp /bin/sleep "$IT/$DECOY_COMM"
+"$IT/$DECOY_COMM" 600 & DECOY=$!; IT_PIDS+=($DECOY)
+it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: $DECOY_COMM}}
   - {name: fs, type: filesystem, interval: 1s, path: /}"
 it_start_collector
 it_start_agent host-a
@@ -72,7 +74,7 @@ grep -q '"state":"active-acknowledged"' "$IT/body" || it_fail "ack: $(cat "$IT/b
 expect 409 -X POST "${A[@]}" "$API/alarms/$ID/ack"
 it_ok "login, roles and ack: 401, 400, 403, 404, 200, 409"
 
-"$IT/wsdecoy" 600 & IT_PIDS+=($!)
+"$IT/$DECOY_COMM" 600 & IT_PIDS+=($!)
 closed() { [ "$(ws_psql "select state from watchstand.alarms where id = $ID")" = closed ]; }
 ws_wait_for 10 closed || it_fail "acknowledged alarm not closed when it cleared"
 ws_psql "select actor || ': ' || text from watchstand.v_shift_log where text like 'ACK%'" | tee "$IT/ack.txt"

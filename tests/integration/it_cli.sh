@@ -10,7 +10,8 @@ rules:
     levels: [{when: "< 1", severity: major}]
 YAML
 echo "carol-password" | "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" useradd carol --role watchstander >/dev/null
-it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy-none}}"
+# A comm no process has (unique to this run), so the decoy is always down.
+it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: wsnone$$}}"
 it_start_collector
 it_start_agent host-a
 raised() { [ -n "$(ws_psql "select id from watchstand.alarms where rule = 'decoy-down'")" ]; }

@@ -1,56 +1,123 @@
 # End to end through v_samples: process count follows a decoy dying,
-# netif util_pct on lo under generated traffic, filesystem fill_pct = statvfs.
+# netif util_pct on a veth pair of the test's own (idle, then under generated
+# traffic), filesystem fill_pct = statvfs on a tmpfs of the test's own.
+# Nothing here depends on what else runs on the machine.
 . "$(dirname "$0")/lib.sh"
 
+[ "$(id -u)" -eq 0 ] || it_fail "needs root (ip netns, veth, mount) for an interface of its own"
+
+# Names unique to this run: a decoy comm (at most 15 characters), a network
+# namespace and the two ends of a veth pair; the agent watches the host end.
+DECOY=wsd$$
+NS=wsns$$
+HOST_IF=wsh$$
+PEER_IF=wsp$$
+
+# A private /30 for the pair, derived from $$, that no route here covers yet.
+subnet=
+for try in 0 1 2 3 4 5 6 7; do
+  n=$(($$ + try * 7919))
+  cand=10.$((200 + (n >> 14) % 50)).$(((n >> 6) & 255)).$(((n & 63) * 4))
+  base=${cand%.*}
+  last=${cand##*.}
+  if [ -z "$(ip -4 route show to match "$base.$((last + 1))" | grep -v '^default')" ] &&
+    ! ip -4 -o addr show | grep -q " $base\.\($last\|$((last + 1))\|$((last + 2))\|$((last + 3))\)/"; then
+    subnet=$cand
+    break
+  fi
+done
+[ -n "$subnet" ] || it_fail "no free private /30 for the veth pair"
+HOST_IP=$base.$((last + 1))
+PEER_IP=$base.$((last + 2))
+
+# Deleted on exit, pass or fail (deleting one end removes the pair); each
+# only once made here, so a name that was taken is never deleted.
+ip netns add "$NS" || it_fail "cannot add network namespace $NS"
+it_on_exit "ip netns delete $NS 2>/dev/null"
+ip link add "$HOST_IF" type veth peer name "$PEER_IF" netns "$NS" ||
+  it_fail "cannot add veth pair $HOST_IF/$PEER_IF"
+it_on_exit "ip link delete $HOST_IF 2>/dev/null"
+# No IPv6 link-local address: no router solicitations on an idle line.
+ip link set dev "$HOST_IF" addrgenmode none
+ip -n "$NS" link set dev "$PEER_IF" addrgenmode none
+ip addr add "$HOST_IP/30" dev "$HOST_IF"
+ip -n "$NS" addr add "$PEER_IP/30" dev "$PEER_IF"
+ip link set dev "$HOST_IF" up
+ip -n "$NS" link set dev "$PEER_IF" up
+ip netns exec "$NS" python3 "$(dirname "$0")/traffic.py" --sink "$PEER_IP" 5001 \
+  2>>"$IT/sink.log" &
+IT_PIDS+=($!)
+sink_up() { ip netns exec "$NS" ss -Hltn "sport = :5001" | grep -q .; }
+ws_wait_for 10 sink_up || it_fail "traffic sink in $NS not listening"
+it_ok "veth pair $HOST_IF <-> $NS/$PEER_IF on $subnet/30"
+
+# A small tmpfs, so fill_pct is not moved by other writers on /tmp.
+mkdir "$IT/fs"
+mount -t tmpfs -o size=4m "ws-it-$$" "$IT/fs" || it_fail "cannot mount a tmpfs on $IT/fs"
+it_on_exit "umount '$IT/fs' 2>/dev/null"
+head -c 1048576 /dev/zero >"$IT/fs/ballast"
+
 it_setup host-a
-cp /bin/sleep "$IT/wsdecoy"
-for i in 1 2 3; do "$IT/wsdecoy" 600 & IT_PIDS+=($!); done
-it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy}}
-  - {name: lo, type: netif, interval: 1s, interface: lo, capacity: 100Mbit}
-  - {name: fs, type: filesystem, interval: 1s, path: $IT}"
+cp /bin/sleep "$IT/$DECOY"
+for i in 1 2 3; do "$IT/$DECOY" 600 & IT_PIDS+=($!); done
+it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: $DECOY}}
+  - {name: line, type: netif, interval: 1s, interface: $HOST_IF, capacity: 100Mbit}
+  - {name: fs, type: filesystem, interval: 1s, path: $IT/fs}"
 it_start_collector
 it_start_agent host-a
 
 ws_wait_for 20 it_latest_is host-a decoy.count 3 || it_fail "decoy.count never reached 3"
 it_ok "three decoys counted"
-victim=${IT_PIDS[1]}
+victim=${IT_PIDS[2]}
 kill "$victim"; wait "$victim" 2>/dev/null || true
 ws_wait_for 10 it_latest_is host-a decoy.count 2 || it_fail "decoy.count did not drop to 2 after a kill"
 it_ok "count follows a dying decoy"
-"$IT/wsdecoy" 600 & IT_PIDS+=($!)
+"$IT/$DECOY" 600 & IT_PIDS+=($!)
 ws_wait_for 10 it_latest_is host-a decoy.restarts 1 || it_fail "a new decoy pid was not counted as a restart"
 ws_wait_for 10 it_latest_is host-a decoy.count 3 || it_fail "count did not return to 3"
 it_ok "a new pid counts as a restart"
 
-# 2.5 MB/s over lo = 20 Mbit/s = 20 % of the configured 100 Mbit line.
+# The idle line: nothing but this test sends on it.
+three_idle() { [ "$(it_count host-a line.util_pct)" -ge 3 ]; }
+ws_wait_for 15 three_idle || it_fail "fewer than 3 idle util samples"
 start=$(ws_psql "select now()")
-python3 "$(dirname "$0")/traffic.py" 2500000 8
-end=$(ws_psql "select now()")
-sleep 2
-avg=$(ws_psql "select round(avg(value)::numeric, 2) from watchstand.v_samples
-  where host = 'host-a' and series = 'lo.util_pct'
-    and ts between '$start'::timestamptz + interval '2 s' and '$end'::timestamptz - interval '1 s'")
-n=$(ws_psql "select count(*) from watchstand.v_samples
-  where host = 'host-a' and series = 'lo.util_pct'
-    and ts between '$start'::timestamptz + interval '2 s' and '$end'::timestamptz - interval '1 s'")
-echo "lo.util_pct under 20 Mbit/s of traffic: avg $avg over $n samples"
-[ "$n" -ge 3 ] || it_fail "too few util samples ($n)"
-python3 -c "import sys; v=float('$avg'); sys.exit(0 if 15 <= v <= 26 else 1)" ||
-  it_fail "lo.util_pct average $avg is not about 20"
 idle=$(ws_psql "select max(value) from watchstand.v_samples where host = 'host-a'
-  and series = 'lo.util_pct' and ts < '$start'")
-python3 -c "import sys; sys.exit(0 if float('$idle') < 5 else 1)" || it_fail "idle util $idle too high"
+  and series = 'line.util_pct' and ts < '$start'")
+echo "line.util_pct idle: max $idle over $(it_count host-a line.util_pct) samples"
+python3 -c "import sys; sys.exit(0 if float('$idle') < 0.5 else 1)" || it_fail "idle util $idle too high"
+it_ok "idle line reads about 0 %"
+
+# 2.5 MB/s over the pair = 20 Mbit/s = 20 % of the configured 100 Mbit line
+# (a little more with TCP/IP and Ethernet headers).
+python3 "$(dirname "$0")/traffic.py" 2500000 8 "$PEER_IP:5001" || it_fail "traffic across the pair failed"
+end=$(ws_psql "select now()")
+# Wait for the first sample after the window instead of sleeping.
+past_end() {
+  [ "$(ws_psql "select count(*) from watchstand.v_samples where host = 'host-a'
+    and series = 'line.util_pct' and ts > '$end'::timestamptz + interval '1 s'")" -gt 0 ]
+}
+ws_wait_for 10 past_end || it_fail "no util sample after the traffic"
+window="host = 'host-a' and series = 'line.util_pct'
+  and ts between '$start'::timestamptz + interval '2 s' and '$end'::timestamptz - interval '1 s'"
+avg=$(ws_psql "select round(avg(value)::numeric, 2) from watchstand.v_samples where $window")
+n=$(ws_psql "select count(*) from watchstand.v_samples where $window")
+echo "line.util_pct under 20 Mbit/s of traffic: avg $avg over $n samples"
+[ "$n" -ge 3 ] || it_fail "too few util samples ($n)"
+python3 -c "import sys; v=float('$avg'); sys.exit(0 if 16 <= v <= 25 else 1)" ||
+  it_fail "line.util_pct average $avg is not about 20"
 it_ok "netif util_pct against the configured capacity"
 
-sleep 1.5
+# The ballast never changes, so the newest sample must equal statvfs.
+fill_known() { [ -n "$(it_latest host-a fs.fill_pct)" ]; }
+ws_wait_for 10 fill_known || it_fail "no fs.fill_pct"
 fill=$(it_latest host-a fs.fill_pct)
-python3 - "$IT" "$fill" <<'PY' || it_fail "fs.fill_pct $fill differs from statvfs"
+python3 - "$IT/fs" "$fill" <<'PY' || it_fail "fs.fill_pct $fill differs from statvfs"
 import os, sys
 s = os.statvfs(sys.argv[1])
 used = s.f_blocks - s.f_bfree
 want = 100.0 * used / (used + s.f_bavail)
 got = float(sys.argv[2])
 print("fill_pct: agent %.4f, statvfs %.4f" % (got, want))
-sys.exit(0 if abs(got - want) < 0.05 else 1)
+sys.exit(0 if abs(got - want) < 0.05 and want > 20 else 1)
 PY
 it_ok "filesystem fill_pct equals statvfs"

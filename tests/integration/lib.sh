@@ -12,6 +12,13 @@ chmod 755 "$IT"
 IT_PIDS=()
 IT_COLLECTOR_PID=
 IT_NAME=$(basename "$0" .sh)
+IT_ON_EXIT=()
+
+# it_on_exit CMD: one more shell command for it_cleanup to run, after the
+# daemons are stopped and before $IT is removed; the last added runs first.
+it_on_exit() {
+  IT_ON_EXIT+=("$1")
+}
 
 it_cleanup() {
   local rc=$?
@@ -19,6 +26,7 @@ it_cleanup() {
   for p in "${IT_PIDS[@]}" $IT_COLLECTOR_PID; do kill "$p" 2>/dev/null; done
   for p in "${IT_PIDS[@]}" $IT_COLLECTOR_PID; do wait "$p" 2>/dev/null; done
   for d in "$IT"/pg*; do [ -d "$d" ] && ws_pg_stop "$d"; done
+  for ((i = ${#IT_ON_EXIT[@]} - 1; i >= 0; i--)); do eval "${IT_ON_EXIT[$i]}"; done
   # A sanitizer report in any daemon's log fails the test.
   if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$IT"/*.log 2>/dev/null; then
     echo "FAIL: sanitizer report in the logs above" >&2
@@ -32,6 +40,9 @@ it_cleanup() {
   exit $rc
 }
 trap it_cleanup EXIT
+# Ctrl-C or a TERM still cleans up (bash skips the EXIT trap on a signal).
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 it_fail() {
   echo "FAIL: $*" >&2
