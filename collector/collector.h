@@ -81,6 +81,7 @@ struct collector {
 	struct event *c_rules_timer;
 	struct event *c_phase_timer;
 	struct notifier *c_notifier;
+	struct events *c_events; /* the bus: log entries, alarm transitions */
 	unsigned char c_ack_key[ACKLINK_KEY_MAX];
 	size_t c_ack_keylen;
 };

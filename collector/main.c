@@ -15,6 +15,7 @@
 #include "watchstand/log.h"
 #include "watchstand/tls.h"
 #include "collector.h"
+#include "events.h"
 #include "alarm/alarm.h"
 #include "web/api.h"
 #include "ingest/ingest.h"
@@ -134,7 +135,7 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 		         now);
 		log_info("calendar: %s", text);
 		if (c->c_store != NULL)
-			shiftlog_add(c->c_store, "phase", "calendar", text);
+			shiftlog_add(c->c_store, c->c_events, "phase", "calendar", text);
 	}
 	c->c_phase = now;
 }
@@ -153,7 +154,7 @@ collector_oos_over(void *arg, PGresult *r)
 		rules_engine_forget_host(c->c_rules, PQgetvalue(r, i, 0));
 		snprintf(text, sizeof(text), "IN SERVICE %s (time over)",
 		         PQgetvalue(r, i, 0));
-		api_publish("alarm", "system", text);
+		events_log(c->c_events, "alarm", "system", text);
 		log_info("alarm: %s", text);
 	}
 }
@@ -168,8 +169,10 @@ collector_unshelved(void *arg, PGresult *r)
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 		return;
 	for (i = 0; i < PQntuples(r); i++)
-		notify_alarm_returned(c->c_notifier,
-		                      atoll(PQgetvalue(r, i, 0)));
+		events_publish(c->c_events,
+		               &(struct event_msg){
+		                   .em_kind = EVENT_ALARM_RETURNED,
+		                   .em_alarm_id = atoll(PQgetvalue(r, i, 0))});
 }
 
 /* Time passes for the rules: `for` runs out, data goes stale. */
@@ -316,7 +319,7 @@ collector_role_cb(void *arg, PGresult *r)
 	}
 	collector_role_checked = 1;
 	collector_started_text(text, sizeof(text), last);
-	shiftlog_add(c->c_store, "system", "collector", text);
+	shiftlog_add(c->c_store, c->c_events, "system", "collector", text);
 }
 
 static void
@@ -416,12 +419,15 @@ collector_run(struct collector *c, const char *file)
 		fatalx("%s: %s", file, err);
 	if ((c->c_base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	c->c_events = events_new();
 	collector_state_dir(&c->c_conf);
 	if (collector_db_start(c) == -1) {
 		SSL_CTX_free(c->c_ctx);
 		event_base_free(c->c_base);
 		return 1;
 	}
+	c->c_store = store_new(c, c->c_conf.cc_database,
+	                       c->c_conf.cc_retention_ms);
 	c->c_rules = rules_engine_new(&c->c_conf.cc_rules);
 	c->c_alarms = alarms_new(c);
 	if ((c->c_ingest = ingest_new(c)) == NULL)
@@ -465,8 +471,12 @@ collector_run(struct collector *c, const char *file)
 	collector_anchor = NULL;
 	ingest_free(c->c_ingest);
 	alarms_free(c->c_alarms);
+	store_free(c->c_store);
+	c->c_store = NULL;
 	rules_engine_free(c->c_rules);
 	SSL_CTX_free(c->c_ctx);
+	events_free(c->c_events);
+	c->c_events = NULL;
 	event_base_free(c->c_base);
 	if (collector_rc == 0)
 		collector_db_stop(c);

@@ -7,10 +7,8 @@
 
 #include "watchstand/log.h"
 #include "alarm/alarm.h"
-#include "web/api.h"
 #include "collector.h"
-#include "notify/notify.h"
-#include "duty/shiftlog.h"
+#include "events.h"
 #include "ingest/store.h"
 
 #define ALARM_HOST_RULE "agent-silent"
@@ -154,23 +152,25 @@ static void
 alarm_noted(void *arg, PGresult *r)
 {
 	struct alarm_note *an = arg;
-	struct notifier *n = an->an_a->a_c->c_notifier;
+	struct events *ev = an->an_a->a_c->c_events;
 
-	if (n != NULL && r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
+	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
 	    PQntuples(r) == 1) {
-		int64_t id = atoll(PQgetvalue(r, 0, 0));
-		if (an->an_clear)
-			notify_alarm_cleared(n, id, an->an_value);
-		else if (strcmp(PQgetvalue(r, 0, 1), "active-unacknowledged") ==
-		         0) {
-			struct notify_alarm na = {
-			    .na_id = id,
-			    .na_rule = an->an_rule,
-			    .na_host = an->an_host,
-			    .na_role = PQgetvalue(r, 0, 2),
-			    .na_severity = an->an_severity,
-			};
-			notify_alarm(n, &na);
+		struct event_msg m = {
+		    .em_alarm_id = atoll(PQgetvalue(r, 0, 0)),
+		    .em_rule = an->an_rule,
+		    .em_host = an->an_host,
+		    .em_role = PQgetvalue(r, 0, 2),
+		    .em_severity = an->an_severity,
+		    .em_value = an->an_value,
+		};
+		if (an->an_clear) {
+			m.em_kind = EVENT_ALARM_CLEARED;
+			events_publish(ev, &m);
+		} else if (strcmp(PQgetvalue(r, 0, 1),
+		                  "active-unacknowledged") == 0) {
+			m.em_kind = EVENT_ALARM_RAISED;
+			events_publish(ev, &m);
 		}
 	}
 	free(an->an_rule);
@@ -193,7 +193,7 @@ alarm_query(struct alarms *a, const char *sql, int nparams,
 	an->an_rule = strdup(rule);
 	an->an_host = strdup(host);
 	store_query(a->a_c->c_store, sql, nparams, params, alarm_noted, an);
-	api_publish("alarm", "system", text);
+	events_log(a->a_c->c_events, "alarm", "system", text);
 }
 
 /* Writes the alarm row and its shift log entry in one statement. */

@@ -15,13 +15,13 @@
 #define SHA256_DIGEST_LENGTH 32
 
 #include "watchstand/log.h"
-#include "web/api.h"
+#include "events.h"
 #include "duty/shiftlog.h"
 #include "ingest/store.h"
 
 void
-shiftlog_add(struct store *st, const char *kind, const char *actor,
-             const char *text)
+shiftlog_add(struct store *st, struct events *ev, const char *kind,
+             const char *actor, const char *text)
 {
 	const char *params[3] = {kind, actor, text};
 
@@ -29,7 +29,7 @@ shiftlog_add(struct store *st, const char *kind, const char *actor,
 	          "INSERT INTO watchstand.shift_log (kind, actor, text) "
 	          "VALUES ($1, $2, $3)",
 	          3, params);
-	api_publish(kind, actor, text);
+	events_log(ev, kind, actor, text);
 }
 
 static int

@@ -24,8 +24,9 @@ struct shiftlog_anchor_rec {
 };
 
 /* Queues an entry (kinds: alarm, phase, agent, note, event, system). */
-void shiftlog_add(struct store *st, const char *kind, const char *actor,
-                  const char *text);
+struct events;
+void shiftlog_add(struct store *st, struct events *ev, const char *kind,
+                  const char *actor, const char *text);
 
 /* Reads dir/shiftlog.anchor: 1 read, 0 no such file, -1 unreadable or
  * malformed (err says why). */

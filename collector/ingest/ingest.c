@@ -139,7 +139,7 @@ conn_close(struct conn *c, const char *why, int tell_peer)
 		         why);
 		snprintf(text, sizeof(text), "disconnected from %s: %s",
 		         c->c_addr, why);
-		shiftlog_add(c->c_in->i_c->c_store, "agent", c->c_hello.h_name,
+		shiftlog_add(c->c_in->i_c->c_store, c->c_in->i_c->c_events, "agent", c->c_hello.h_name,
 		             text);
 	} else {
 		log_warnx("%s: refused: %s", conn_who(c, who, sizeof(who)),
@@ -279,7 +279,7 @@ conn_evaluate(struct conn *c, const uint8_t *p, size_t len)
 			snprintf(text, sizeof(text), "%.*s: %.*s",
 			         (int)e.e_probe_len, e.e_probe,
 			         (int)e.e_text_len, e.e_text);
-			shiftlog_add(col->c_store, "event", c->c_hello.h_name,
+			shiftlog_add(col->c_store, col->c_events, "event", c->c_hello.h_name,
 			             text);
 		}
 	}
@@ -548,7 +548,7 @@ ingest_on_hello(void *arg, uint64_t conn_id, int agent_id, uint64_t last_seq)
 		snprintf(text, sizeof(text),
 		         "connected from %s (role %s, version %s)", c->c_addr,
 		         c->c_hello.h_role, c->c_hello.h_software);
-		shiftlog_add(in->i_c->c_store, "agent", c->c_hello.h_name,
+		shiftlog_add(in->i_c->c_store, in->i_c->c_events, "agent", c->c_hello.h_name,
 		             text);
 	}
 	log_info("%s: connected (role %s, version %s, resuming after batch "
@@ -665,8 +665,8 @@ ingest_new(struct collector *col)
 	struct timeval hb = {INGEST_HEARTBEAT_S, 0};
 
 	in->i_c = col;
-	col->c_store = store_new(col, col->c_conf.cc_database,
-	                         col->c_conf.cc_retention_ms, &cb);
+	/* The store is main's; ingest hears what it commits. */
+	store_set_callbacks(col->c_store, &cb);
 	if (evutil_parse_sockaddr_port(col->c_conf.cc_listen,
 	                               (struct sockaddr *)&ss, &sslen) == -1) {
 		log_warnx("collector.listen: cannot parse '%s' (use an IP "
@@ -712,8 +712,7 @@ ingest_free(struct ingest *in)
 		event_free(in->i_hb);
 	if (in->i_silence != NULL)
 		event_free(in->i_silence);
-	store_free(in->i_c->c_store);
-	in->i_c->c_store = NULL;
+	store_set_callbacks(in->i_c->c_store, NULL);
 	free(in);
 }
 

@@ -754,11 +754,13 @@ store_txn_done(struct store *st)
 		else
 			cs->st_batches++;
 		st->s_queue_bytes -= it->si_len;
-		st->s_cb.sc_committed(st->s_cb.sc_arg, it->si_conn, it->si_seq);
+		if (st->s_cb.sc_committed != NULL)
+			st->s_cb.sc_committed(st->s_cb.sc_arg, it->si_conn,
+			                      it->si_seq);
 		item_free(it);
 	}
 	cs->st_queue_bytes = st->s_queue_bytes;
-	if (st->s_queue_bytes < STORE_LOW_BYTES)
+	if (st->s_queue_bytes < STORE_LOW_BYTES && st->s_cb.sc_drained != NULL)
 		st->s_cb.sc_drained(st->s_cb.sc_arg);
 }
 
@@ -791,7 +793,8 @@ store_step_done(struct store *st)
 		break;
 	case STEP_HELLO:
 		it = q_pop(&st->s_hellos);
-		if (st->s_failed)
+		if (st->s_failed && st->s_cb.sc_hello != NULL)
+			if (st->s_cb.sc_hello != NULL)
 			st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn, -1, 0);
 		item_free(it);
 		break;
@@ -984,8 +987,9 @@ store_result(struct store *st, PGresult *r)
 			/* A new stream (spool reset) starts from nothing. */
 			if (stream != (int64_t)it->si_hello.h_stream)
 				seq = 0;
-			st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn,
-			                  atoi(PQgetvalue(r, 0, 0)), seq);
+			if (st->s_cb.sc_hello != NULL)
+				st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn,
+				                  atoi(PQgetvalue(r, 0, 0)), seq);
 		}
 		break;
 	case STEP_LOCK:
@@ -1093,9 +1097,16 @@ store_io(struct store *st)
 	}
 }
 
+void
+store_set_callbacks(struct store *st, const struct store_callbacks *cb)
+{
+	static const struct store_callbacks none;
+
+	st->s_cb = cb != NULL ? *cb : none;
+}
+
 struct store *
-store_new(struct collector *c, const char *conninfo, uint64_t retention_ms,
-          const struct store_callbacks *cb)
+store_new(struct collector *c, const char *conninfo, uint64_t retention_ms)
 {
 	struct store *st = calloc(1, sizeof(*st));
 	struct timeval now = {0, 0}, maint = {STORE_MAINT_S, 0};
@@ -1104,7 +1115,6 @@ store_new(struct collector *c, const char *conninfo, uint64_t retention_ms,
 	st->s_base = c->c_base;
 	st->s_conninfo = strdup(conninfo);
 	st->s_retention_ms = retention_ms;
-	st->s_cb = *cb;
 	st->s_retry = evtimer_new(st->s_base, store_retry_cb, st);
 	st->s_maint = event_new(st->s_base, -1, EV_PERSIST, store_maint_cb, st);
 	st->s_sweep = event_new(st->s_base, -1, EV_PERSIST, store_sweep_cb, st);

@@ -29,8 +29,9 @@ struct store_callbacks {
 };
 
 struct store *store_new(struct collector *c, const char *conninfo,
-                        uint64_t retention_ms,
-                        const struct store_callbacks *cb);
+                        uint64_t retention_ms);
+/* Who hears about hellos and commits (the ingest); NULL: nobody. */
+void store_set_callbacks(struct store *st, const struct store_callbacks *cb);
 void store_free(struct store *st);
 void store_hello(struct store *st, uint64_t conn_id,
                  const struct proto_hello *h, const char *address);

@@ -33,6 +33,7 @@
 #include "notify/acklink.h"
 #include "notify/channel.h"
 #include "collector.h"
+#include "events.h"
 #include "notify/notify.h"
 #include "duty/shiftlog.h"
 #include "ingest/store.h"
@@ -305,7 +306,8 @@ message_log(struct message *m, const char *what, const char *detail)
 	         m->m_ch->ch_name, json_array_size(pages),
 	         json_array_size(pages) == 1 ? "" : "s", m->m_attempts,
 	         detail ? ": " : "", detail ? detail : "", ids);
-	shiftlog_add(m->m_n->n_c->c_store, "notify", "system", text);
+	shiftlog_add(m->m_n->n_c->c_store, m->m_n->n_c->c_events, "notify",
+	             "system", text);
 }
 
 static void
@@ -1180,6 +1182,36 @@ notifier_sweep(evutil_socket_t fd, short what, void *arg)
 	notifier_resume(arg, "30 seconds");
 }
 
+/* What the alarms say on the bus, routed (raised), told to whoever was
+ * paged (cleared), or paged again (returned from shelving). */
+static void
+notify_on_alarm(void *arg, const struct event_msg *m)
+{
+	struct notifier *n = arg;
+
+	switch (m->em_kind) {
+	case EVENT_ALARM_RAISED: {
+		struct notify_alarm na = {
+		    .na_id = m->em_alarm_id,
+		    .na_rule = m->em_rule,
+		    .na_host = m->em_host,
+		    .na_role = m->em_role,
+		    .na_severity = m->em_severity,
+		};
+		notify_alarm(n, &na);
+		break;
+	}
+	case EVENT_ALARM_CLEARED:
+		notify_alarm_cleared(n, m->em_alarm_id, m->em_value);
+		break;
+	case EVENT_ALARM_RETURNED:
+		notify_alarm_returned(n, m->em_alarm_id);
+		break;
+	default:
+		break;
+	}
+}
+
 struct notifier *
 notifier_new(struct collector *c)
 {
@@ -1201,6 +1233,11 @@ notifier_new(struct collector *c)
 	n->n_sweep_timer =
 	    event_new(c->c_base, -1, EV_PERSIST, notifier_sweep, n);
 	event_add(n->n_sweep_timer, &(struct timeval){30, 0});
+	events_subscribe(n->n_c->c_events,
+	                 EVENT_MASK(EVENT_ALARM_RAISED) |
+	                     EVENT_MASK(EVENT_ALARM_CLEARED) |
+	                     EVENT_MASK(EVENT_ALARM_RETURNED),
+	                 notify_on_alarm, n);
 	return n;
 }
 
@@ -1212,6 +1249,7 @@ notifier_free(struct notifier *n)
 
 	if (n == NULL)
 		return;
+	events_unsubscribe(n->n_c->c_events, notify_on_alarm, n);
 	/* Whatever is unsent stays in the tables for the next start. */
 	while (n->n_messages != NULL)
 		message_free(n->n_messages);

@@ -17,6 +17,7 @@
 #include "alarm/alarm.h"
 #include "web/api.h"
 #include "collector.h"
+#include "events.h"
 #include "duty/hasher.h"
 #include "ingest/ingest.h"
 #include "duty/shiftlog.h"
@@ -105,6 +106,7 @@ static struct api_state api;
 static void api_pending_free(struct api_pending *p);
 static void api_sweep_cb(evutil_socket_t fd, short what, void *arg);
 static void api_sessions_sync(void);
+static void api_on_log(void *arg, const struct event_msg *m);
 
 void
 api_init(struct collector *c)
@@ -123,6 +125,7 @@ api_init(struct collector *c)
 	event_add(api.a_sweep, &(struct timeval){API_SWEEP_S, 0});
 	/* Sessions outlive a restart: requests wait (503) until loaded. */
 	api_sessions_sync();
+	events_subscribe(c->c_events, EVENT_MASK(EVENT_LOG), api_on_log, NULL);
 }
 
 void
@@ -144,7 +147,7 @@ api_free(struct collector *c)
 	struct api_pending *p;
 	struct api_login *l;
 
-	(void)c;
+	events_unsubscribe(c->c_events, api_on_log, NULL);
 	/* The worker first: no result may arrive for a freed login. */
 	hasher_free(api.a_hasher);
 	api.a_hasher = NULL;
@@ -441,9 +444,12 @@ api_auth(struct evhttp_request *req, int *code)
 	return s;
 }
 
-void
-api_publish(const char *kind, const char *actor, const char *text)
+/* Every shift log entry goes to each /events client. */
+static void
+api_on_log(void *arg, const struct event_msg *m)
 {
+	const char *kind = m->em_log_kind, *actor = m->em_actor,
+	           *text = m->em_text;
 	struct api_sub *sub;
 	struct evbuffer *chunk;
 	json_t *j;
@@ -682,7 +688,7 @@ api_login_failed(struct api_login *l)
 		         c->c_conf.cc_login_throttle.tc_max_failures, login,
 		         l->l_addr, (long long)((bl + 999) / 1000));
 		log_warnx("api: %s", text);
-		shiftlog_add(c->c_store, "note", "system", text);
+		shiftlog_add(c->c_store, c->c_events, "note", "system", text);
 	}
 	if (ep_addr) {
 		snprintf(text, sizeof(text),
@@ -691,7 +697,7 @@ api_login_failed(struct api_login *l)
 		         c->c_conf.cc_addr_throttle.tc_max_failures, l->l_addr,
 		         login, (long long)((ba + 999) / 1000));
 		log_warnx("api: %s", text);
-		shiftlog_add(c->c_store, "note", "system", text);
+		shiftlog_add(c->c_store, c->c_events, "note", "system", text);
 	}
 }
 
@@ -1015,7 +1021,7 @@ api_ack_done(struct api_pending *p, PGresult *r)
 		char text[1200];
 		snprintf(text, sizeof(text), "ACK alarm %s, now %s", p->p_text,
 		         PQgetvalue(r, 0, 1));
-		api_publish("alarm", p->p_user.s_login, text);
+		events_log(p->p_c->c_events, "alarm", p->p_user.s_login, text);
 		http_reply_json(p->p_req, 200,
 		                json_pack("{s:s, s:s, s:s}", "id", p->p_text,
 		                          "state", PQgetvalue(r, 0, 1),
@@ -1035,8 +1041,10 @@ api_shelve_done(struct api_pending *p, PGresult *r)
 		                              : "the alarm is not shelved");
 	else {
 		if (p->p_text[0] == 'u')
-			notify_alarm_returned(p->p_c->c_notifier,
-			                      atoll(p->p_text + 1));
+			events_publish(
+			    p->p_c->c_events,
+			    &(struct event_msg){.em_kind = EVENT_ALARM_RETURNED,
+			                        .em_alarm_id = atoll(p->p_text + 1)});
 		http_reply_json(
 		    p->p_req, 200,
 		    json_pack("{s:s, s:s, s:s?}", "id", p->p_text + 1, "state",
@@ -1062,7 +1070,7 @@ api_oos_done(struct api_pending *p, PGresult *r)
 	} else
 		snprintf(text, sizeof(text), "OUT OF SERVICE %s until %s",
 		         p->p_text + 1, PQgetvalue(r, 0, 1));
-	api_publish("alarm", p->p_user.s_login, text);
+	events_log(p->p_c->c_events, "alarm", p->p_user.s_login, text);
 	http_reply_json(
 	    p->p_req, 200,
 	    json_pack("{s:s, s:s, s:i}", "host", p->p_text + 1, "state",
@@ -1073,7 +1081,7 @@ api_oos_done(struct api_pending *p, PGresult *r)
 static void
 api_note_done(struct api_pending *p, PGresult *r)
 {
-	api_publish("note", p->p_user.s_login, p->p_text);
+	events_log(p->p_c->c_events, "note", p->p_user.s_login, p->p_text);
 	http_reply_json(
 	    p->p_req, 201,
 	    json_pack("{s:s}", "id", PQntuples(r) ? PQgetvalue(r, 0, 0) : ""));

@@ -24,7 +24,5 @@ void api_query_for(struct collector *c, struct evhttp_request *req,
 /* Login and session figures for /metrics. */
 struct evbuffer;
 void api_metrics(struct evbuffer *out);
-/* Sends a shift log entry to every /events client. */
-void api_publish(const char *kind, const char *actor, const char *text);
 
 #endif

@@ -16,11 +16,11 @@ held = []
 while True:
     c, _ = s.accept(); held.append(c)   # never answers
 " & IT_PIDS+=($!)
-cp /bin/sleep "$IT/wsdecoy"
-"$IT/wsdecoy" 600 & IT_PIDS+=($!)
+cp /bin/sleep "$IT/wsd$$"
+"$IT/wsd$$" 600 & IT_PIDS+=($!)
 it_agent_config host-db "  - {name: pg, type: postgres, interval: 1s, conninfo: '$TRADING', databases: [trading], quota: 100MiB}
   - {name: pghung, type: postgres, interval: 1s, timeout: 2s, conninfo: 'host=127.0.0.1 port=$hang_port user=x dbname=x connect_timeout=60'}
-  - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy}}"
+  - {name: decoy, type: process, interval: 1s, match: {comm: wsd$$}}"
 it_start_collector
 it_start_agent host-db
 

@@ -3,9 +3,9 @@
 . "$(dirname "$0")/lib.sh"
 
 it_setup host-r
-cp /bin/sleep "$IT/wsdecoy"
-"$IT/wsdecoy" 600 & IT_PIDS+=($!)
-it_agent_config host-r "  - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy}}"
+cp /bin/sleep "$IT/wsd$$"
+"$IT/wsd$$" 600 & IT_PIDS+=($!)
+it_agent_config host-r "  - {name: decoy, type: process, interval: 1s, match: {comm: wsd$$}}"
 it_start_collector
 it_start_agent host-r
 ws_wait_for 20 it_latest_is host-r decoy.count 1 || it_fail "no samples"

@@ -25,8 +25,8 @@ CONF
 SNMP_PERSISTENT_DIR="$IT/snmp" /usr/sbin/snmpd -f -Lf "$IT/snmpd.log" -C -c "$IT/snmp/snmpd.conf" -p "$IT/snmp/pid" &
 IT_PIDS+=($!)
 ws_wait_for 10 snmpget -v2c -c wstest -t 1 -r 0 "127.0.0.1:$SNMP_PORT" 1.3.6.1.2.1.1.3.0 || it_fail "snmpd did not start"
-cp /bin/sleep "$IT/wsdecoy"
-"$IT/wsdecoy" 600 & IT_PIDS+=($!)
+cp /bin/sleep "$IT/wsd$$"
+"$IT/wsd$$" 600 & IT_PIDS+=($!)
 V3="version: 3, user: wsuser, auth: {protocol: SHA, password: authpass123}, priv: {protocol: AES, password: privpass123}"
 it_agent_config host-s "  - {name: sw, type: snmp_if, interval: 1s, target: '127.0.0.1:$SNMP_PORT', community: wstest, interfaces: [lo], capacity: 100Mbit}
   - {name: sw3, type: snmp_if, interval: 1s, target: '127.0.0.1:$SNMP_PORT', $V3, interfaces: [lo]}
@@ -38,7 +38,7 @@ it_agent_config host-s "  - {name: sw, type: snmp_if, interval: 1s, target: '127
   - {name: vmd5, type: snmp_get, interval: 1s, target: '127.0.0.1:$SNMP_PORT', version: 3, user: umd5, auth: {protocol: MD5, password: authpassmd5}, priv: {protocol: DES, password: privpassdes}, oids: {up: 1.3.6.1.2.1.1.3.0}}
   - {name: vbad, type: snmp_get, interval: 1s, target: '127.0.0.1:$SNMP_PORT', version: 3, user: ubad, auth: {protocol: SHA, password: wrongpassword}, oids: {up: 1.3.6.1.2.1.1.3.0}}
   - {name: dead, type: snmp_if, interval: 1s, timeout: 1s, retries: 1, target: '127.0.0.1:$DEAD_PORT'}
-  - {name: decoy, type: process, interval: 1s, match: {comm: wsdecoy}}"
+  - {name: decoy, type: process, interval: 1s, match: {comm: wsd$$}}"
 it_start_collector
 it_start_agent host-s
 
