@@ -14,7 +14,8 @@
 #include "alarm/rules.h"
 #include "duty/throttle.h"
 
-#define COLLECTOR_VERSION "0.1.0"
+#include "version.h"
+#include "ingest/stats.h"
 /* collector.state_dir unless told: systemd's StateDirectory=watchstand */
 #define COLLECTOR_STATE_DIR "/var/lib/watchstand"
 
@@ -40,26 +41,6 @@ struct collector_conf {
 	struct calendar cc_calendar;
 	struct rules_conf cc_rules;
 	struct notify_conf cc_notify;
-};
-
-/* Histogram buckets for database write latency, in seconds. */
-#define STATS_LAT_BUCKETS 10
-extern const double stats_lat_bounds[STATS_LAT_BUCKETS];
-
-struct collector_stats {
-	uint64_t st_samples;       /* stored */
-	uint64_t st_events;        /* stored */
-	uint64_t st_batches;       /* committed */
-	uint64_t st_batches_dup;   /* replays stored before: acked only */
-	uint64_t st_samples_range; /* outside retention or in the future */
-	uint64_t st_rejected;      /* connections refused */
-	uint64_t st_transactions;
-	uint64_t st_db_errors;
-	uint64_t st_lat_count;
-	double st_lat_sum;
-	uint64_t st_lat_bucket[STATS_LAT_BUCKETS];
-	int st_db_up;
-	uint64_t st_queue_bytes;
 };
 
 struct store;
@@ -90,10 +71,6 @@ struct collector {
 int collector_conf_load(const char *file, struct collector_conf *conf);
 void collector_conf_free(struct collector_conf *conf);
 int collector_split_hostport(const char *s, char *host, size_t hlen, int *port);
-
-/* migrate.c: blocking, for the command line only. */
-int migrate_run(const char *conninfo);
-int migrate_latest(void);
 
 /* http.c */
 int http_start(struct collector *c);

@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "watchstand/log.h"
+#include "watchstand/proto.h"
 #include "watchstand/tls.h"
 #include "collector.h"
 #include "events.h"
@@ -20,6 +21,7 @@
 #include "web/api.h"
 #include "ingest/ingest.h"
 #include "duty/shiftlog.h"
+#include "ingest/migrate.h"
 #include "ingest/store.h"
 #include "duty/users.h"
 
@@ -405,6 +407,45 @@ collector_db_stop(struct collector *c)
 	PQfinish(db);
 }
 
+/* A committed batch: its samples through the rules, its key events
+ * (matched log lines, plugin summaries) into the shift log, where the
+ * desk reads what happened. */
+static void
+collector_on_batch(void *arg, const char *host, const char *role,
+                   const uint8_t *payload, size_t len)
+{
+	struct collector *c = arg;
+	struct proto_batch b;
+	struct proto_sample s;
+	struct proto_event e;
+	struct timeval tv;
+	const char *why;
+	char text[PROTO_EVENT_MAX + PROTO_NAME_MAX + 8];
+	int64_t now_ms;
+
+	evutil_gettimeofday(&tv, NULL);
+	now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	if (proto_batch_open(&b, payload, len, &why) == -1)
+		return;
+	while (proto_batch_next(&b, &s, &why) == 1)
+		rules_engine_sample(c->c_rules, host, role, s.s_series,
+		                    s.s_series_len, s.s_value, now_ms,
+		                    c->c_phase, alarms_outcome, c->c_alarms);
+	while (proto_batch_next_event(&b, &e, &why) == 1) {
+		snprintf(text, sizeof(text), "%.*s: %.*s", (int)e.e_probe_len,
+		         e.e_probe, (int)e.e_text_len, e.e_text);
+		shiftlog_add(c->c_store, c->c_events, "event", host, text);
+	}
+}
+
+static void
+collector_on_silent(void *arg, const char *host, int silent, const char *why)
+{
+	struct collector *c = arg;
+
+	alarms_host_silent(c->c_alarms, host, silent, why);
+}
+
 static int
 collector_run(struct collector *c, const char *file)
 {
@@ -426,11 +467,20 @@ collector_run(struct collector *c, const char *file)
 		event_base_free(c->c_base);
 		return 1;
 	}
-	c->c_store = store_new(c, c->c_conf.cc_database,
+	c->c_store = store_new(c->c_base, &c->c_stats, c->c_conf.cc_database,
 	                       c->c_conf.cc_retention_ms);
 	c->c_rules = rules_engine_new(&c->c_conf.cc_rules);
 	c->c_alarms = alarms_new(c);
-	if ((c->c_ingest = ingest_new(c)) == NULL)
+	if ((c->c_ingest = ingest_new(&(struct ingest_deps){
+	         .id_base = c->c_base,
+	         .id_ctx = c->c_ctx,
+	         .id_store = c->c_store,
+	         .id_events = c->c_events,
+	         .id_stats = &c->c_stats,
+	         .id_listen = c->c_conf.cc_listen,
+	         .id_silence_ms = c->c_conf.cc_agent_silence_ms,
+	         .id_hooks = {collector_on_batch, collector_on_silent, c},
+	     })) == NULL)
 		fatalx("cannot listen for agents on %s", c->c_conf.cc_listen);
 	collector_anchor =
 	    shiftlog_anchor_new(c->c_base, c->c_store, c->c_conf.cc_state_dir);

@@ -16,8 +16,8 @@
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
 #include "watchstand/tls.h"
-#include "alarm/alarm.h"
-#include "collector.h"
+#include "events.h"
+#include "ingest/stats.h"
 #include "ingest/ingest.h"
 #include "duty/shiftlog.h"
 #include "ingest/store.h"
@@ -37,6 +37,7 @@ enum conn_state {
 /* What we know of an agent beyond one connection, for /metrics. */
 struct agent_info {
 	struct agent_info *ai_next;
+	int ai_id; /* in watchstand.agents; -1 before the first hello */
 	char ai_name[PROTO_NAME_MAX + 1];
 	char ai_role[PROTO_ROLE_MAX + 1];
 	int ai_connected;
@@ -63,7 +64,13 @@ struct conn {
 };
 
 struct ingest {
-	struct collector *i_c;
+	struct event_base *i_base;
+	SSL_CTX *i_ctx;
+	struct store *i_store;
+	struct events *i_events;
+	struct collector_stats *i_stats;
+	uint64_t i_silence_ms;
+	struct ingest_hooks i_hooks;
 	struct evconnlistener *i_lis;
 	struct conn *i_conns;
 	struct agent_info *i_agents;
@@ -139,12 +146,12 @@ conn_close(struct conn *c, const char *why, int tell_peer)
 		         why);
 		snprintf(text, sizeof(text), "disconnected from %s: %s",
 		         c->c_addr, why);
-		shiftlog_add(c->c_in->i_c->c_store, c->c_in->i_c->c_events, "agent", c->c_hello.h_name,
-		             text);
+		shiftlog_add(c->c_in->i_store, c->c_in->i_events, "agent",
+		             c->c_hello.h_name, text);
 	} else {
 		log_warnx("%s: refused: %s", conn_who(c, who, sizeof(who)),
 		          why);
-		c->c_in->i_c->c_stats.st_rejected++;
+		c->c_in->i_stats->st_rejected++;
 	}
 	if (tell_peer && c->c_bev != NULL) {
 		struct pbuf pb;
@@ -174,6 +181,7 @@ ingest_agent_info(struct ingest *in, const char *name)
 		if (strcmp(ai->ai_name, name) == 0)
 			return ai;
 	ai = calloc(1, sizeof(*ai));
+	ai->ai_id = -1;
 	snprintf(ai->ai_name, sizeof(ai->ai_name), "%s", name);
 	ai->ai_next = in->i_agents;
 	in->i_agents = ai;
@@ -220,7 +228,7 @@ conn_hello(struct conn *c, const uint8_t *p, size_t len)
 	c->c_info = ingest_agent_info(in, c->c_hello.h_name);
 	snprintf(c->c_info->ai_role, sizeof(c->c_info->ai_role), "%s",
 	         c->c_hello.h_role);
-	store_hello(in->i_c->c_store, c->c_id, &c->c_hello, c->c_addr);
+	store_hello(in->i_store, c->c_id, &c->c_hello, c->c_addr);
 }
 
 /* Pulls the agent's own spool figures out of a batch for /metrics. */
@@ -245,43 +253,19 @@ conn_note_sample(struct conn *c, const struct proto_sample *s)
 
 static void ingest_pause_all(struct ingest *in);
 
-/* The samples go through the rules as they arrive; the host is alive. */
+/* A batch arrived: the host is alive. Its samples go through the rules
+ * once they are committed (ingest_on_committed). */
 static void
-conn_evaluate(struct conn *c, const uint8_t *p, size_t len)
+conn_alive(struct conn *c)
 {
-	struct collector *col = c->c_in->i_c;
-	struct proto_batch b;
-	struct proto_sample s;
-	struct timeval tv;
-	const char *why;
-	int64_t now_ms;
+	struct ingest *in = c->c_in;
 
 	c->c_info->ai_last_batch = ingest_mono();
 	if (c->c_info->ai_silent) {
 		c->c_info->ai_silent = 0;
-		alarms_host_silent(col->c_alarms, c->c_hello.h_name, 0, NULL);
-	}
-	evutil_gettimeofday(&tv, NULL);
-	now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-	if (proto_batch_open(&b, p, len, &why) == -1)
-		return;
-	while (proto_batch_next(&b, &s, &why) == 1)
-		rules_engine_sample(
-		    col->c_rules, c->c_hello.h_name, c->c_hello.h_role,
-		    s.s_series, s.s_series_len, s.s_value, now_ms, col->c_phase,
-		    alarms_outcome, col->c_alarms);
-	/* Key events (matched log lines, plugin summaries) go to the shift
-	 * log too, where the desk reads what happened. */
-	{
-		struct proto_event e;
-		char text[PROTO_EVENT_MAX + PROTO_NAME_MAX + 8];
-		while (proto_batch_next_event(&b, &e, &why) == 1) {
-			snprintf(text, sizeof(text), "%.*s: %.*s",
-			         (int)e.e_probe_len, e.e_probe,
-			         (int)e.e_text_len, e.e_text);
-			shiftlog_add(col->c_store, col->c_events, "event", c->c_hello.h_name,
-			             text);
-		}
+		if (in->i_hooks.ih_silent != NULL)
+			in->i_hooks.ih_silent(in->i_hooks.ih_arg,
+			                      c->c_hello.h_name, 0, NULL);
 	}
 }
 
@@ -329,10 +313,10 @@ conn_batch(struct conn *c, const uint8_t *p, size_t len)
 		return;
 	}
 	c->c_last_seq = b.b_seq;
-	store_batch(c->c_in->i_c->c_store, c->c_id, c->c_agent_id,
+	store_batch(c->c_in->i_store, c->c_id, c->c_agent_id,
 	            c->c_hello.h_stream, b.b_seq, b.b_count, p, len);
-	conn_evaluate(c, p, len);
-	if (store_full(c->c_in->i_c->c_store))
+	conn_alive(c);
+	if (store_full(c->c_in->i_store))
 		ingest_pause_all(c->c_in);
 }
 
@@ -490,9 +474,9 @@ ingest_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	c->c_in = in;
 	c->c_agent_id = -1;
 	pbuf_init(&c->c_frame);
-	ssl = SSL_new(in->i_c->c_ctx);
+	ssl = SSL_new(in->i_ctx);
 	c->c_bev = bufferevent_openssl_socket_new(
-	    in->i_c->c_base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	    in->i_base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (c->c_bev == NULL) {
 		SSL_free(ssl);
@@ -537,6 +521,7 @@ ingest_on_hello(void *arg, uint64_t conn_id, int agent_id, uint64_t last_seq)
 	c->c_last_seq = last_seq;
 	c->c_state = CONN_READY;
 	c->c_info->ai_connected = 1;
+	c->c_info->ai_id = agent_id;
 	in->i_connected++;
 	bufferevent_set_timeouts(c->c_bev, &tv, NULL);
 	pbuf_init(&pb);
@@ -548,8 +533,8 @@ ingest_on_hello(void *arg, uint64_t conn_id, int agent_id, uint64_t last_seq)
 		snprintf(text, sizeof(text),
 		         "connected from %s (role %s, version %s)", c->c_addr,
 		         c->c_hello.h_role, c->c_hello.h_software);
-		shiftlog_add(in->i_c->c_store, in->i_c->c_events, "agent", c->c_hello.h_name,
-		             text);
+		shiftlog_add(in->i_store, in->i_events, "agent",
+		             c->c_hello.h_name, text);
 	}
 	log_info("%s: connected (role %s, version %s, resuming after batch "
 	         "%" PRIu64 ")",
@@ -557,13 +542,25 @@ ingest_on_hello(void *arg, uint64_t conn_id, int agent_id, uint64_t last_seq)
 	         c->c_hello.h_software, last_seq);
 }
 
+/* Stored: the agent hears it, and what is new goes on to the rules (a
+ * replay stored before was evaluated then). */
 static void
-ingest_on_committed(void *arg, uint64_t conn_id, uint64_t seq)
+ingest_on_committed(void *arg, uint64_t conn_id, int agent_id, uint64_t seq,
+                    const uint8_t *payload, size_t len, int dup)
 {
 	struct ingest *in = arg;
 	struct conn *c = conn_find(in, conn_id);
+	struct agent_info *ai;
 	struct pbuf pb;
 
+	if (!dup && in->i_hooks.ih_batch != NULL)
+		for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
+			if (ai->ai_id == agent_id) {
+				in->i_hooks.ih_batch(in->i_hooks.ih_arg,
+				                     ai->ai_name, ai->ai_role,
+				                     payload, len);
+				break;
+			}
 	if (c == NULL || c->c_state != CONN_READY)
 		return; /* the agent will replay and be told it is stored */
 	pbuf_init(&pb);
@@ -637,7 +634,7 @@ ingest_silence_cb(evutil_socket_t fd, short what, void *arg)
 	struct ingest *in = arg;
 	struct agent_info *ai;
 	double now = ingest_mono();
-	double limit = in->i_c->c_conf.cc_agent_silence_ms / 1000.0;
+	double limit = in->i_silence_ms / 1000.0;
 	char why[128];
 
 	(void)fd;
@@ -650,12 +647,14 @@ ingest_silence_cb(evutil_socket_t fd, short what, void *arg)
 		snprintf(why, sizeof(why), "%s, nothing received for %.0f s",
 		         ai->ai_connected ? "connected" : "disconnected",
 		         now - ai->ai_last_batch);
-		alarms_host_silent(in->i_c->c_alarms, ai->ai_name, 1, why);
+		if (in->i_hooks.ih_silent != NULL)
+			in->i_hooks.ih_silent(in->i_hooks.ih_arg, ai->ai_name, 1,
+			                      why);
 	}
 }
 
 struct ingest *
-ingest_new(struct collector *col)
+ingest_new(const struct ingest_deps *d)
 {
 	struct ingest *in = calloc(1, sizeof(*in));
 	struct store_callbacks cb = {ingest_on_hello, ingest_on_committed,
@@ -664,28 +663,34 @@ ingest_new(struct collector *col)
 	int sslen = sizeof(ss);
 	struct timeval hb = {INGEST_HEARTBEAT_S, 0};
 
-	in->i_c = col;
+	in->i_base = d->id_base;
+	in->i_ctx = d->id_ctx;
+	in->i_store = d->id_store;
+	in->i_events = d->id_events;
+	in->i_stats = d->id_stats;
+	in->i_silence_ms = d->id_silence_ms;
+	in->i_hooks = d->id_hooks;
 	/* The store is main's; ingest hears what it commits. */
-	store_set_callbacks(col->c_store, &cb);
-	if (evutil_parse_sockaddr_port(col->c_conf.cc_listen,
-	                               (struct sockaddr *)&ss, &sslen) == -1) {
+	store_set_callbacks(in->i_store, &cb);
+	if (evutil_parse_sockaddr_port(d->id_listen, (struct sockaddr *)&ss,
+	                               &sslen) == -1) {
 		log_warnx("collector.listen: cannot parse '%s' (use an IP "
 		          "address and port)",
-		          col->c_conf.cc_listen);
+		          d->id_listen);
 		goto fail;
 	}
 	in->i_lis = evconnlistener_new_bind(
-	    col->c_base, ingest_accept_cb, in,
+	    in->i_base, ingest_accept_cb, in,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    128, (struct sockaddr *)&ss, sslen);
 	if (in->i_lis == NULL) {
-		log_warn("collector.listen %s", col->c_conf.cc_listen);
+		log_warn("collector.listen %s", d->id_listen);
 		goto fail;
 	}
-	in->i_hb = event_new(col->c_base, -1, EV_PERSIST, ingest_hb_cb, in);
+	in->i_hb = event_new(in->i_base, -1, EV_PERSIST, ingest_hb_cb, in);
 	event_add(in->i_hb, &hb);
 	in->i_silence =
-	    event_new(col->c_base, -1, EV_PERSIST, ingest_silence_cb, in);
+	    event_new(in->i_base, -1, EV_PERSIST, ingest_silence_cb, in);
 	event_add(in->i_silence, &(struct timeval){1, 0});
 	return in;
 fail:
@@ -712,7 +717,7 @@ ingest_free(struct ingest *in)
 		event_free(in->i_hb);
 	if (in->i_silence != NULL)
 		event_free(in->i_silence);
-	store_set_callbacks(in->i_c->c_store, NULL);
+	store_set_callbacks(in->i_store, NULL);
 	free(in);
 }
 

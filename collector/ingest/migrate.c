@@ -7,7 +7,7 @@
 
 #include <libpq-fe.h>
 
-#include "collector.h"
+#include "ingest/migrate.h"
 
 struct migration {
 	int m_version;

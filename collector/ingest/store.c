@@ -8,7 +8,8 @@
 #include <libpq-fe.h>
 
 #include "watchstand/log.h"
-#include "collector.h"
+#include "ingest/migrate.h"
+#include "ingest/stats.h"
 #include "ingest/store.h"
 
 #define STORE_RETRY_S 2
@@ -76,7 +77,7 @@ struct store_q {
 };
 
 struct store {
-	struct collector *s_c;
+	struct collector_stats *s_stats; /* the collector's, shared */
 	struct event_base *s_base;
 	char *s_conninfo;
 	uint64_t s_retention_ms;
@@ -192,7 +193,7 @@ item_free(struct store_item *it)
 static void
 store_set_up(struct store *st, int up)
 {
-	st->s_c->c_stats.st_db_up = up;
+	st->s_stats->st_db_up = up;
 }
 
 /* 1 when a statement is on the wire now: the head of the SQL queue. */
@@ -596,7 +597,7 @@ store_txn_copy(struct store *st)
 			int64_t day;
 
 			if (s.s_ts_us < oldest || s.s_ts_us > newest) {
-				st->s_c->c_stats.st_samples_range++;
+				st->s_stats->st_samples_range++;
 				continue;
 			}
 			day = s.s_ts_us >= 0
@@ -735,7 +736,7 @@ store_txn_commit(struct store *st)
 static void
 store_txn_done(struct store *st)
 {
-	struct collector_stats *cs = &st->s_c->c_stats;
+	struct collector_stats *cs = st->s_stats;
 	struct store_item *it;
 	double lat = mono_s() - st->s_txn_start;
 	int b;
@@ -756,7 +757,9 @@ store_txn_done(struct store *st)
 		st->s_queue_bytes -= it->si_len;
 		if (st->s_cb.sc_committed != NULL)
 			st->s_cb.sc_committed(st->s_cb.sc_arg, it->si_conn,
-			                      it->si_seq);
+			                      it->si_agent, it->si_seq,
+			                      it->si_payload, it->si_len,
+			                      it->si_dup);
 		item_free(it);
 	}
 	cs->st_queue_bytes = st->s_queue_bytes;
@@ -771,7 +774,7 @@ store_step_done(struct store *st)
 	struct store_item *it;
 
 	if (st->s_failed) {
-		st->s_c->c_stats.st_db_errors++;
+		st->s_stats->st_db_errors++;
 		if (st->s_step != STEP_CHECK)
 			store_complain(st, st->s_error, 0);
 	}
@@ -1106,13 +1109,14 @@ store_set_callbacks(struct store *st, const struct store_callbacks *cb)
 }
 
 struct store *
-store_new(struct collector *c, const char *conninfo, uint64_t retention_ms)
+store_new(struct event_base *base, struct collector_stats *stats,
+          const char *conninfo, uint64_t retention_ms)
 {
 	struct store *st = calloc(1, sizeof(*st));
 	struct timeval now = {0, 0}, maint = {STORE_MAINT_S, 0};
 
-	st->s_c = c;
-	st->s_base = c->c_base;
+	st->s_stats = stats;
+	st->s_base = base;
 	st->s_conninfo = strdup(conninfo);
 	st->s_retention_ms = retention_ms;
 	st->s_retry = evtimer_new(st->s_base, store_retry_cb, st);
@@ -1191,7 +1195,7 @@ store_batch(struct store *st, uint64_t conn_id, int agent_id, uint64_t stream,
 	memcpy(it->si_payload, payload, len);
 	it->si_len = len;
 	st->s_queue_bytes += len;
-	st->s_c->c_stats.st_queue_bytes = st->s_queue_bytes;
+	st->s_stats->st_queue_bytes = st->s_queue_bytes;
 	q_push(&st->s_batches, it);
 	if (st->s_state == ST_IDLE)
 		store_next(st);
@@ -1214,7 +1218,7 @@ store_query(struct store *st, const char *sql, int nparams,
 int
 store_up(const struct store *st)
 {
-	return st->s_c->c_stats.st_db_up;
+	return st->s_stats->st_db_up;
 }
 
 int

@@ -14,22 +14,27 @@
 
 #include "watchstand/proto.h"
 
-struct collector;
+struct collector_stats;
+struct event_base;
 struct store;
 
 struct store_callbacks {
 	/* agent_id < 0 on failure; last_seq is for the hello's stream. */
 	void (*sc_hello)(void *arg, uint64_t conn_id, int agent_id,
 	                 uint64_t last_seq);
-	/* The batch is committed (or was a duplicate): acknowledge it. */
-	void (*sc_committed)(void *arg, uint64_t conn_id, uint64_t seq);
+	/* The batch is committed (dup: it was stored before, a replay):
+	 * acknowledge it; payload is valid during the call only. */
+	void (*sc_committed)(void *arg, uint64_t conn_id, int agent_id,
+	                     uint64_t seq, const uint8_t *payload, size_t len,
+	                     int dup);
 	/* The queue fell below its low mark: reading may resume. */
 	void (*sc_drained)(void *arg);
 	void *sc_arg;
 };
 
-struct store *store_new(struct collector *c, const char *conninfo,
-                        uint64_t retention_ms);
+/* Counts into stats (shared with /metrics). */
+struct store *store_new(struct event_base *base, struct collector_stats *stats,
+                        const char *conninfo, uint64_t retention_ms);
 /* Who hears about hellos and commits (the ingest); NULL: nobody. */
 void store_set_callbacks(struct store *st, const struct store_callbacks *cb);
 void store_free(struct store *st);
