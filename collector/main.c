@@ -488,7 +488,16 @@ collector_run(struct collector *c, const char *file)
 	    acklink_key_load(c->c_conf.cc_notify.nc_secret_file, c->c_ack_key,
 	                     &c->c_ack_keylen, err, sizeof(err)) == -1)
 		fatalx("notify.secret_file %s", err);
-	c->c_notifier = notifier_new(c);
+	c->c_notifier = notifier_new(&(struct notifier_deps){
+	    .nd_base = c->c_base,
+	    .nd_store = c->c_store,
+	    .nd_events = c->c_events,
+	    .nd_conf = &c->c_conf.cc_notify,
+	    .nd_phase = &c->c_phase,
+	    .nd_public_url = c->c_conf.cc_public_url,
+	    .nd_ack_key = c->c_ack_key,
+	    .nd_ack_keylen = c->c_ack_keylen,
+	});
 	if (http_start(c) == -1)
 		fatalx("cannot serve HTTP on %s", c->c_conf.cc_http);
 	calendar_use(&c->c_conf.cc_calendar);
@@ -642,7 +651,8 @@ main(int argc, char **argv)
 			        "notify-test CHANNEL [--to RECIPIENT]\n");
 			rc = 2;
 		} else
-			rc = notify_test(file, &c, login, to);
+			rc = notify_test(file, &c.c_conf.cc_notify,
+			                 c.c_conf.cc_database, login, to);
 	} else if (strcmp(cmd, "verify-log") == 0) {
 		rc = shiftlog_verify(c.c_conf.cc_database,
 		                     c.c_conf.cc_state_dir);

@@ -8,7 +8,7 @@
 #include <openssl/hmac.h>
 
 #include "notify/channel.h"
-#include "collector.h"
+#include "version.h"
 
 const char *const template_names[] = {
     "severity", "host",      "role",    "rule",    "series",   "value", "phase",

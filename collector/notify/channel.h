@@ -13,7 +13,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "notify/notify.h"
+#include "notify/notify_types.h"
 
 /* Placeholders a template may use. */
 extern const char *const template_names[];

@@ -32,8 +32,8 @@
 #include "watchstand/log.h"
 #include "notify/acklink.h"
 #include "notify/channel.h"
-#include "collector.h"
 #include "events.h"
+#include "alarm/rules.h"
 #include "notify/notify.h"
 #include "duty/shiftlog.h"
 #include "ingest/store.h"
@@ -77,7 +77,7 @@ struct outbox {
 };
 
 struct notifier {
-	struct collector *n_c;
+	struct notifier_deps n_d; /* what it works with, all main's */
 	const struct notify_conf *n_conf;
 	struct curlev *n_curl;
 	struct step_job *n_jobs;
@@ -166,7 +166,7 @@ users_refresh(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	store_query(n->n_c->c_store,
+	store_query(n->n_d.nd_store,
 	            "SELECT login, role, coalesce(phone, ''), "
 	            "coalesce(email, '') FROM watchstand.users ORDER BY login",
 	            0, NULL, users_loaded, n);
@@ -275,7 +275,7 @@ message_new(struct notifier *n, const struct notify_channel *ch, int64_t id,
 	m->m_ch = ch;
 	m->m_id = id;
 	m->m_json = json;
-	m->m_timer = evtimer_new(n->n_c->c_base, message_timer_cb, m);
+	m->m_timer = evtimer_new(n->n_d.nd_base, message_timer_cb, m);
 	m->m_next = n->n_messages;
 	n->n_messages = m;
 	return m;
@@ -306,7 +306,7 @@ message_log(struct message *m, const char *what, const char *detail)
 	         m->m_ch->ch_name, json_array_size(pages),
 	         json_array_size(pages) == 1 ? "" : "s", m->m_attempts,
 	         detail ? ": " : "", detail ? detail : "", ids);
-	shiftlog_add(m->m_n->n_c->c_store, m->m_n->n_c->c_events, "notify",
+	shiftlog_add(m->m_n->n_d.nd_store, m->m_n->n_d.nd_events, "notify",
 	             "system", text);
 }
 
@@ -321,7 +321,7 @@ message_record(struct message *m, const char *attempt_status,
 	snprintf(id, sizeof(id), "%lld", (long long)m->m_id);
 	snprintf(attempt, sizeof(attempt), "%d", m->m_attempts);
 	snprintf(delay, sizeof(delay), "%lld", (long long)retry_ms);
-	store_sql(m->m_n->n_c->c_store,
+	store_sql(m->m_n->n_d.nd_store,
 	          "WITH a AS (INSERT INTO watchstand.notify_attempts "
 	          "(message_id, attempt, status, error) VALUES ($1::bigint, "
 	          "$2::int, $3, $4)) UPDATE watchstand.notify_messages SET "
@@ -400,7 +400,7 @@ message_done(void *arg, CURL *easy, CURLcode rc)
 static void
 message_links(struct message *m)
 {
-	const struct collector *c = m->m_n->n_c;
+	const struct notifier_deps *d = &m->m_n->n_d;
 	json_t *pages = json_object_get(m->m_json, "pages"), *p;
 	const char *who =
 	    json_string_value(json_object_get(m->m_json, "recipient"));
@@ -413,13 +413,13 @@ message_links(struct message *m)
 		const char *kind =
 		    json_string_value(json_object_get(p, "kind"));
 		char *url;
-		if (c->c_conf.cc_public_url == NULL || c->c_ack_keylen == 0 ||
+		if (d->nd_public_url == NULL || d->nd_ack_keylen == 0 ||
 		    kind == NULL || strcmp(kind, "clear") == 0) {
 			json_object_set_new(p, "ack_url", json_string(""));
 			continue;
 		}
 		url = acklink_url(
-		    c->c_conf.cc_public_url, c->c_ack_key, c->c_ack_keylen,
+		    d->nd_public_url, d->nd_ack_key, d->nd_ack_keylen,
 		    json_integer_value(json_object_get(p, "alarm_id")), who,
 		    expires);
 		json_object_set_new(p, "ack_url", json_string(url));
@@ -546,7 +546,7 @@ outbox_flush(struct outbox *ob)
 	params[1] = json_string_value(json_object_get(to, "recipient"));
 	params[2] = deadline;
 	params[3] = keys_s;
-	store_query(n->n_c->c_store,
+	store_query(n->n_d.nd_store,
 	            "WITH m AS (INSERT INTO watchstand.notify_messages "
 	            "(channel, recipient, deadline) VALUES ($1, $2, now() + "
 	            "$3::bigint * interval '1 millisecond') RETURNING id), p "
@@ -609,7 +609,7 @@ outbox_add(struct notifier *n, const struct notify_channel *ch, json_t *page)
 		ob->ob_n = n;
 		ob->ob_ch = ch;
 		ob->ob_held = json_array();
-		ob->ob_timer = evtimer_new(n->n_c->c_base, outbox_timer_cb, ob);
+		ob->ob_timer = evtimer_new(n->n_d.nd_base, outbox_timer_cb, ob);
 		if (ch->ch_rate_count > 0)
 			ob->ob_sent =
 			    calloc(ch->ch_rate_count, sizeof(*ob->ob_sent));
@@ -679,7 +679,7 @@ pages_write(struct notifier *n, json_t *pages)
 	s = json_dumps(pages, JSON_COMPACT);
 	json_decref(pages);
 	params[0] = s;
-	store_query(n->n_c->c_store,
+	store_query(n->n_d.nd_store,
 	            "INSERT INTO watchstand.notify_pages (key, alarm_id, "
 	            "channel, recipient, kind, info) SELECT x->>'key', "
 	            "(x->>'alarm_id')::bigint, x->>'channel', "
@@ -820,7 +820,7 @@ step_fired(void *arg, PGresult *r)
 		return;
 	}
 	info = page_info(r, (size_t)k < rt->nr_nsteps ? "page" : "repeat",
-	                 n->n_c->c_phase);
+	                 *n->n_d.nd_phase);
 	pages = json_array();
 	step_pages(n, rt, k, info, pages);
 	json_decref(info);
@@ -850,7 +850,7 @@ step_fire(struct notifier *n, int64_t alarm, size_t route, int k)
 	/* The alarm decides in the same statement that marks the step:
 	 * acknowledged, shelved, suppressed or closed alarms page nobody. */
 	store_query(
-	    n->n_c->c_store,
+	    n->n_d.nd_store,
 	    "WITH s AS (UPDATE watchstand.notify_steps s SET state = CASE "
 	    "WHEN a.state = 'active-unacknowledged' OR (NOT $4::bool AND "
 	    "a.state = 'active-acknowledged') THEN 'fired' ELSE 'cancelled' "
@@ -900,7 +900,7 @@ step_job_add(struct notifier *n, int64_t alarm, size_t route, int step,
 	j->sj_alarm = alarm;
 	j->sj_route = route;
 	j->sj_step = step;
-	j->sj_timer = evtimer_new(n->n_c->c_base, step_job_cb, j);
+	j->sj_timer = evtimer_new(n->n_d.nd_base, step_job_cb, j);
 	j->sj_next = n->n_jobs;
 	n->n_jobs = j;
 	evtimer_add(j->sj_timer, &tv);
@@ -944,7 +944,7 @@ step_schedule(struct notifier *n, int64_t alarm, size_t route, int step,
 	snprintf(s, sizeof(s), "%d", step);
 	snprintf(due, sizeof(due), "%lld", (long long)due_ms);
 	store_query(
-	    n->n_c->c_store,
+	    n->n_d.nd_store,
 	    "INSERT INTO watchstand.notify_steps AS s (alarm_id, route, "
 	    "step, due_at) VALUES ($1::bigint, $2, $3::int, "
 	    "to_timestamp($4::bigint / 1000.0)) ON CONFLICT (alarm_id, "
@@ -969,7 +969,7 @@ notify_alarm(struct notifier *n, const struct notify_alarm *a)
 	nc = n->n_conf;
 	for (i = 0; i < nc->nc_nroutes; i++) {
 		const struct notify_route *rt = &nc->nc_routes[i];
-		if (!notify_route_matches(rt, a->na_severity, n->n_c->c_phase,
+		if (!notify_route_matches(rt, a->na_severity, *n->n_d.nd_phase,
 		                          a->na_role, a->na_host, a->na_rule))
 			continue;
 		for (k = 0; k < rt->nr_nsteps; k++)
@@ -1011,7 +1011,7 @@ notify_alarm_returned(struct notifier *n, int64_t alarm_id)
 	if (n == NULL)
 		return;
 	snprintf(id, sizeof(id), "%lld", (long long)alarm_id);
-	store_query(n->n_c->c_store,
+	store_query(n->n_d.nd_store,
 	            "SELECT a.id, a.rule, a.host, coalesce(g.role, ''), "
 	            "a.severity, a.state FROM watchstand.alarms a "
 	            "LEFT JOIN watchstand.agents g ON g.name = a.host WHERE "
@@ -1089,7 +1089,7 @@ notify_alarm_cleared(struct notifier *n, int64_t alarm_id, double value)
 	cc->cc_value = value;
 	snprintf(id, sizeof(id), "%lld", (long long)alarm_id);
 	/* Whoever got a page about it hears that it is over. */
-	store_query(n->n_c->c_store,
+	store_query(n->n_d.nd_store,
 	            "SELECT DISTINCT ON (channel, recipient) info::text FROM "
 	            "watchstand.notify_pages WHERE alarm_id = $1::bigint AND "
 	            "kind IN ('page', 'repeat') ORDER BY channel, recipient",
@@ -1147,7 +1147,7 @@ pending_loaded(void *arg, PGresult *r)
 static void
 notifier_resume(struct notifier *n, const char *lag)
 {
-	struct store *st = n->n_c->c_store;
+	struct store *st = n->n_d.nd_store;
 	const char *params[1] = {lag};
 
 	store_query(st,
@@ -1213,27 +1213,29 @@ notify_on_alarm(void *arg, const struct event_msg *m)
 }
 
 struct notifier *
-notifier_new(struct collector *c)
+notifier_new(const struct notifier_deps *d)
 {
 	struct notifier *n;
 
-	if (c->c_conf.cc_notify.nc_nchannels == 0)
+	if (d->nd_conf->nc_nchannels == 0)
 		return NULL;
 	n = calloc(1, sizeof(*n));
-	n->n_c = c;
-	n->n_conf = &c->c_conf.cc_notify;
+	if (n == NULL)
+		fatalx("out of memory");
+	n->n_d = *d;
+	n->n_conf = d->nd_conf;
 	n->n_users = json_array();
-	n->n_curl = curlev_new(c->c_base);
+	n->n_curl = curlev_new(d->nd_base);
 	/* Users first: the first step may fire right after. */
 	users_refresh(-1, 0, n);
 	n->n_users_timer =
-	    event_new(c->c_base, -1, EV_PERSIST, users_refresh, n);
+	    event_new(d->nd_base, -1, EV_PERSIST, users_refresh, n);
 	event_add(n->n_users_timer, &(struct timeval){60, 0});
 	notifier_resume(n, "0");
 	n->n_sweep_timer =
-	    event_new(c->c_base, -1, EV_PERSIST, notifier_sweep, n);
+	    event_new(d->nd_base, -1, EV_PERSIST, notifier_sweep, n);
 	event_add(n->n_sweep_timer, &(struct timeval){30, 0});
-	events_subscribe(n->n_c->c_events,
+	events_subscribe(n->n_d.nd_events,
 	                 EVENT_MASK(EVENT_ALARM_RAISED) |
 	                     EVENT_MASK(EVENT_ALARM_CLEARED) |
 	                     EVENT_MASK(EVENT_ALARM_RETURNED),
@@ -1249,7 +1251,7 @@ notifier_free(struct notifier *n)
 
 	if (n == NULL)
 		return;
-	events_unsubscribe(n->n_c->c_events, notify_on_alarm, n);
+	events_unsubscribe(n->n_d.nd_events, notify_on_alarm, n);
 	/* Whatever is unsent stays in the tables for the next start. */
 	while (n->n_messages != NULL)
 		message_free(n->n_messages);

@@ -14,83 +14,7 @@
 #include <jansson.h>
 
 #include "watchstand/yconf.h"
-
-enum channel_type {
-	CH_WEBHOOK,
-	CH_SMS,
-	CH_WECOM,
-	CH_DINGTALK,
-	CH_FEISHU,
-	CH_SLACK,
-	CH_SMTP,
-};
-
-struct notify_channel {
-	char *ch_name;
-	enum channel_type ch_type;
-	char *ch_url;
-	char *ch_method;   /* webhook, sms */
-	char **ch_headers; /* "Name: value" */
-	char *ch_body;     /* template; NULL: the channel's default */
-	char *ch_secret;   /* dingtalk, feishu signing */
-	uint64_t ch_max_length;
-	char *ch_from; /* smtp */
-	char **ch_to;  /* addresses used when a step names nobody */
-	char *ch_username;
-	char *ch_password;
-	int ch_starttls;
-	char *ch_ca;
-	uint64_t ch_timeout_ms;
-	uint64_t ch_group_wait_ms;
-	uint64_t ch_rate_count;
-	uint64_t ch_rate_per_ms;
-};
-
-struct notify_step {
-	uint64_t ns_after_ms;
-	char **ns_channels;
-	char **ns_to; /* logins, role:NAME, +phone, mail@address */
-	int ns_unacked;
-};
-
-enum sev_cmp {
-	SEVCMP_ANY,
-	SEVCMP_GE,
-	SEVCMP_GT,
-	SEVCMP_EQ,
-	SEVCMP_LE,
-	SEVCMP_LT
-};
-
-struct notify_route {
-	char *nr_name;
-	enum sev_cmp nr_sev_cmp;
-	int nr_severity;
-	char **nr_phases; /* NULL: any */
-	char *nr_role;    /* globs; NULL: any */
-	char *nr_host;
-	char *nr_rule;
-	struct notify_step *nr_steps;
-	size_t nr_nsteps;
-	uint64_t nr_repeat_ms;
-	int nr_send_clear;
-	int nr_continue;
-};
-
-struct notify_conf {
-	char *nc_secret_file;
-	uint64_t nc_ack_ttl_ms;
-	uint64_t nc_group_wait_ms;
-	uint64_t nc_rate_count;
-	uint64_t nc_rate_per_ms;
-	uint64_t nc_retry_first_ms;
-	uint64_t nc_retry_max_ms;
-	uint64_t nc_retry_deadline_ms;
-	struct notify_channel *nc_channels;
-	size_t nc_nchannels;
-	struct notify_route *nc_routes;
-	size_t nc_nroutes;
-};
+#include "notify/notify_types.h"
 
 /* notify_conf.c */
 void notify_conf_defaults(struct notify_conf *nc);
@@ -110,8 +34,10 @@ int notify_route_matches(const struct notify_route *r, int severity,
                          const char *rule);
 
 /* notify.c: the notifier, run by the collector that leads. */
-struct collector;
+struct event_base;
+struct events;
 struct evbuffer;
+struct store;
 struct notifier;
 
 /* What routing needs of an alarm; pages read the rest from its row. */
@@ -124,7 +50,20 @@ struct notify_alarm {
 	int na_rearm; /* back from shelving: cancelled steps wait again */
 };
 
-struct notifier *notifier_new(struct collector *c);
+/* Everything the notifier works with, owned by main. */
+struct notifier_deps {
+	struct event_base *nd_base;
+	struct store *nd_store;
+	struct events *nd_events;
+	const struct notify_conf *nd_conf;
+	const char *const *nd_phase; /* the calendar's phase, kept by main */
+	const char *nd_public_url;   /* the base of ack links */
+	const unsigned char *nd_ack_key;
+	size_t nd_ack_keylen;
+};
+
+/* NULL when no channel is configured. */
+struct notifier *notifier_new(const struct notifier_deps *d);
 void notifier_free(struct notifier *n);
 /* An alarm was raised or changed severity (its row is written). */
 void notify_alarm(struct notifier *n, const struct notify_alarm *a);
@@ -135,7 +74,7 @@ void notify_alarm_returned(struct notifier *n, int64_t alarm_id);
 void notify_alarm_cleared(struct notifier *n, int64_t alarm_id, double value);
 void notifier_metrics(struct notifier *n, struct evbuffer *out);
 /* notify-test CHANNEL [--to RECIPIENT]: blocking, for the command line. */
-int notify_test(const char *conf_file, const struct collector *c,
-                const char *channel, const char *to);
+int notify_test(const char *conf_file, const struct notify_conf *nc,
+                const char *database, const char *channel, const char *to);
 
 #endif

@@ -9,16 +9,15 @@
 #include <libpq-fe.h>
 
 #include "notify/channel.h"
-#include "collector.h"
 #include "notify/notify.h"
 
 /* A login or role:NAME becomes a person with a phone and a mail address
  * (from the users table); anything else is taken as an address. */
 static json_t *
-test_recipient(const struct collector_conf *cc, const char *to)
+test_recipient(const char *database, const char *to)
 {
 	const char *keys[] = {"dbname", "connect_timeout", NULL};
-	const char *vals[] = {cc->cc_database, "5", NULL};
+	const char *vals[] = {database, "5", NULL};
 	const char *params[1] = {to};
 	PGconn *db;
 	PGresult *r;
@@ -51,11 +50,10 @@ test_recipient(const struct collector_conf *cc, const char *to)
 }
 
 int
-notify_test(const char *conf_file, const struct collector *c,
-            const char *channel, const char *to)
+notify_test(const char *conf_file, const struct notify_conf *nc,
+            const char *database, const char *channel, const char *to)
 {
-	const struct notify_channel *ch =
-	    notify_channel_find(&c->c_conf.cc_notify, channel);
+	const struct notify_channel *ch = notify_channel_find(nc, channel);
 	struct channel_request req;
 	char host[256] = "?", summary[512], when[32], err[512] = "";
 	json_t *who, *msg;
@@ -72,9 +70,9 @@ notify_test(const char *conf_file, const struct collector *c,
 		return 2;
 	}
 	if (to != NULL)
-		who = test_recipient(&c->c_conf, to);
+		who = test_recipient(database, to);
 	else if (ch->ch_to != NULL && ch->ch_to[0] != NULL)
-		who = test_recipient(&c->c_conf, ch->ch_to[0]);
+		who = test_recipient(database, ch->ch_to[0]);
 	else
 		who = json_pack("{s:s, s:s, s:s}", "recipient", ch->ch_name,
 		                "phone", "", "email", "");
