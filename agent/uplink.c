@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "watchstand/frame.h"
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
 #include "watchstand/tls.h"
@@ -287,28 +288,19 @@ uplink_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	while (up->u_bev == bev) {
-		size_t avail = evbuffer_get_length(in), flen;
+		const uint8_t *payload;
 		const char *why;
-		uint8_t *data;
-		int rc;
+		size_t len;
+		int rc, type;
 
-		if (avail < PROTO_HDR_LEN)
-			break;
-		data = evbuffer_pullup(in, PROTO_HDR_LEN);
-		rc = proto_frame_check(data, avail, &flen, &why);
+		rc = frame_take(in, &up->u_read, &type, &payload, &len, &why);
 		if (rc == -1) {
 			uplink_close(up, why);
 			return;
 		}
 		if (rc == 0)
 			break;
-		data = evbuffer_pullup(in, flen);
-		pbuf_reset(&up->u_read);
-		pbuf_add(&up->u_read, data, flen);
-		evbuffer_drain(in, flen);
-		uplink_frame(up, up->u_read.pb_data[4],
-		             up->u_read.pb_data + PROTO_HDR_LEN,
-		             flen - PROTO_HDR_LEN);
+		uplink_frame(up, type, payload, len);
 	}
 }
 

@@ -13,6 +13,7 @@
 #include <event2/listener.h>
 #include <openssl/err.h>
 
+#include "watchstand/frame.h"
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
 #include "watchstand/tls.h"
@@ -362,27 +363,17 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	/* Frames are handled one by one; a handler may close c. */
 	while (conn_find(in, id) == c && c->c_state != CONN_CLOSING &&
 	       !c->c_paused) {
-		size_t avail = evbuffer_get_length(inb), flen;
+		const uint8_t *payload;
 		const char *why;
-		uint8_t *data;
-		int rc;
+		size_t len;
+		int rc, type;
 
-		if (avail < PROTO_HDR_LEN)
-			return;
-		data = evbuffer_pullup(inb, PROTO_HDR_LEN);
-		if ((rc = proto_frame_check(data, avail, &flen, &why)) == -1) {
+		rc = frame_take(inb, &c->c_frame, &type, &payload, &len, &why);
+		if (rc == -1)
 			conn_close(c, why, 1);
+		if (rc != 1)
 			return;
-		}
-		if (rc == 0)
-			return;
-		data = evbuffer_pullup(inb, flen);
-		pbuf_reset(&c->c_frame);
-		pbuf_add(&c->c_frame, data, flen);
-		evbuffer_drain(inb, flen);
-		conn_frame(c, c->c_frame.pb_data[4],
-		           c->c_frame.pb_data + PROTO_HDR_LEN,
-		           flen - PROTO_HDR_LEN);
+		conn_frame(c, type, payload, len);
 	}
 }
 
