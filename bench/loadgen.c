@@ -492,6 +492,8 @@ nb_event_cb(struct bufferevent *bev, short what, void *arg)
 		proto_put_hello(&pb, &h);
 		bufferevent_write(bev, pb.pb_data, pb.pb_len);
 		pbuf_free(&pb);
+		/* As the agent: not before, or a refused connect is an EOF. */
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 		return;
 	}
 	e = bufferevent_get_openssl_error(bev);
@@ -529,7 +531,6 @@ nb_connect(struct nb *n)
 		nb_close(n, "cannot create a connection");
 		return;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(n->n_bev, 1);
 	bufferevent_setcb(n->n_bev, nb_read_cb, nb_write_cb, nb_event_cb, n);
 	bufferevent_setwatermark(n->n_bev, EV_WRITE, NB_OUT_HIGH / 2, 0);
 	bufferevent_set_timeouts(n->n_bev, &rt, NULL);

@@ -74,6 +74,10 @@ samples_since() {
 # 1. The collector is down: the agent spools, is killed, restarts, spools on.
 t_out=$(now_us)
 it_stop_collector
+# The agent names the real cause (it used to say "closed by the collector"
+# for a refused connect: libevent reports that as a dirty TLS shutdown).
+ws_wait_for 30 grep -q "uplink: collector 127.0.0.1:$IT_LISTEN: Connection refused" "$IT/$A.log" ||
+  it_fail "the agent does not say the collector refuses connections"
 kill_while_spooling collector-down
 it_start_agent "$A"
 mark=$(($(now_us) + 1000000))
