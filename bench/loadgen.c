@@ -497,7 +497,7 @@ nb_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	e = bufferevent_get_openssl_error(bev);
-	if (e != 0) {
+	if (e != 0 && ERR_GET_LIB(e) != 0) { /* else errno says it */
 		char err[256];
 		ERR_error_string_n(e, err, sizeof(err));
 		snprintf(why, sizeof(why), "TLS: %s", err);
