@@ -216,6 +216,10 @@ struct nb {
 	uint64_t n_backoff_ms;
 	unsigned n_connects, n_welcomes, n_lost;
 	uint64_t n_resent; /* batches written again after a lost link */
+	uint64_t n_written; /* batch writes, first or again */
+	uint64_t n_welcome_acked; /* written, unacknowledged, then in a welcome */
+	const char *n_status; /* a file rewritten every tick, or NULL */
+	uint64_t n_ticks;
 	struct event *n_tick, *n_retry, *n_hb;
 	int n_rc, n_done;
 };
@@ -241,10 +245,10 @@ nb_finish(struct nb *n)
 		return;
 	n->n_done = 1;
 	printf("sent=%" PRIu64 " acked=%" PRIu64 " missing=%" PRIu64
-	       " batches=%" PRIu64 " resent=%" PRIu64
+	       " batches=%" PRIu64 " resent=%" PRIu64 " welcome_acked=%" PRIu64
 	       " connects=%u welcomes=%u lost_links=%u\n",
 	       n->n_made, n->n_acked, missing, n->n_seq, n->n_resent,
-	       n->n_connects, n->n_welcomes, n->n_lost);
+	       n->n_welcome_acked, n->n_connects, n->n_welcomes, n->n_lost);
 	fflush(stdout);
 	for (i = n->n_qhead; i < n->n_qlen; i++)
 		fprintf(stderr,
@@ -292,6 +296,7 @@ nb_pump(struct nb *n)
 		                  b->nb_frame.pb_len);
 		if (b->nb_writes++ > 0)
 			n->n_resent++;
+		n->n_written++;
 		n->n_sent_seq = b->nb_seq;
 	}
 }
@@ -342,6 +347,27 @@ nb_make(struct nb *n, uint64_t due)
 	nb_pump(n);
 }
 
+/* For a test to wait on: what is made, written and acknowledged. */
+static void
+nb_status(struct nb *n)
+{
+	char tmp[1024];
+	FILE *fp;
+
+	if (n->n_status == NULL)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", n->n_status);
+	if ((fp = fopen(tmp, "w")) == NULL)
+		return;
+	fprintf(fp,
+	        "tick=%" PRIu64 " made=%" PRIu64 " written=%" PRIu64
+	        " acked_seq=%" PRIu64 " ready=%d\n",
+	        ++n->n_ticks, n->n_made, n->n_written, n->n_acked_seq,
+	        n->n_ready);
+	if (fclose(fp) == 0)
+		rename(tmp, n->n_status);
+}
+
 static void
 nb_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -360,6 +386,7 @@ nb_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (due > n->n_count)
 		due = n->n_count;
 	nb_make(n, due);
+	nb_status(n);
 }
 
 static void
@@ -434,6 +461,10 @@ nb_read_cb(struct bufferevent *bev, void *arg)
 			n->n_welcomes++;
 			n->n_backoff_ms = NB_BACKOFF_MIN_MS;
 			n->n_sent_seq = v > n->n_acked_seq ? v : n->n_acked_seq;
+			for (size_t i = n->n_qhead;
+			     i < n->n_qlen && n->n_q[i].nb_seq <= v; i++)
+				if (n->n_q[i].nb_writes > 0)
+					n->n_welcome_acked++;
 			evbuffer_drain(in, flen);
 			nb_forget(n, v);
 			nb_pump(n);
@@ -569,7 +600,7 @@ nb_hb_cb(evutil_socket_t fd, short what, void *arg)
 
 static int
 numbered(SSL_CTX *ctx, const char *target, const char *name, uint64_t count,
-         double rate, int batch, double limit)
+         double rate, int batch, double limit, const char *status)
 {
 	struct nb n;
 	struct timeval tick = {0, NB_TICK_MS * 1000}, hb = {NB_HEARTBEAT_S, 0};
@@ -584,6 +615,7 @@ numbered(SSL_CTX *ctx, const char *target, const char *name, uint64_t count,
 	n.n_rate = rate;
 	n.n_batch_max = batch;
 	n.n_limit = limit;
+	n.n_status = status;
 	n.n_rc = 1;
 	n.n_backoff_ms = NB_BACKOFF_MIN_MS;
 	if (RAND_bytes((unsigned char *)&n.n_stream, sizeof(n.n_stream)) != 1)
@@ -718,6 +750,7 @@ main(int argc, char **argv)
 		LG_OPT_RATE,
 		LG_OPT_NAME,
 		LG_OPT_LIMIT,
+		LG_OPT_STATUS,
 	};
 	static const struct option longopts[] = {
 	    {"count", required_argument, NULL, LG_OPT_COUNT},
@@ -725,12 +758,13 @@ main(int argc, char **argv)
 	    {"rate", required_argument, NULL, LG_OPT_RATE},
 	    {"name", required_argument, NULL, LG_OPT_NAME},
 	    {"limit", required_argument, NULL, LG_OPT_LIMIT},
+	    {"status", required_argument, NULL, LG_OPT_STATUS},
 	    {NULL, 0, NULL, 0},
 	};
 	uint64_t nb_count = 0;
 	int nb_on = 0, batch_set = 0;
 	double nb_rate = 3000, nb_limit = 300;
-	const char *nb_name = "bench";
+	const char *nb_name = "bench", *nb_status = NULL;
 
 	lg.nagents = 20;
 	lg.batch = 1000;
@@ -755,6 +789,9 @@ main(int argc, char **argv)
 			break;
 		case LG_OPT_LIMIT:
 			nb_limit = atof(optarg);
+			break;
+		case LG_OPT_STATUS:
+			nb_status = optarg;
 			break;
 		case 'a':
 			lg.nagents = atoi(optarg);
@@ -794,8 +831,8 @@ main(int argc, char **argv)
 			        "secs] | "
 			        "-d dsn -r rows | "
 			        "-T tlsdir -c host:port --numbered --count N "
-			        "[--rate per_s --name agent --limit secs -b "
-			        "batch]\n");
+			        "[--rate per_s --name agent --limit secs "
+			        "--status file -b batch]\n");
 			return 2;
 		}
 	}
@@ -818,7 +855,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 		rc = numbered(lg.ctx, target, nb_name, nb_count, nb_rate,
-		              batch_set ? lg.batch : 500, nb_limit);
+		              batch_set ? lg.batch : 500, nb_limit, nb_status);
 		SSL_CTX_free(lg.ctx);
 		return rc;
 	}

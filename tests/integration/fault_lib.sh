@@ -7,10 +7,36 @@
 it_loadgen_start() {
   IT_LG_NAME=$1
   "$WS_BUILD/bench/ws-loadgen" -T "$IT/tls" -c "127.0.0.1:$IT_LISTEN" \
-    --numbered --count "$2" --rate "$3" --name "$1" --limit "${IT_LG_LIMIT:-240}" \
+    --numbered --count "$2" --rate "$3" --name "$1" --limit "${IT_LG_LIMIT:-150}" \
+    --status "$IT/loadgen.status" \
     >"$IT/loadgen.out" 2>>"$IT/loadgen.log" &
   IT_LG_PID=$!
   IT_PIDS+=("$IT_LG_PID")
+}
+
+# it_lg_status KEY: a key=value of the generator's status file, rewritten
+# every 100 ms tick: tick, made, written (batch writes), acked_seq, ready.
+it_lg_status() {
+  sed -n "s/.*\<$1=\([0-9]*\).*/\1/p" "$IT/loadgen.status" 2>/dev/null
+}
+
+it_lg_status_over() {
+  local v
+  v=$(it_lg_status "$1")
+  [ -n "$v" ] && [ "$v" -gt "$2" ]
+}
+
+# it_lg_written_after_freeze: waits until the generator has written a batch
+# after the moment this is called (the caller has just frozen the collector,
+# so that batch is not and cannot be acknowledged).
+it_lg_written_after_freeze() {
+  local tick written
+  tick=$(it_lg_status tick)
+  # A status written after this call, so after the freeze ...
+  ws_wait_for 60 it_lg_status_over tick "${tick:-0}" || return 1
+  written=$(it_lg_status written)
+  # ... and a write after that status.
+  ws_wait_for 60 it_lg_status_over written "$written"
 }
 
 # it_lg_stored: how many of the generator's samples are stored.
@@ -28,7 +54,7 @@ it_lg_stored_over() {
 it_loadgen_wait() {
   local rc=0 acked
   lg_done() { ! kill -0 "$IT_LG_PID" 2>/dev/null; }
-  ws_wait_for "${IT_LG_LIMIT:-240}" lg_done || it_fail "load generator still running"
+  ws_wait_for $((${IT_LG_LIMIT:-150} + 15)) lg_done || it_fail "load generator still running"
   wait "$IT_LG_PID" || rc=$?
   echo "loadgen: $(cat "$IT/loadgen.out")"
   [ "$rc" -eq 0 ] || it_fail "load generator exited $rc: $(tail -5 "$IT/loadgen.log")"
@@ -58,4 +84,10 @@ it_lg_exactly_once() {
   [ "$distinct" -eq "$IT_LG_SENT" ] || it_fail "$distinct distinct numbers stored for $IT_LG_SENT sent"
   [ "$lo" -eq 1 ] && [ "$hi" -eq "$IT_LG_SENT" ] && [ "$frac" -eq 0 ] ||
     it_fail "stored numbers are not exactly 1..$IT_LG_SENT"
+}
+
+# it_dup_batches: replayed batches the running collector found already
+# stored (acknowledged, not stored again); for the record, not asserted.
+it_dup_batches() {
+  it_metric watchstand_batches_duplicate_total || echo "?"
 }

@@ -9,6 +9,7 @@
 # the spool covers the outage up to the kill, and no (host, series, ts) is
 # stored twice.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fault_lib.sh"
 
 A=host-k
 SPOOL=$IT/spool-$A
@@ -58,7 +59,8 @@ check() {
     and ts_us between $t_out and $IT_SPOOL_MARK")
   after=$(ws_psql "select count(*) from public.fault_expect where phase = '$phase'
     and ts_us > $IT_SPOOL_MARK")
-  echo "$phase: $n samples in the spool at the kill, $ok stored exactly once"
+  echo "$phase: $n samples in the spool at the kill, $ok stored exactly once" \
+    "(replayed batches found stored: $(it_dup_batches))"
   [ "$n" -gt 0 ] || it_fail "$phase: the spool was empty at the kill"
   [ "$ok" -eq "$n" ] || it_fail "$phase: only $ok of the $n spooled samples are stored exactly once"
   # Spooling began with the outage and went on up to the kill.

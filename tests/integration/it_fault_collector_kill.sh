@@ -1,7 +1,8 @@
 # The collector is killed with SIGKILL three times under ~3000 samples/s
 # from the numbered load generator (an agent that keeps and replays its
-# unacknowledged batches), and restarted each time: every number sent is
-# stored exactly once.
+# unacknowledged batches), and restarted each time; the second and third
+# kill hit a collector frozen (SIGSTOP) with batches in flight, so replays
+# surely happen. Every number sent is stored exactly once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fault_lib.sh"
 
@@ -18,16 +19,27 @@ for k in 1 2 3; do
   mark=$((COUNT * k / 4))
   ws_wait_for 120 it_lg_stored_over "$mark" ||
     it_fail "stored count stuck at $(it_lg_stored) before kill $k"
+  how=anywhere
+  if [ "$k" -ge 2 ]; then
+    # Freeze it first until the generator has written to it: then the kill
+    # surely lands with batches sent and not acknowledged.
+    kill -STOP "$IT_COLLECTOR_PID"
+    it_lg_written_after_freeze || it_fail "the generator wrote nothing to the frozen collector"
+    how="frozen, with batches unacknowledged"
+  fi
   kill -9 "$IT_COLLECTOR_PID"
   wait "$IT_COLLECTOR_PID" 2>/dev/null || true
   IT_COLLECTOR_PID=
-  it_ok "collector killed (kill $k) with $(it_lg_stored) samples stored"
+  it_ok "collector killed (kill $k, $how) with $(it_lg_stored) samples stored"
   it_start_collector
 done
 
 it_loadgen_wait "$COUNT"
 lost=$(it_lg_field lost_links)
 [ "$lost" -ge 3 ] || it_fail "the generator lost its link only $lost times (3 kills)"
+resent=$(it_lg_field resent)
+[ "$resent" -ge 2 ] || it_fail "the generator replayed $resent batches, not at least 2 (frozen kills)"
 it_lg_exactly_once
+echo "replayed batches the last collector found stored: $(it_dup_batches)"
 it_ok "3 kills: all $IT_LG_SENT numbers stored exactly once"
 it_stop_collector

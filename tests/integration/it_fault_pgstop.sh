@@ -67,5 +67,6 @@ done
 it_loadgen_wait "$COUNT"
 collector_up
 it_lg_exactly_once
+echo "replayed batches found stored: $(it_dup_batches)"
 it_ok "fast and immediate stops: all $IT_LG_SENT numbers stored exactly once"
 it_stop_collector
