@@ -208,17 +208,17 @@ struct nb {
 	uint64_t n_acked; /* samples acknowledged */
 	uint64_t n_seq;   /* last sealed batch */
 	uint64_t n_acked_seq;
-	uint64_t n_sent_seq; /* last batch written on this connection */
+	uint64_t n_sent_seq;  /* last batch written on this connection */
 	struct nb_batch *n_q; /* unacknowledged, in order: [n_qhead, n_qlen) */
 	size_t n_qhead, n_qlen, n_qcap;
 	struct bufferevent *n_bev;
 	int n_ready;
 	uint64_t n_backoff_ms;
 	unsigned n_connects, n_welcomes, n_lost;
-	uint64_t n_resent; /* batches written again after a lost link */
-	uint64_t n_written; /* batch writes, first or again */
-	uint64_t n_welcome_acked; /* written, unacknowledged, then in a welcome */
-	const char *n_status; /* a file rewritten every tick, or NULL */
+	uint64_t n_resent;        /* batches written again after a lost link */
+	uint64_t n_written;       /* batch writes, first or again */
+	uint64_t n_welcome_acked; /* written, then covered by a welcome */
+	const char *n_status;     /* a file rewritten every tick, or NULL */
 	uint64_t n_ticks;
 	struct event *n_tick, *n_retry, *n_hb;
 	int n_rc, n_done;

@@ -49,12 +49,15 @@ it_lg_stored_over() {
   [ "$(it_lg_stored)" -gt "$1" ]
 }
 
+it_lg_done() {
+  ! kill -0 "$IT_LG_PID" 2>/dev/null
+}
+
 # it_loadgen_wait COUNT: waits for the generator to end; it must have sent
 # COUNT numbers and had all of them acknowledged. Sets IT_LG_SENT.
 it_loadgen_wait() {
   local rc=0 acked
-  lg_done() { ! kill -0 "$IT_LG_PID" 2>/dev/null; }
-  ws_wait_for $((${IT_LG_LIMIT:-150} + 15)) lg_done || it_fail "load generator still running"
+  ws_wait_for $((${IT_LG_LIMIT:-150} + 15)) it_lg_done || it_fail "load generator still running"
   wait "$IT_LG_PID" || rc=$?
   echo "loadgen: $(cat "$IT/loadgen.out")"
   [ "$rc" -eq 0 ] || it_fail "load generator exited $rc: $(tail -5 "$IT/loadgen.log")"
