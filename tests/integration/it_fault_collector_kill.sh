@@ -17,14 +17,17 @@ it_loadgen_start bench "$COUNT" "$RATE"
 # so each kill lands in the middle of the traffic.
 for k in 1 2 3; do
   mark=$((COUNT * k / 4))
-  ws_wait_for 120 it_lg_stored_over "$mark" ||
+  ws_wait_for 60 it_lg_stored_over "$mark" ||
     it_fail "stored count stuck at $(it_lg_stored) before kill $k"
   how=anywhere
   if [ "$k" -ge 2 ]; then
     # Freeze it first until the generator has written to it: then the kill
     # surely lands with batches sent and not acknowledged.
     kill -STOP "$IT_COLLECTOR_PID"
-    it_lg_written_after_freeze || it_fail "the generator wrote nothing to the frozen collector"
+    if ! it_lg_written_after_freeze; then
+      kill -CONT "$IT_COLLECTOR_PID" # or the cleanup's SIGTERM would wait forever
+      it_fail "the generator wrote nothing to the frozen collector"
+    fi
     how="frozen, with batches unacknowledged"
   fi
   kill -9 "$IT_COLLECTOR_PID"

@@ -32,7 +32,7 @@ for mode in fast immediate; do
   fast) mark=$((COUNT / 5)) ;;
   immediate) mark=$((COUNT * 11 / 20)) ;;
   esac
-  ws_wait_for 120 it_lg_stored_over "$mark" ||
+  ws_wait_for 60 it_lg_stored_over "$mark" ||
     it_fail "stored count stuck at $(it_lg_stored) before the $mode stop"
   log_from=$(($(wc -c <"$IT/collector.log") + 1))
   ws_as_pg "$(ws_pg_bin)/pg_ctl" -D "$IT/pg/data" -m "$mode" -w stop >/dev/null ||
