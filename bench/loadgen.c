@@ -175,7 +175,11 @@ lg_tick(evutil_socket_t fd, short what, void *arg)
  * the stream id is the same on every connection, after a welcome it forgets
  * batches <= last_seq and replays the rest with their original sequence
  * numbers, and a lost link is retried with backoff while samples keep being
- * made. It exits once every number made is acknowledged, or at --limit.
+ * made. It exits once every number made is acknowledged, or at --limit,
+ * printing one line of key=value counts (sent, acked, missing, ...).
+ * For tests: --status FILE is rewritten every tick with what is made,
+ * written and acknowledged; while the file named by --drop-acks-while
+ * exists, acks are ignored as if lost on the way.
  */
 #define NB_OUT_HIGH (512 * 1024)
 #define NB_TICK_MS 100
@@ -219,6 +223,7 @@ struct nb {
 	uint64_t n_written;       /* batch writes, first or again */
 	uint64_t n_welcome_acked; /* written, then covered by a welcome */
 	const char *n_status;     /* a file rewritten every tick, or NULL */
+	const char *n_drop_acks;  /* while this file exists, acks are lost */
 	uint64_t n_ticks;
 	struct event *n_tick, *n_retry, *n_hb;
 	int n_rc, n_done;
@@ -361,9 +366,9 @@ nb_status(struct nb *n)
 		return;
 	fprintf(fp,
 	        "tick=%" PRIu64 " made=%" PRIu64 " written=%" PRIu64
-	        " acked_seq=%" PRIu64 " ready=%d\n",
-	        ++n->n_ticks, n->n_made, n->n_written, n->n_acked_seq,
-	        n->n_ready);
+	        " acked=%" PRIu64 " acked_seq=%" PRIu64 " ready=%d\n",
+	        ++n->n_ticks, n->n_made, n->n_written, n->n_acked,
+	        n->n_acked_seq, n->n_ready);
 	if (fclose(fp) == 0)
 		rename(tmp, n->n_status);
 }
@@ -476,7 +481,10 @@ nb_read_cb(struct bufferevent *bev, void *arg)
 				return;
 			}
 			evbuffer_drain(in, flen);
-			nb_forget(n, v);
+			/* A test simulates acks lost on the way. */
+			if (n->n_drop_acks == NULL ||
+			    access(n->n_drop_acks, F_OK) == -1)
+				nb_forget(n, v);
 			continue;
 		case PROTO_HEARTBEAT:
 			evbuffer_drain(in, flen);
@@ -600,7 +608,8 @@ nb_hb_cb(evutil_socket_t fd, short what, void *arg)
 
 static int
 numbered(SSL_CTX *ctx, const char *target, const char *name, uint64_t count,
-         double rate, int batch, double limit, const char *status)
+         double rate, int batch, double limit, const char *status,
+         const char *drop_acks)
 {
 	struct nb n;
 	struct timeval tick = {0, NB_TICK_MS * 1000}, hb = {NB_HEARTBEAT_S, 0};
@@ -616,6 +625,7 @@ numbered(SSL_CTX *ctx, const char *target, const char *name, uint64_t count,
 	n.n_batch_max = batch;
 	n.n_limit = limit;
 	n.n_status = status;
+	n.n_drop_acks = drop_acks;
 	n.n_rc = 1;
 	n.n_backoff_ms = NB_BACKOFF_MIN_MS;
 	if (RAND_bytes((unsigned char *)&n.n_stream, sizeof(n.n_stream)) != 1)
@@ -751,6 +761,7 @@ main(int argc, char **argv)
 		LG_OPT_NAME,
 		LG_OPT_LIMIT,
 		LG_OPT_STATUS,
+		LG_OPT_DROP_ACKS,
 	};
 	static const struct option longopts[] = {
 	    {"count", required_argument, NULL, LG_OPT_COUNT},
@@ -759,12 +770,13 @@ main(int argc, char **argv)
 	    {"name", required_argument, NULL, LG_OPT_NAME},
 	    {"limit", required_argument, NULL, LG_OPT_LIMIT},
 	    {"status", required_argument, NULL, LG_OPT_STATUS},
+	    {"drop-acks-while", required_argument, NULL, LG_OPT_DROP_ACKS},
 	    {NULL, 0, NULL, 0},
 	};
 	uint64_t nb_count = 0;
 	int nb_on = 0, batch_set = 0;
 	double nb_rate = 3000, nb_limit = 300;
-	const char *nb_name = "bench", *nb_status = NULL;
+	const char *nb_name = "bench", *nb_status = NULL, *nb_drop = NULL;
 
 	lg.nagents = 20;
 	lg.batch = 1000;
@@ -792,6 +804,9 @@ main(int argc, char **argv)
 			break;
 		case LG_OPT_STATUS:
 			nb_status = optarg;
+			break;
+		case LG_OPT_DROP_ACKS:
+			nb_drop = optarg;
 			break;
 		case 'a':
 			lg.nagents = atoi(optarg);
@@ -832,7 +847,8 @@ main(int argc, char **argv)
 			        "-d dsn -r rows | "
 			        "-T tlsdir -c host:port --numbered --count N "
 			        "[--rate per_s --name agent --limit secs "
-			        "--status file -b batch]\n");
+			        "--status file --drop-acks-while file -b "
+			        "batch]\n");
 			return 2;
 		}
 	}
@@ -855,7 +871,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 		rc = numbered(lg.ctx, target, nb_name, nb_count, nb_rate,
-		              batch_set ? lg.batch : 500, nb_limit, nb_status);
+		              batch_set ? lg.batch : 500, nb_limit, nb_status,
+		              nb_drop);
 		SSL_CTX_free(lg.ctx);
 		return rc;
 	}

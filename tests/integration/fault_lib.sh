@@ -8,14 +8,16 @@ it_loadgen_start() {
   IT_LG_NAME=$1
   "$WS_BUILD/bench/ws-loadgen" -T "$IT/tls" -c "127.0.0.1:$IT_LISTEN" \
     --numbered --count "$2" --rate "$3" --name "$1" --limit "${IT_LG_LIMIT:-150}" \
-    --status "$IT/loadgen.status" \
+    --status "$IT/loadgen.status" --drop-acks-while "$IT/loadgen.drop-acks" \
     >"$IT/loadgen.out" 2>>"$IT/loadgen.log" &
   IT_LG_PID=$!
   IT_PIDS+=("$IT_LG_PID")
 }
 
 # it_lg_status KEY: a key=value of the generator's status file, rewritten
-# every 100 ms tick: tick, made, written (batch writes), acked_seq, ready.
+# every 100 ms tick: tick, made, written (batch writes), acked (samples),
+# acked_seq, ready. While $IT/loadgen.drop-acks exists the generator ignores
+# acks, as if they were lost on the way.
 it_lg_status() {
   sed -n "s/.*\<$1=\([0-9]*\).*/\1/p" "$IT/loadgen.status" 2>/dev/null
 }
