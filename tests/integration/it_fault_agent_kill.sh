@@ -107,9 +107,26 @@ ws_wait_for 60 samples_since "$mark" || it_fail "the agent's spool did not drain
 check database-down "$t_out"
 it_ok "database down: everything the killed agent had spooled arrived once"
 
+# 3. Everything the spool holds and calls acknowledged, from before and
+# after both kills, is stored exactly once: a sequence number reused after
+# a kill (a batch sent but not durable) would lose the later batch.
+kill "$IT_AGENT_PID"
+wait "$IT_AGENT_PID" 2>/dev/null || true
+python3 "$WS_ROOT/tests/integration/spoolread.py" "$SPOOL" acked |
+  sed "s/^/acked\t/" >"$IT/spool-acked.tsv"
+psql "$WS_DSN" -X -q -v ON_ERROR_STOP=1 -c "\\copy public.fault_expect from '$IT/spool-acked.tsv'" ||
+  it_fail "cannot load the acknowledged samples"
+read -r n ok < <(ws_psql "select count(*), count(*) filter (where
+    (select count(*) from watchstand.v_samples s where s.host = '$A' and s.series = e.series
+      and s.ts = 'epoch'::timestamptz + e.ts_us * interval '1 microsecond'
+      and s.value = e.value) = 1)
+  from public.fault_expect e where phase = 'acked'" | tr '|' ' ')
+echo "acknowledged in the spool at the end: $n samples, $ok stored exactly once"
+[ "$n" -gt 0 ] && [ "$ok" -eq "$n" ] ||
+  it_fail "only $ok of the $n samples the spool calls acknowledged are stored exactly once"
+
 dups=$(ws_psql "select count(*) from (select 1 from watchstand.v_samples where host = '$A'
   group by series, ts having count(*) > 1) x")
 [ "$dups" -eq 0 ] || it_fail "$dups (host, series, ts) stored more than once"
 it_ok "no (host, series, ts) stored twice"
-kill "$IT_AGENT_PID"; wait "$IT_AGENT_PID" 2>/dev/null || true
 it_stop_collector

@@ -2,6 +2,8 @@
 """Reads an agent spool folder (agent/spool.c's format) the way the agent
 does at start-up: segments in order, records until the first damaged one.
   spoolread.py DIR samples   -> "series<TAB>ts_us<TAB>value" per sample
+  spoolread.py DIR acked     -> the same for records the state file says
+                                are acknowledged (seq <= acked)
   spoolread.py DIR maxts     -> the newest sample timestamp (µs), or 0
   spoolread.py DIR summary   -> records, samples, first and last seq
 """
@@ -44,9 +46,19 @@ def samples(frame):
         off += n
 
 
+def acked(folder):
+    with open(os.path.join(folder, "state")) as f:
+        words = f.read().split()
+    return int(words[words.index("acked") + 1])
+
+
 def main():
     folder, what = sys.argv[1], sys.argv[2]
     recs = list(records(folder)) if os.path.isdir(folder) else []
+    if what == "acked":
+        upto = acked(folder)
+        recs = [(seq, fr) for seq, fr in recs if seq <= upto]
+        what = "samples"
     if what == "samples":
         for _, frame in recs:
             for series, ts, value in samples(frame):
