@@ -4,10 +4,11 @@
 # comes back. The spool appends and fdatasyncs every sealed batch before it
 # sends it and forgets a record only when acknowledged (agent/spool.c), so
 # what kill -9 leaves on disk is exactly what it promises to deliver: the
-# open batch (under `flush` old) may be lost, nothing sealed. Asserted: every
-# sample in the spool files as the kill left them is stored exactly once,
-# the spool covers the outage up to the kill, and no (host, series, ts) is
-# stored twice.
+# open batch (under `flush` old) may be lost, nothing sealed; a record torn
+# by the crash is cut off at start-up. Asserted: every sample in the spool
+# files as the kill left them is stored exactly once, the spool covers the
+# outage up to the kill, everything the spool finally calls acknowledged is
+# stored exactly once, and no (host, series, ts) is stored twice.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/fault_lib.sh"
 
@@ -81,11 +82,16 @@ it_stop_collector
 ws_wait_for 30 grep -q "uplink: collector 127.0.0.1:$IT_LISTEN: Connection refused" "$IT/$A.log" ||
   it_fail "the agent does not say the collector refuses connections"
 kill_while_spooling collector-down
+# As if the kill had cut the next write short: the restarted agent must cut
+# the torn record off, keep all before it and append after it.
+python3 "$WS_ROOT/tests/integration/spoolread.py" "$SPOOL" tear
 it_start_agent "$A"
 mark=$(($(now_us) + 1000000))
 ws_wait_for 60 spool_newer "$mark" || it_fail "the restarted agent does not spool"
 grep -q "batches pending from before the restart" "$IT/$A.log" ||
   it_fail "the restarted agent did not find its spool"
+grep -q "spool: .*: damaged record at offset" "$IT/$A.log" ||
+  it_fail "the restarted agent did not cut the torn record off"
 it_start_collector
 ws_wait_for 60 samples_since "$mark" || it_fail "the agent's spool did not drain"
 check collector-down "$t_out"

@@ -6,6 +6,8 @@ does at start-up: segments in order, records until the first damaged one.
                                 are acknowledged (seq <= acked)
   spoolread.py DIR maxts     -> the newest sample timestamp (µs), or 0
   spoolread.py DIR summary   -> records, samples, first and last seq
+  spoolread.py DIR tear      -> appends the first half of the last record
+                                again, as a write cut short by a crash
 """
 import os
 import struct
@@ -16,9 +18,12 @@ MAGIC = 0x57535031
 HDR = 32
 
 
+def segments(folder):
+    return sorted(f for f in os.listdir(folder) if f.endswith(".seg"))
+
+
 def records(folder):
-    segs = sorted(f for f in os.listdir(folder) if f.endswith(".seg"))
-    for name in segs:
+    for name in segments(folder):
         with open(os.path.join(folder, name), "rb") as f:
             data = f.read()
         off = 0
@@ -65,6 +70,15 @@ def main():
                 print("%s\t%d\t%r" % (series, ts, value))
     elif what == "maxts":
         print(max((ts for _, fr in recs for _, ts, _ in samples(fr)), default=0))
+    elif what == "tear":
+        last = os.path.join(folder, segments(folder)[-1])
+        with open(last, "rb") as f:
+            data = f.read()
+        seq, frame = recs[-1]
+        rec = data[len(data) - HDR - len(frame):]
+        assert struct.unpack_from(">Q", rec, 12)[0] == seq
+        with open(last, "ab") as f:
+            f.write(rec[:HDR + len(frame) // 2])
     elif what == "summary":
         n = sum(1 for _, fr in recs for _ in samples(fr))
         seqs = [s for s, _ in recs]
