@@ -852,6 +852,11 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (nb_on && (nb_count == 0 || nb_rate <= 0)) {
+		fprintf(stderr, "loadgen: --numbered needs --count N and a "
+		                "positive --rate\n");
+		return 2;
+	}
 	if (raw_rows > 0)
 		return raw_copy(dsn, raw_rows, lg.nseries) == 0 ? 0 : 1;
 	signal(SIGPIPE, SIG_IGN);
@@ -864,15 +869,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (nb_on) {
-		int rc;
-		if (nb_count == 0 || nb_rate <= 0) {
-			fprintf(stderr, "loadgen: --numbered needs --count N "
-			                "and a positive --rate\n");
-			return 2;
-		}
-		rc = numbered(lg.ctx, target, nb_name, nb_count, nb_rate,
-		              batch_set ? lg.batch : 500, nb_limit, nb_status,
-		              nb_drop);
+		int rc = numbered(lg.ctx, target, nb_name, nb_count, nb_rate,
+		                  batch_set ? lg.batch : 500, nb_limit,
+		                  nb_status, nb_drop);
 		SSL_CTX_free(lg.ctx);
 		return rc;
 	}
