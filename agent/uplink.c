@@ -321,6 +321,9 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 		struct proto_hello h;
 		struct pbuf pb;
 
+		/* Only now: before the handshake is done, libevent would
+		 * report a refused connect as a dirty shutdown, an EOF. */
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 		memset(&h, 0, sizeof(h));
 		h.h_version = PROTO_VERSION;
 		snprintf(h.h_name, sizeof(h.h_name), "%s", up->u_conf->ac_name);
@@ -343,7 +346,10 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 		snprintf(why, sizeof(why), "no frame for %d s",
 		         UPLINK_READ_TIMEOUT_S);
 	else if (what & BEV_EVENT_EOF)
-		snprintf(why, sizeof(why), "closed by the collector");
+		snprintf(why, sizeof(why), "%s",
+		         up->u_state == UPLINK_CONNECTING
+		             ? "closed before the TLS handshake completed"
+		             : "closed by the collector");
 	else {
 		int dnserr = bufferevent_socket_get_dns_error(bev);
 		snprintf(why, sizeof(why), "%s",
@@ -386,7 +392,6 @@ uplink_connect(struct uplink *up)
 		uplink_close(up, "cannot create a connection");
 		return;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(up->u_bev, 1);
 	bufferevent_setcb(up->u_bev, uplink_read_cb, uplink_write_cb,
 	                  uplink_event_cb, up);
 	bufferevent_setwatermark(up->u_bev, EV_WRITE, UPLINK_OUT_HIGH / 2, 0);
