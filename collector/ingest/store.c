@@ -93,6 +93,7 @@ struct store {
 	int s_failed; /* an error result in this step */
 	char s_error[512];
 	char s_last_complaint[1024]; /* so one fault is logged once */
+	char s_fatal[256]; /* what the server said before it closed */
 	int s_maint_due;
 	struct store_q s_hellos;
 	struct store_q s_sql;
@@ -288,6 +289,37 @@ store_disconnect(struct store *st, const char *why)
 	evtimer_add(st->s_retry, &tv);
 }
 
+/*
+ * The connection broke. The server often said why before it closed
+ * ("terminating connection due to administrator command"): that reason
+ * is in the input libpq already read, as an error result; libpq's own
+ * "server closed the connection unexpectedly" only if there is none.
+ */
+static void
+store_lost(struct store *st)
+{
+	char why[512];
+	PGresult *r;
+	int i;
+
+	snprintf(why, sizeof(why), "%s",
+	         st->s_fatal[0] ? st->s_fatal : PQerrorMessage(st->s_db));
+	for (i = 0; i < 8 && (r = PQgetResult(st->s_db)) != NULL; i++) {
+		const char *sev =
+		    PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+		const char *msg =
+		    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		if (sev != NULL && msg != NULL &&
+		    (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0)) {
+			snprintf(why, sizeof(why), "%s", msg);
+			PQclear(r);
+			break;
+		}
+		PQclear(r);
+	}
+	store_disconnect(st, why);
+}
+
 static void
 store_ev_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -309,12 +341,19 @@ store_watch(struct store *st, short what)
 	event_add(st->s_ev, NULL);
 }
 
-/* Server notices ("already exists, skipping") are not for the log. */
+/* Server notices ("already exists, skipping") are not for the log; an
+ * error while idle is the server saying why it is about to close. */
 static void
-store_notice(void *arg, const char *msg)
+store_notice(void *arg, const PGresult *r)
 {
-	(void)arg;
-	log_debug("database: %s", msg);
+	struct store *st = arg;
+	const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (sev != NULL && msg != NULL &&
+	    (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+		snprintf(st->s_fatal, sizeof(st->s_fatal), "%s", msg);
+	log_debug("database: %s", PQresultErrorMessage(r));
 }
 
 static void
@@ -339,7 +378,8 @@ store_connect_poll(struct store *st)
 	}
 	}
 	PQsetnonblocking(st->s_db, 1);
-	PQsetNoticeProcessor(st->s_db, store_notice, st);
+	PQsetNoticeReceiver(st->s_db, store_notice, st);
+	st->s_fatal[0] = '\0';
 	st->s_state = ST_IDLE;
 	store_watch(st, EV_READ | EV_PERSIST);
 	/* First make sure the schema is what this collector expects. */
@@ -1025,7 +1065,7 @@ store_io(struct store *st)
 	if (st->s_db == NULL)
 		return;
 	if (!PQconsumeInput(st->s_db)) {
-		store_disconnect(st, PQerrorMessage(st->s_db));
+		store_lost(st);
 		return;
 	}
 	for (;;) {
@@ -1080,8 +1120,13 @@ store_io(struct store *st)
 			if (st->s_state == ST_COPY)
 				continue;
 		}
-		if (st->s_state != ST_BUSY)
+		if (st->s_state != ST_BUSY) {
+			/* Idle: let libpq read what the server says anyway
+			 * (a notice, or why it is closing). */
+			if (st->s_state == ST_IDLE)
+				(void)PQisBusy(st->s_db);
 			return;
+		}
 		while (!PQisBusy(st->s_db)) {
 			PGresult *r = PQgetResult(st->s_db);
 			if (r == NULL) {
