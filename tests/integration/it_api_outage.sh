@@ -52,7 +52,8 @@ call 200 "${A[@]}" "$API/status"
 grep -q '"stale":false' "$IT/body" || it_fail "status after the outage: $(cat "$IT/body")"
 it_ok "after the outage: nothing refused was applied; writes work again"
 
-# 2. The database is up but stuck: a lock holds the shift log. The first
+# 2. The database is up but stuck: a lock holds the shift log against
+# writes (SHARE: the collector's own reads of the log go on). The first
 # note waits on the lock (it was sent); the second waits behind it in
 # the collector and is given up on with 503; when the lock goes, only
 # the first is written.
@@ -61,7 +62,7 @@ psql "$WS_DSN" -X -q -v ON_ERROR_STOP=1 <"$IT/lock.in" >"$IT/lock.out" 2>&1 &
 LOCKER=$!
 IT_PIDS+=("$LOCKER")
 exec 7>"$IT/lock.in"
-echo "BEGIN; LOCK TABLE watchstand.shift_log IN ACCESS EXCLUSIVE MODE; SELECT 'locked';" >&7
+echo "BEGIN; LOCK TABLE watchstand.shift_log IN SHARE MODE; SELECT 'locked';" >&7
 ws_wait_for 30 grep -q locked "$IT/lock.out" || it_fail "could not take the lock: $(cat "$IT/lock.out")"
 curl -s --max-time 120 -o "$IT/first" -w '%{http_code}' -X POST "${A[@]}" \
   -d '{"text":"first, waits on the lock"}' "$API/log" >"$IT/first.code" &
