@@ -11,12 +11,14 @@ foreach(f ${files})
   file(READ ${SQL_DIR}/${f} hex HEX)
   string(REGEX REPLACE "(..)" "0x\\1," bytes "${hex}")
   # Break the byte list every 16 bytes to keep the lines short.
-  string(REGEX REPLACE "((0x..,){16})" "\\1\n    " bytes "${bytes}")
-  string(APPEND c "static const char sql_${i}[] = {\n    ${bytes}0x00};\n")
-  string(APPEND table "    {\"${f}\", sql_${i}, sizeof(sql_${i}) - 1},\n")
+  string(REPEAT "0x..," 16 row)
+  string(REGEX REPLACE "(${row})" "\\1\n    " bytes "${bytes}")
+  string(APPEND c "static const unsigned char sql_${i}[] = {\n    ${bytes}0x00};\n")
+  string(APPEND table "    {\"${f}\", (const char *)sql_${i}, sizeof(sql_${i}) - 1},\n")
   math(EXPR i "${i} + 1")
 endforeach()
-string(APPEND c "\nconst struct migrate_file migrate_files[] = {\n${table}};\n")
+# The last entry is empty, so the table is valid C with no files at all.
+string(APPEND c "\nconst struct migrate_file migrate_files[] = {\n${table}    {0, 0, 0},\n};\n")
 string(APPEND c "const int migrate_files_n = ${i};\n")
 # Only rewrite on change, so an unchanged schema does not rebuild.
 if(EXISTS ${OUT})
