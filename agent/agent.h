@@ -89,7 +89,6 @@ void probe_sample(struct probe *p, const char *instance, const char *metric,
 void probe_event(struct probe *p, const char *text);
 /* Where /proc lives: "/proc", or a fixture tree in tests. */
 const char *probe_proc_root(void);
-double probe_monotonic_s(void);
 
 /* counter.c: per-interval deltas of monotonically increasing counters. */
 int counter_delta(uint64_t prev, uint64_t cur, uint64_t *delta);

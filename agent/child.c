@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "watchstand/log.h"
+#include "watchstand/clock.h"
+#include "watchstand/xalloc.h"
 #include "child.h"
 
 #define CHILD_OUTPUT_MAX (64 * 1024)
@@ -31,15 +33,6 @@ struct child {
 };
 
 static struct child *children;
-
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void
 child_unlink(struct child *ch)
@@ -83,7 +76,7 @@ child_maybe_done(struct child *ch)
 	ch->ch_out[ch->ch_len] = '\0';
 	r.cr_output = ch->ch_out;
 	r.cr_len = ch->ch_len;
-	r.cr_seconds = mono() - ch->ch_start;
+	r.cr_seconds = clock_mono_s() - ch->ch_start;
 	ch->ch_done(ch->ch_arg, &r);
 	child_free(ch);
 }
@@ -173,11 +166,11 @@ child_spawn(struct event_base *base, const struct child_spec *cs,
 	/* Also from the parent, so kill(-pid) works even before the child
 	 * has run its setpgid. */
 	setpgid(pid, pid);
-	ch = calloc(1, sizeof(*ch));
+	ch = xcalloc(1, sizeof(*ch));
 	ch->ch_pid = pid;
 	ch->ch_fd = fds[0];
-	ch->ch_out = malloc(CHILD_OUTPUT_MAX + 1);
-	ch->ch_start = mono();
+	ch->ch_out = xmalloc(CHILD_OUTPUT_MAX + 1);
+	ch->ch_start = clock_mono_s();
 	ch->ch_done = done;
 	ch->ch_arg = arg;
 	evutil_make_socket_nonblocking(fds[0]);

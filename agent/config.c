@@ -6,6 +6,8 @@
 
 #include "watchstand/proto.h"
 #include "watchstand/yconf.h"
+#include "watchstand/xalloc.h"
+#include "watchstand/hostport.h"
 #include "agent.h"
 
 static const char *const agent_roles[] = {
@@ -15,14 +17,10 @@ static const char *const agent_roles[] = {
 static int
 conf_hostport_valid(const char *s)
 {
-	const char *colon = strrchr(s, ':');
-	char *end;
-	long port;
+	char host[256];
+	int port;
 
-	if (colon == NULL || colon == s)
-		return 0;
-	port = strtol(colon + 1, &end, 10);
-	return *end == '\0' && port > 0 && port < 65536;
+	return hostport_split(s, host, sizeof(host), &port) == 0 && port > 0;
 }
 
 static void
@@ -123,7 +121,7 @@ conf_actions(struct yconf *yc, yaml_node_t *acts, struct agent_conf *c)
 		return;
 	}
 	n = acts->data.mapping.pairs.top - acts->data.mapping.pairs.start;
-	c->ac_actions = calloc(n, sizeof(*c->ac_actions));
+	c->ac_actions = xcalloc(n, sizeof(*c->ac_actions));
 	for (pair = acts->data.mapping.pairs.start;
 	     pair < acts->data.mapping.pairs.top; pair++) {
 		struct agent_action *ac = &c->ac_actions[c->ac_nactions++];
@@ -132,7 +130,7 @@ conf_actions(struct yconf *yc, yaml_node_t *acts, struct agent_conf *c)
 		char path[256];
 
 		ac->ac_timeout_ms = 60000;
-		ac->ac_name = strdup(name ? name : "");
+		ac->ac_name = xstrdup(name ? name : "");
 		snprintf(path, sizeof(path), "actions.%s", ac->ac_name);
 		if (!yconf_is_map(v)) {
 			yconf_error(yc, v, "%s: expected a mapping with run",
@@ -180,14 +178,14 @@ agent_conf_load(const char *file, struct agent_conf *c)
 	else
 		conf_agent(&yc, yconf_get(&yc, root, "agent"), c, file);
 	if (c->ac_spool_dir == NULL)
-		c->ac_spool_dir = strdup("/var/lib/watchstand/spool");
+		c->ac_spool_dir = xstrdup("/var/lib/watchstand/spool");
 	probes = yconf_get(&yc, root, "probes");
 	if (probes != NULL && !yconf_is_seq(probes))
 		yconf_error(&yc, probes, "probes: expected a list");
 	else if (probes != NULL) {
 		size_t n = probes->data.sequence.items.top -
 		           probes->data.sequence.items.start;
-		c->ac_probes = calloc(n + 1, sizeof(*c->ac_probes));
+		c->ac_probes = xcalloc(n + 1, sizeof(*c->ac_probes));
 		for (it = probes->data.sequence.items.start;
 		     it < probes->data.sequence.items.top; it++) {
 			char path[64];

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "watchstand/xalloc.h"
+
 #include "perfdata.h"
 
 #define LABEL_MAX 128
@@ -184,7 +186,7 @@ perfdata_output(const char *out, char *summary, size_t slen, perfdata_fn fn,
 	memcpy(summary, out, n);
 	summary[n] = '\0';
 	if (bar != NULL) {
-		buf = strndup(bar + 1, first_end - bar - 1);
+		buf = xstrndup(bar + 1, first_end - bar - 1);
 		rc = perfdata_parse(buf, fn, arg, why);
 		free(buf);
 		if (rc < 0)

@@ -5,6 +5,8 @@
 
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
+#include "watchstand/clock.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 #include "uplink.h"
 
@@ -47,15 +49,6 @@ probe_proc_root(void)
 	return r != NULL ? r : "/proc";
 }
 
-double
-probe_monotonic_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 struct probe *
 probe_configure(struct yconf *yc, yaml_node_t *node, const char *path)
 {
@@ -74,7 +67,7 @@ probe_configure(struct yconf *yc, yaml_node_t *node, const char *path)
 		            path);
 		return NULL;
 	}
-	p = calloc(1, sizeof(*p));
+	p = xcalloc(1, sizeof(*p));
 	p->pr_interval_ms = PROBE_DEFAULT_INTERVAL_MS;
 	yconf_str(yc, node, path, "name", 1, &p->pr_name);
 	if (p->pr_name != NULL &&
@@ -160,7 +153,7 @@ probe_run_now(struct probe *p)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	p->pr_now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	p->pr_mono_s = probe_monotonic_s();
+	p->pr_mono_s = clock_mono_s();
 	p->pr_type->pt_run(p);
 }
 

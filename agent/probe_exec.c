@@ -13,6 +13,7 @@
 
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 #include "child.h"
 #include "perfdata.h"
@@ -44,7 +45,7 @@ static const char *const probe_exec_keys[] = {"command", "timeout", "user",
 static void
 env_add(struct exec_state *st, const char *k, const char *v)
 {
-	st->ex_env = realloc(st->ex_env, (st->ex_nenv + 2) * sizeof(char *));
+	st->ex_env = xrealloc(st->ex_env, (st->ex_nenv + 2) * sizeof(char *));
 	if (asprintf(&st->ex_env[st->ex_nenv], "%s=%s", k, v) == -1)
 		abort();
 	st->ex_env[++st->ex_nenv] = NULL;
@@ -54,7 +55,7 @@ static int
 probe_exec_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
                      const char *path)
 {
-	struct exec_state *st = calloc(1, sizeof(*st));
+	struct exec_state *st = xcalloc(1, sizeof(*st));
 	yaml_node_t *env;
 	yaml_node_pair_t *pair;
 	char epath[256];

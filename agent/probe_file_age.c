@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 
 struct file_age_state {
@@ -17,7 +18,7 @@ static int
 probe_file_age_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
                          const char *path)
 {
-	struct file_age_state *st = calloc(1, sizeof(*st));
+	struct file_age_state *st = xcalloc(1, sizeof(*st));
 
 	p->pr_state = st;
 	yconf_str(yc, node, path, "path", 1, &st->fa_path);

@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 
 struct fs_state {
@@ -18,7 +19,7 @@ static int
 probe_fs_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
                    const char *path)
 {
-	struct fs_state *st = calloc(1, sizeof(*st));
+	struct fs_state *st = xcalloc(1, sizeof(*st));
 
 	p->pr_state = st;
 	yconf_str(yc, node, path, "path", 1, &st->fs_path);

@@ -5,6 +5,7 @@
 
 #include "watchstand/curlev.h"
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 
 struct http_state {
@@ -29,7 +30,7 @@ static int
 probe_http_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
                      const char *path)
 {
-	struct http_state *st = calloc(1, sizeof(*st));
+	struct http_state *st = xcalloc(1, sizeof(*st));
 	char *expect = NULL;
 
 	p->pr_state = st;

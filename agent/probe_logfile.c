@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 
 #define LOGFILE_LINE_MAX (64 * 1024)
@@ -49,12 +50,12 @@ static int
 probe_logfile_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
                         const char *path)
 {
-	struct logfile_state *st = calloc(1, sizeof(*st));
+	struct logfile_state *st = xcalloc(1, sizeof(*st));
 
 	p->pr_state = st;
 	st->lf_fd = -1;
 	st->lf_max_events = 20;
-	st->lf_line = malloc(LOGFILE_LINE_MAX);
+	st->lf_line = xmalloc(LOGFILE_LINE_MAX);
 	yconf_str(yc, node, path, "path", 1, &st->lf_path);
 	yconf_uint(yc, node, path, "max_events", 0, 10000, &st->lf_max_events);
 	if (yconf_regex(yc, node, path, "pattern", 1, &st->lf_re) == 1)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 
 #define NETIF_MAX 256
@@ -67,11 +68,11 @@ static int
 probe_netif_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
                       const char *path)
 {
-	struct netif_state *st = calloc(1, sizeof(*st));
+	struct netif_state *st = xcalloc(1, sizeof(*st));
 
 	p->pr_state = st;
 	if (yconf_str(yc, node, path, "interface", 0, &st->ns_pattern) != 1)
-		st->ns_pattern = strdup("*");
+		st->ns_pattern = xstrdup("*");
 	st->ns_multi = strpbrk(st->ns_pattern, "*?[") != NULL;
 	yconf_rate(yc, node, path, "capacity", 0, &st->ns_capacity_bps);
 	return 0;
@@ -138,7 +139,7 @@ probe_netif_run(struct probe *p)
 		return;
 	}
 	fclose(fp);
-	cur = calloc(NETIF_MAX, sizeof(*cur));
+	cur = xcalloc(NETIF_MAX, sizeof(*cur));
 	n = probe_netif_parse(text, cur, NETIF_MAX);
 	free(text);
 	if (n < 0) {

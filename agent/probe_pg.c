@@ -13,6 +13,7 @@
 
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 
 enum pg_phase { PG_DOWN, PG_CONNECTING, PG_IDLE, PG_BUSY };
@@ -59,7 +60,7 @@ static int
 probe_pg_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
                    const char *path)
 {
-	struct pg_state *st = calloc(1, sizeof(*st));
+	struct pg_state *st = xcalloc(1, sizeof(*st));
 
 	p->pr_state = st;
 	st->pg_timeout_ms = 10000;

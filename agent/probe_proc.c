@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 
 struct proc_seen {
@@ -112,7 +113,7 @@ probe_proc_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
 {
 	static const char *const match_keys[] = {"comm", "cmdline", "pidfile",
 	                                         "user", NULL};
-	struct proc_state *st = calloc(1, sizeof(*st));
+	struct proc_state *st = xcalloc(1, sizeof(*st));
 	yaml_node_t *m = yconf_get(yc, node, "match");
 	char mpath[256], *user = NULL;
 
@@ -269,7 +270,7 @@ probe_proc_run(struct probe *p)
 
 			if (nnow == cap) {
 				cap = cap ? cap * 2 : 8;
-				now = realloc(now, cap * sizeof(*now));
+				now = xrealloc(now, cap * sizeof(*now));
 			}
 			now[nnow++] =
 			    (struct proc_seen){pid, ps.ps_starttime, ticks};

@@ -8,6 +8,8 @@
 
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
+#include "watchstand/clock.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 #include "snmp.h"
 
@@ -36,7 +38,7 @@ static int
 probe_snmp_get_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
                          const char *path)
 {
-	struct snmp_get_state *st = calloc(1, sizeof(*st));
+	struct snmp_get_state *st = xcalloc(1, sizeof(*st));
 	yaml_node_t *m = yconf_get(yc, node, "oids");
 	yaml_node_pair_t *pair;
 	char opath[256], *kind = NULL;
@@ -90,7 +92,7 @@ probe_snmp_get_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
 			            opath, name);
 			continue;
 		}
-		st->sg_names[st->sg_n++] = strdup(name);
+		st->sg_names[st->sg_n++] = xstrdup(name);
 	}
 	snmpc_parse_oid("1.3.6.1.2.1.1.3.0", st->sg_oids[st->sg_n],
 	                &st->sg_lens[st->sg_n]);
@@ -104,7 +106,7 @@ probe_snmp_get_done(void *arg, int ok, const char *why,
 	struct probe *p = arg;
 	struct snmp_get_state *st = p->pr_state;
 	int64_t now_us = p->pr_now_us;
-	double mono = probe_monotonic_s(), dt = mono - st->sg_prev_mono;
+	double mono = clock_mono_s(), dt = mono - st->sg_prev_mono;
 	uint64_t uptime = 0;
 	int restarted;
 	size_t i, j;

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "watchstand/log.h"
+#include "watchstand/clock.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 #include "snmp.h"
 
@@ -73,7 +75,7 @@ static int
 probe_snmp_if_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
                         const char *path)
 {
-	struct snmp_if_state *st = calloc(1, sizeof(*st));
+	struct snmp_if_state *st = xcalloc(1, sizeof(*st));
 	int i;
 
 	p->pr_state = st;
@@ -143,7 +145,7 @@ if_rows(struct snmp_if_state *st, const struct snmpc_val *vals, size_t nvals,
 			continue;
 		oid index = snmpc_row(v, st->si_col_lens[c]);
 		if ((r = if_find(rows, n, index)) == NULL) {
-			rows = realloc(rows, (n + 1) * sizeof(*rows));
+			rows = xrealloc(rows, (n + 1) * sizeof(*rows));
 			r = &rows[n++];
 			memset(r, 0, sizeof(*r));
 			r->r_index = index;
@@ -198,7 +200,7 @@ probe_snmp_if_done(void *arg, int ok, const char *why,
 	struct snmp_if_state *st = p->pr_state;
 	struct if_row *rows = NULL;
 	int64_t now_us = p->pr_now_us;
-	double mono = probe_monotonic_s(), dt;
+	double mono = clock_mono_s(), dt;
 	uint64_t uptime = 0;
 	int have_uptime, restarted, found = 0;
 	size_t n, i;

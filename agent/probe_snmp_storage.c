@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "agent.h"
 #include "snmp.h"
 
@@ -41,7 +42,7 @@ static int
 probe_snmp_storage_configure(struct probe *p, struct yconf *yc,
                              yaml_node_t *node, const char *path)
 {
-	struct snmp_storage_state *st = calloc(1, sizeof(*st));
+	struct snmp_storage_state *st = xcalloc(1, sizeof(*st));
 	int i;
 
 	p->pr_state = st;
@@ -89,7 +90,7 @@ probe_snmp_storage_done(void *arg, int ok, const char *why,
 			if (rows[j].sr_index == index)
 				r = &rows[j];
 		if (r == NULL) {
-			rows = realloc(rows, (n + 1) * sizeof(*rows));
+			rows = xrealloc(rows, (n + 1) * sizeof(*rows));
 			r = &rows[n++];
 			memset(r, 0, sizeof(*r));
 			r->sr_index = index;

@@ -8,6 +8,9 @@
 #include <event2/dns.h>
 
 #include "watchstand/log.h"
+#include "watchstand/clock.h"
+#include "watchstand/xalloc.h"
+#include "watchstand/hostport.h"
 #include "agent.h"
 
 struct tcp_state {
@@ -26,33 +29,25 @@ static int
 probe_tcp_configure(struct probe *p, struct yconf *yc, yaml_node_t *node,
                     const char *path)
 {
-	struct tcp_state *st = calloc(1, sizeof(*st));
-	char *addr = NULL, *colon, *end;
-	long port;
+	struct tcp_state *st = xcalloc(1, sizeof(*st));
+	char *addr = NULL, host[256];
+	int port;
 
 	p->pr_state = st;
 	st->tc_timeout_ms = 5000;
 	yconf_duration(yc, node, path, "timeout", 0, &st->tc_timeout_ms);
 	if (yconf_str(yc, node, path, "address", 1, &addr) != 1)
 		return 0;
-	colon = strrchr(addr, ':');
-	port = colon ? strtol(colon + 1, &end, 10) : 0;
-	if (colon == NULL || colon == addr || *end != '\0' || port < 1 ||
-	    port > 65535) {
+	if (hostport_split(addr, host, sizeof(host), &port) == -1 || port < 1) {
 		yconf_error(yc, yconf_get(yc, node, "address"),
 		            "%s.address: expected host:port, got '%s'", path,
 		            addr);
 		free(addr);
 		return 0;
 	}
-	*colon = '\0';
-	/* [v6]:port */
-	if (addr[0] == '[' && colon[-1] == ']') {
-		colon[-1] = '\0';
-		memmove(addr, addr + 1, strlen(addr));
-	}
-	st->tc_host = addr;
-	st->tc_port = (int)port;
+	free(addr);
+	st->tc_host = xstrdup(host);
+	st->tc_port = port;
 	return 0;
 }
 
@@ -67,7 +62,7 @@ probe_tcp_done(struct probe *p, int up, const char *why)
 	probe_sample(p, NULL, "up", up);
 	if (up) {
 		probe_sample(p, NULL, "connect_ms",
-		             (probe_monotonic_s() - st->tc_started) * 1000.0);
+		             (clock_mono_s() - st->tc_started) * 1000.0);
 		if (st->tc_failing)
 			log_info("probe %s: %s:%d reachable again", p->pr_name,
 			         st->tc_host, st->tc_port);
@@ -114,7 +109,7 @@ probe_tcp_run(struct probe *p)
 	    bufferevent_socket_new(p->pr_base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (st->tc_bev == NULL)
 		return;
-	st->tc_started = probe_monotonic_s();
+	st->tc_started = clock_mono_s();
 	st->tc_started_us = p->pr_now_us;
 	bufferevent_setcb(st->tc_bev, NULL, NULL, probe_tcp_event_cb, p);
 	bufferevent_set_timeouts(st->tc_bev, &tv, &tv);

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
+#include "watchstand/hostport.h"
 #include "agent.h"
 #include "snmp.h"
 
@@ -153,16 +155,19 @@ int
 snmpc_configure(struct snmpc_conf *c, struct yconf *yc, yaml_node_t *node,
                 const char *path)
 {
-	char *version = NULL, *colon, *end;
+	char *version = NULL;
 	int errors = yc->yc_errors, auth, priv;
 
 	memset(c, 0, sizeof(*c));
 	c->sc_timeout_ms = 2000;
 	c->sc_retries = 1;
 	if (yconf_str(yc, node, path, "target", 1, &c->sc_target) == 1) {
-		colon = strrchr(c->sc_target, ':');
-		if (colon == NULL || strtol(colon + 1, &end, 10) <= 0 ||
-		    *end != '\0')
+		char host[256];
+		int port;
+
+		if (hostport_split(c->sc_target, host, sizeof(host), &port) ==
+		        -1 ||
+		    port < 1)
 			yconf_error(yc, yconf_get(yc, node, "target"),
 			            "%s.target: expected host:port, got '%s'",
 			            path, c->sc_target);
@@ -182,7 +187,7 @@ snmpc_configure(struct snmpc_conf *c, struct yconf *yc, yaml_node_t *node,
 	if (c->sc_version == SNMP_VERSION_2c) {
 		if (yconf_str(yc, node, path, "community", 0,
 		              &c->sc_community) != 1)
-			c->sc_community = strdup("public");
+			c->sc_community = xstrdup("public");
 		return yc->yc_errors > errors ? -1 : 0;
 	}
 	yconf_str(yc, node, path, "user", 1, &c->sc_user);
@@ -455,8 +460,8 @@ snmpc_discover(struct snmpc *s)
 	 * is a Report that names the engine. */
 	if (usm_get_user(NULL, 0, (char *)"") == NULL) {
 		struct usmUser *u = usm_create_user();
-		u->name = strdup("");
-		u->secName = strdup("");
+		u->name = xstrdup("");
+		u->secName = xstrdup("");
 		u->authProtocolLen = OID_LENGTH(usmNoAuthProtocol);
 		u->authProtocol =
 		    snmp_duplicate_objid(usmNoAuthProtocol, u->authProtocolLen);
@@ -467,7 +472,7 @@ snmpc_discover(struct snmpc *s)
 	}
 	pdu = snmp_pdu_create(SNMP_MSG_GET);
 	pdu->version = SNMP_VERSION_3;
-	pdu->securityName = strdup("");
+	pdu->securityName = xstrdup("");
 	pdu->securityNameLen = 0;
 	pdu->securityLevel = SNMP_SEC_LEVEL_NOAUTH;
 	pdu->securityModel = SNMP_SEC_MODEL_USM;
@@ -479,7 +484,7 @@ snmpc_add_val(struct snmpc *s, const struct snmpc_val *v)
 {
 	if (s->s_nvals == s->s_cap) {
 		s->s_cap = s->s_cap ? s->s_cap * 2 : 64;
-		s->s_vals = realloc(s->s_vals, s->s_cap * sizeof(*s->s_vals));
+		s->s_vals = xrealloc(s->s_vals, s->s_cap * sizeof(*s->s_vals));
 	}
 	s->s_vals[s->s_nvals++] = *v;
 }
@@ -653,7 +658,7 @@ snmpc_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 struct snmpc *
 snmpc_new(struct event_base *base, const struct snmpc_conf *c)
 {
-	struct snmpc *s = calloc(1, sizeof(*s));
+	struct snmpc *s = xcalloc(1, sizeof(*s));
 
 	snmpc_init_library();
 	s->s_base = base;

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "spool.h"
 
 #define SPOOL_MAGIC 0x57535031u /* "WSP1" */
@@ -152,7 +153,7 @@ spool_push_rec(struct spool *sp, const struct spool_rec *r)
 		if (sp->sp_nrecs == sp->sp_cap) {
 			sp->sp_cap = sp->sp_cap ? sp->sp_cap * 2 : 256;
 			sp->sp_recs =
-			    realloc(sp->sp_recs, sp->sp_cap * sizeof(*r));
+			    xrealloc(sp->sp_recs, sp->sp_cap * sizeof(*r));
 		}
 	}
 	sp->sp_recs[sp->sp_nrecs++] = *r;
@@ -170,7 +171,7 @@ spool_seg_add(struct spool *sp, uint32_t id, int fd, uint64_t size)
 	struct spool_seg *sg;
 
 	sp->sp_segs =
-	    realloc(sp->sp_segs, (sp->sp_nsegs + 1) * sizeof(*sp->sp_segs));
+	    xrealloc(sp->sp_segs, (sp->sp_nsegs + 1) * sizeof(*sp->sp_segs));
 	sg = &sp->sp_segs[sp->sp_nsegs++];
 	memset(sg, 0, sizeof(*sg));
 	sg->sg_id = id;
@@ -228,7 +229,7 @@ spool_scan(struct spool *sp, struct spool_seg *sg, const char *path)
 		len = be_get(hdr + 4, 4);
 		if (len > PROTO_FRAME_MAX + PROTO_HDR_LEN)
 			goto torn;
-		payload = realloc(payload, len ? len : 1);
+		payload = xrealloc(payload, len ? len : 1);
 		if (pread(sg->sg_fd, payload, len, off + SPOOL_HDR_LEN) !=
 		    (ssize_t)len)
 			goto torn;
@@ -273,13 +274,13 @@ seg_cmp(const void *a, const void *b)
 struct spool *
 spool_open(const char *dir, uint64_t max_size, uint64_t max_age_us)
 {
-	struct spool *sp = calloc(1, sizeof(*sp));
+	struct spool *sp = xcalloc(1, sizeof(*sp));
 	uint32_t *ids = NULL;
 	size_t nids = 0, i;
 	struct dirent *de;
 	DIR *d;
 
-	sp->sp_dir = strdup(dir);
+	sp->sp_dir = xstrdup(dir);
 	sp->sp_max_size = max_size;
 	sp->sp_max_age_us = max_age_us;
 	/* Small segments so the size bound is kept closely. */
@@ -299,7 +300,7 @@ spool_open(const char *dir, uint64_t max_size, uint64_t max_age_us)
 		char tail[8];
 		if (sscanf(de->d_name, "%10u.%3s", &id, tail) == 2 &&
 		    strcmp(tail, "seg") == 0) {
-			ids = realloc(ids, (nids + 1) * sizeof(*ids));
+			ids = xrealloc(ids, (nids + 1) * sizeof(*ids));
 			ids[nids++] = id;
 		}
 	}
@@ -499,7 +500,7 @@ spool_read_after(struct spool *sp, uint64_t seq, uint64_t *rec_seq,
 		return -1;
 	pbuf_reset(out);
 	if (out->pb_cap < r->r_len) {
-		out->pb_data = realloc(out->pb_data, r->r_len);
+		out->pb_data = xrealloc(out->pb_data, r->r_len);
 		out->pb_cap = r->r_len;
 	}
 	if (pread(sp->sp_segs[i].sg_fd, hdr, sizeof(hdr), r->r_off) !=

@@ -17,6 +17,8 @@
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
 #include "watchstand/tls.h"
+#include "watchstand/xalloc.h"
+#include "watchstand/hostport.h"
 #include "agent.h"
 #include "spool.h"
 #include "uplink.h"
@@ -365,17 +367,13 @@ uplink_connect(struct uplink *up)
 {
 	const char *target = uplink_collector(up);
 	char host[256];
-	const char *colon = strrchr(target, ':');
-	size_t hlen = colon - target;
-	int port = atoi(colon + 1);
+	int port = 0;
 	struct timeval rt = {UPLINK_READ_TIMEOUT_S, 0};
 	SSL *ssl;
 
-	if (target[0] == '[' && hlen >= 2 && target[hlen - 1] == ']') {
-		target++;
-		hlen -= 2;
-	}
-	snprintf(host, sizeof(host), "%.*s", (int)hlen, target);
+	/* Checked when the config was read. */
+	if (hostport_split(target, host, sizeof(host), &port) == -1)
+		host[0] = '\0';
 	ssl = SSL_new(up->u_ctx);
 	/* The collector's certificate must name the address we dialled. */
 	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
@@ -431,7 +429,7 @@ struct uplink *
 uplink_new(struct event_base *base, const struct agent_conf *conf,
            struct spool *sp, SSL_CTX *ctx)
 {
-	struct uplink *up = calloc(1, sizeof(*up));
+	struct uplink *up = xcalloc(1, sizeof(*up));
 	struct timeval flush = {conf->ac_flush_ms / 1000,
 	                        (conf->ac_flush_ms % 1000) * 1000};
 	struct timeval hb = {UPLINK_HEARTBEAT_S, 0};

@@ -2,6 +2,7 @@
 
 #include "watchstand/curlev.h"
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 
 /* A socket curl asked us to watch; listed so nothing leaks at the end. */
 struct curlev_sock {
@@ -95,7 +96,7 @@ curlev_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 		return 0;
 	}
 	if (cs == NULL) {
-		cs = calloc(1, sizeof(*cs));
+		cs = xcalloc(1, sizeof(*cs));
 		cs->cs_next = ce->ce_socks;
 		if (cs->cs_next != NULL)
 			cs->cs_next->cs_prev = cs;
@@ -132,7 +133,7 @@ curlev_timer_set(CURLM *multi, long timeout_ms, void *userp)
 struct curlev *
 curlev_new(struct event_base *base)
 {
-	struct curlev *ce = calloc(1, sizeof(*ce));
+	struct curlev *ce = xcalloc(1, sizeof(*ce));
 
 	ce->ce_base = base;
 	ce->ce_multi = curl_multi_init();
@@ -149,7 +150,7 @@ curlev_new(struct event_base *base)
 int
 curlev_add(struct curlev *ce, CURL *easy, curlev_done_fn done, void *arg)
 {
-	struct curlev_xfer *x = calloc(1, sizeof(*x));
+	struct curlev_xfer *x = xcalloc(1, sizeof(*x));
 
 	x->x_done = done;
 	x->x_arg = arg;

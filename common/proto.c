@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "watchstand/proto.h"
+#include "watchstand/xalloc.h"
 
 void
 pbuf_init(struct pbuf *pb)
@@ -31,10 +32,7 @@ pbuf_add(struct pbuf *pb, const void *data, size_t len)
 		size_t cap = pb->pb_cap ? pb->pb_cap : 256;
 		while (cap < pb->pb_len + len)
 			cap *= 2;
-		uint8_t *d = realloc(pb->pb_data, cap);
-		if (d == NULL)
-			abort();
-		pb->pb_data = d;
+		pb->pb_data = xrealloc(pb->pb_data, cap);
 		pb->pb_cap = cap;
 	}
 	memcpy(pb->pb_data + pb->pb_len, data, len);

@@ -7,6 +7,7 @@
 
 #include "watchstand/units.h"
 #include "watchstand/yconf.h"
+#include "watchstand/xalloc.h"
 
 int
 yconf_load(struct yconf *yc, const char *file)
@@ -16,7 +17,7 @@ yconf_load(struct yconf *yc, const char *file)
 	int rc = -1;
 
 	memset(yc, 0, sizeof(*yc));
-	yc->yc_file = strdup(file);
+	yc->yc_file = xstrdup(file);
 	if ((fp = fopen(file, "r")) == NULL) {
 		fprintf(stderr, "%s: cannot open: %s\n", file, strerror(errno));
 		yc->yc_errors++;
@@ -224,7 +225,7 @@ yconf_str(struct yconf *yc, yaml_node_t *map, const char *prefix,
 		return -1;
 	}
 	free(*out);
-	*out = strdup(yconf_scalar(n));
+	*out = xstrdup(yconf_scalar(n));
 	return 1;
 }
 
@@ -363,7 +364,7 @@ yconf_strlist(struct yconf *yc, yaml_node_t *map, const char *prefix,
 		yconf_error(yc, n, "%s: the list is empty", path);
 		return -1;
 	}
-	list = calloc(count + 1, sizeof(*list));
+	list = xcalloc(count + 1, sizeof(*list));
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	     it++) {
 		yaml_node_t *item = yconf_node(yc, *it);
@@ -374,7 +375,7 @@ yconf_strlist(struct yconf *yc, yaml_node_t *map, const char *prefix,
 			yconf_strlist_free(list);
 			return -1;
 		}
-		list[i++] = strdup(s);
+		list[i++] = xstrdup(s);
 	}
 	yconf_strlist_free(*out);
 	*out = list;
@@ -390,7 +391,7 @@ yconf_resolve_path(const char *file, char **path)
 
 	if (*path == NULL || (*path)[0] == '/')
 		return;
-	copy = strdup(file);
+	copy = xstrdup(file);
 	if (asprintf(&out, "%s/%s", dirname(copy), *path) != -1) {
 		free(*path);
 		*path = out;

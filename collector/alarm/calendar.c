@@ -4,6 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <unicode/ucal.h>
+#include <unicode/ustring.h>
+
 #include "alarm/calendar.h"
 
 static const char *const cal_daynames[7] = {"sun", "mon", "tue", "wed",
@@ -101,6 +104,69 @@ cal_parse_date(const char *s, int64_t *day)
 	return 0;
 }
 
+/* The zone's name as UTF-16 for ICU; -1 if too long. */
+static int
+cal_zone_id(const char *tz, UChar *out, int32_t cap)
+{
+	if ((int32_t)strlen(tz) >= cap)
+		return -1;
+	u_uastrncpy(out, tz, cap);
+	return 0;
+}
+
+/* Whether ICU knows tz as a zone of the tz database (not "GMT+3"). */
+static int
+cal_zone_known(const char *tz)
+{
+	UChar id[128], canon[128];
+	UErrorCode st = U_ZERO_ERROR;
+	UBool system = 0;
+
+	if (strstr(tz, "..") != NULL || cal_zone_id(tz, id, 128) == -1)
+		return 0;
+	ucal_getCanonicalTimeZoneID(id, -1, canon, 128, &system, &st);
+	return U_SUCCESS(st) && system;
+}
+
+/* The calendar's own ICU calendar in its zone: nothing reads TZ. */
+static int
+cal_open(struct calendar *cal)
+{
+	UChar id[128];
+	UErrorCode st = U_ZERO_ERROR;
+
+	if (cal_zone_id(cal->cal_tz, id, 128) == -1)
+		return -1;
+	cal->cal_ucal = ucal_open(id, -1, "en_US_POSIX", UCAL_GREGORIAN, &st);
+	if (U_FAILURE(st)) {
+		cal->cal_ucal = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Local civil time of t in the calendar's zone; -1 if ICU fails. */
+static int
+cal_local(const struct calendar *cal, time_t t, int *y, int *mo, int *d, int *h,
+          int *mi, int *off_min)
+{
+	UCalendar *uc = cal->cal_ucal;
+	UErrorCode st = U_ZERO_ERROR;
+
+	if (uc == NULL)
+		return -1;
+	ucal_setMillis(uc, (UDate)t * 1000.0, &st);
+	*y = ucal_get(uc, UCAL_EXTENDED_YEAR, &st);
+	*mo = ucal_get(uc, UCAL_MONTH, &st) + 1;
+	*d = ucal_get(uc, UCAL_DATE, &st);
+	*h = ucal_get(uc, UCAL_HOUR_OF_DAY, &st);
+	*mi = ucal_get(uc, UCAL_MINUTE, &st);
+	*off_min = (ucal_get(uc, UCAL_ZONE_OFFSET, &st) +
+	            ucal_get(uc, UCAL_DST_OFFSET, &st)) /
+	           60000;
+	return U_FAILURE(st) ? -1 : 0;
+}
+
 int
 calendar_configure(struct calendar *cal, struct yconf *yc, yaml_node_t *node)
 {
@@ -111,29 +177,27 @@ calendar_configure(struct calendar *cal, struct yconf *yc, yaml_node_t *node)
 	int errors = yc->yc_errors;
 	yaml_node_t *phases;
 	yaml_node_item_t *it;
-	char **holidays = NULL, path[64], zpath[512];
+	char **holidays = NULL, path[64];
 	size_t nh = 0, i;
 
 	memset(cal, 0, sizeof(*cal));
 	cal->cal_tz = strdup("UTC");
 	cal->cal_default = strdup("closed");
 	if (node == NULL)
-		return 0;
+		return cal_open(cal);
 	if (!yconf_is_map(node)) {
 		yconf_error(yc, node, "calendar: expected a mapping");
 		return -1;
 	}
 	yconf_check_keys(yc, node, "calendar", keys);
-	if (yconf_str(yc, node, "calendar", "timezone", 0, &cal->cal_tz) == 1) {
-		snprintf(zpath, sizeof(zpath), "/usr/share/zoneinfo/%s",
-		         cal->cal_tz);
-		if (strstr(cal->cal_tz, "..") != NULL ||
-		    access(zpath, R_OK) != 0)
-			yconf_error(yc, yconf_get(yc, node, "timezone"),
-			            "calendar.timezone: unknown IANA timezone "
-			            "'%s'",
-			            cal->cal_tz);
-	}
+	if (yconf_str(yc, node, "calendar", "timezone", 0, &cal->cal_tz) == 1 &&
+	    !cal_zone_known(cal->cal_tz))
+		yconf_error(yc, yconf_get(yc, node, "timezone"),
+		            "calendar.timezone: unknown IANA timezone '%s'",
+		            cal->cal_tz);
+	else if (cal_open(cal) == -1)
+		yconf_error(yc, node, "calendar: cannot open timezone '%s'",
+		            cal->cal_tz);
 	yconf_str(yc, node, "calendar", "default", 0, &cal->cal_default);
 	if (yconf_strlist(yc, node, "calendar", "holidays", 0, &holidays,
 	                  &nh) == 1) {
@@ -217,9 +281,15 @@ calendar_free(struct calendar *cal)
 	free(cal->cal_holidays);
 	free(cal->cal_tz);
 	free(cal->cal_default);
+	if (cal->cal_ucal != NULL)
+		ucal_close(cal->cal_ucal);
 	memset(cal, 0, sizeof(*cal));
 }
 
+/* Compatibility only (see calendar.h): the calendar itself never reads
+ * TZ; this keeps main.c's old calendar_parse_local and localtime_r
+ * printing in the calendar's zone until main.c moves to calendar_local_*.
+ */
 void
 calendar_use(const struct calendar *cal)
 {
@@ -258,14 +328,14 @@ cal_runs(const struct calendar *cal, const struct cal_phase *cp, int64_t day)
 const char *
 calendar_phase_at(const struct calendar *cal, time_t t)
 {
-	struct tm tm;
 	int64_t day;
-	int minute;
+	int y, mo, d, h, mi, off, minute;
 	size_t i;
 
-	localtime_r(&t, &tm);
-	day = calendar_days(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-	minute = tm.tm_hour * 60 + tm.tm_min;
+	if (cal_local(cal, t, &y, &mo, &d, &h, &mi, &off) == -1)
+		return cal->cal_default;
+	day = calendar_days(y, mo, d);
+	minute = h * 60 + mi;
 	/* The first phase listed that holds wins. */
 	for (i = 0; i < cal->cal_nphases; i++) {
 		const struct cal_phase *cp = &cal->cal_phases[i];
@@ -281,16 +351,58 @@ calendar_phase_at(const struct calendar *cal, time_t t)
 	return cal->cal_default;
 }
 
+/* "YYYY-MM-DD HH:MM" split; -1 if malformed. */
+static int
+cal_parse_fields(const char *s, int *y, int *mo, int *d, int *h, int *mi)
+{
+	char tail;
+
+	if (sscanf(s, "%4d-%2d-%2d %2d:%2d%c", y, mo, d, h, mi, &tail) != 5 ||
+	    *mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 || *mi > 59)
+		return -1;
+	return 0;
+}
+
+int
+calendar_local_parse(const struct calendar *cal, const char *s, time_t *t)
+{
+	UCalendar *uc = cal->cal_ucal;
+	UErrorCode st = U_ZERO_ERROR;
+	int y, mo, d, h, mi;
+	UDate ms;
+
+	if (uc == NULL || cal_parse_fields(s, &y, &mo, &d, &h, &mi) == -1)
+		return -1;
+	ucal_clear(uc);
+	ucal_setDateTime(uc, y, mo - 1, d, h, mi, 0, &st);
+	ms = ucal_getMillis(uc, &st);
+	if (U_FAILURE(st))
+		return -1;
+	*t = (time_t)(ms / 1000.0);
+	return 0;
+}
+
+int
+calendar_local_format(const struct calendar *cal, time_t t, char *buf,
+                      size_t len)
+{
+	int y, mo, d, h, mi, off;
+
+	if (cal_local(cal, t, &y, &mo, &d, &h, &mi, &off) == -1)
+		return -1;
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d %c%02d%02d", y, mo, d, h,
+	         mi, off < 0 ? '-' : '+', abs(off) / 60, abs(off) % 60);
+	return 0;
+}
+
+/* Compatibility only: the process's TZ (see calendar_use). */
 int
 calendar_parse_local(const char *s, time_t *t)
 {
 	struct tm tm;
 	int y, mo, d, h, mi;
-	char tail;
 
-	if (sscanf(s, "%4d-%2d-%2d %2d:%2d%c", &y, &mo, &d, &h, &mi, &tail) !=
-	        5 ||
-	    mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59)
+	if (cal_parse_fields(s, &y, &mo, &d, &h, &mi) == -1)
 		return -1;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;

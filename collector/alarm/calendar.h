@@ -1,8 +1,9 @@
 /*
  * The trading calendar: named phases by weekday and local time in one IANA
  * timezone, sessions that cross midnight, holidays, and sessions skipped
- * before a holiday. A pure function of the time (and the process's TZ,
- * which calendar_use sets).
+ * before a holiday. A pure function of the time: each calendar keeps its
+ * own zone (an ICU calendar), so calendars in different zones coexist and
+ * nothing depends on the process's TZ.
  */
 #ifndef WATCHSTAND_CALENDAR_H
 #define WATCHSTAND_CALENDAR_H
@@ -29,17 +30,28 @@ struct calendar {
 	int64_t *cal_holidays; /* days since 1970-01-01 (local dates) */
 	size_t cal_nholidays;
 	uint8_t cal_trading_days; /* union of the phases' days */
+	void *cal_ucal;           /* ICU UCalendar in cal_tz (owned) */
 };
 
 /* Reads calendar: (node may be NULL: everything is the default phase). */
 int calendar_configure(struct calendar *cal, struct yconf *yc,
                        yaml_node_t *node);
 void calendar_free(struct calendar *cal);
-/* Makes the calendar's timezone the process's local time. */
-void calendar_use(const struct calendar *cal);
 /* The phase in force at t. */
 const char *calendar_phase_at(const struct calendar *cal, time_t t);
 /* "YYYY-MM-DD HH:MM" in the calendar's timezone; -1 if malformed. */
+int calendar_local_parse(const struct calendar *cal, const char *s, time_t *t);
+/* t as "YYYY-MM-DD HH:MM +hhmm" in the calendar's timezone. */
+int calendar_local_format(const struct calendar *cal, time_t t, char *buf,
+                          size_t len);
+/*
+ * Compatibility for main.c's calendar command until it calls
+ * calendar_local_parse and calendar_local_format: calendar_use sets the
+ * process's TZ to the calendar's zone, calendar_parse_local reads a local
+ * time in the process's TZ. Nothing else uses TZ; both go once main.c
+ * stops calling them.
+ */
+void calendar_use(const struct calendar *cal);
 int calendar_parse_local(const char *s, time_t *t);
 /* 1 when name is the default or one of the phases. */
 int calendar_has_phase(const struct calendar *cal, const char *name);

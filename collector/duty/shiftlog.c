@@ -340,21 +340,24 @@ shiftlog_add_now(PGconn *db, const char *dir, const char *kind,
 	return rc;
 }
 
+/* A bytea field as bytes (libpq reads either output format); its length,
+ * or -1 when it does not decode or is longer than max. */
 static int
-hex_decode(const char *hex, unsigned char *out, size_t max)
+bytea_get(const PGresult *r, int row, int col, unsigned char *out, size_t max)
 {
-	size_t n = strlen(hex), i;
+	unsigned char *b;
+	size_t n;
 
-	/* bytea's hex output: \x followed by two digits per byte */
-	if (n < 2 || hex[0] != '\\' || hex[1] != 'x' || (n - 2) / 2 > max)
+	b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, col), &n);
+	if (b == NULL)
 		return -1;
-	for (i = 0; i < (n - 2) / 2; i++) {
-		unsigned v;
-		if (sscanf(hex + 2 + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (unsigned char)v;
+	if (n > max) {
+		PQfreemem(b);
+		return -1;
 	}
-	return (int)i;
+	memcpy(out, b, n);
+	PQfreemem(b);
+	return (int)n;
 }
 
 static void
@@ -419,8 +422,8 @@ shiftlog_verify(const char *conninfo, const char *state_dir)
 		if (PQgetisnull(r, i, 6)
 		        ? have_prev
 		        : (!have_prev ||
-		           hex_decode(PQgetvalue(r, i, 6), stored_prev,
-		                      sizeof(stored_prev)) !=
+		           bytea_get(r, i, 6, stored_prev,
+		                     sizeof(stored_prev)) !=
 		               SHA256_DIGEST_LENGTH ||
 		           memcmp(stored_prev, prev, sizeof(prev)) != 0)) {
 			printf("shift log: entry %s does not follow the entry "
@@ -441,7 +444,7 @@ shiftlog_verify(const char *conninfo, const char *state_dir)
 		}
 		EVP_DigestFinal_ex(ctx, want, &wlen);
 		EVP_MD_CTX_free(ctx);
-		if (hex_decode(PQgetvalue(r, i, 7), hash, sizeof(hash)) !=
+		if (bytea_get(r, i, 7, hash, sizeof(hash)) !=
 		        SHA256_DIGEST_LENGTH ||
 		    memcmp(hash, want, sizeof(hash)) != 0) {
 			printf("shift log: entry %s was altered after it was "

@@ -537,6 +537,61 @@ chat_body(const struct notify_channel *ch, json_t *vars, json_t *msg,
 	    req->cr_headers, "Content-Type: application/json; charset=utf-8");
 }
 
+/* RFC 5322 atext, plus UTF-8 bytes (RFC 6531). */
+static int
+mail_atext(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80 || strchr("!#$%&'*+/=?^_`{|}~-", c);
+}
+
+int
+channel_mail_addr_ok(const char *addr, char *why, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)addr, *at, *p;
+	size_t label = 0;
+
+	if (strpbrk(addr, "\r\n") != NULL) {
+		snprintf(why, len, "contains a line break");
+		return 0;
+	}
+	at = (const unsigned char *)strrchr(addr, '@');
+	if (at == NULL || at == s || at[1] == '\0') {
+		snprintf(why, len, "is not local@domain");
+		return 0;
+	}
+	if (at - s > 64 || strlen(addr) > 254) {
+		snprintf(why, len, "is too long");
+		return 0;
+	}
+	/* The local part: a dot-atom (no quoted strings, no comments). */
+	for (p = s; p < at; p++)
+		if (!(mail_atext(*p) ||
+		      (*p == '.' && p > s && p + 1 < at && p[1] != '.'))) {
+			snprintf(why, len,
+			         "has a character a mail address "
+			         "may not have before the @");
+			return 0;
+		}
+	/* The domain: labels of letters, digits and inner hyphens. */
+	for (p = at + 1;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-') {
+				snprintf(why, len, "has no usable domain");
+				return 0;
+			}
+			if (*p == '\0')
+				return 1;
+			label = 0;
+			continue;
+		}
+		if (!(isalnum(*p) || *p >= 0x80 || (*p == '-' && label > 0))) {
+			snprintf(why, len, "has no usable domain");
+			return 0;
+		}
+		label++;
+	}
+}
+
 static void
 smtp_mail(const struct notify_channel *ch, json_t *vars, json_t *msg,
           time_t now, const char *message_id, struct channel_request *req)
@@ -602,6 +657,27 @@ channel_render(const struct notify_channel *ch, json_t *msg, time_t now,
 		         "%s has no mail address", jstr(vars, "recipient"));
 		json_decref(vars);
 		return -1;
+	}
+	/* The address goes into a header and the envelope: from the users
+	 * table, so checked here, whoever entered it. */
+	if (ch->ch_type == CH_SMTP) {
+		char why[96];
+
+		if (!channel_mail_addr_ok(jstr(vars, "email"), why,
+		                          sizeof(why))) {
+			snprintf(req->cr_error, sizeof(req->cr_error),
+			         "the mail address of %s %s",
+			         jstr(vars, "recipient"), why);
+			json_decref(vars);
+			return -1;
+		}
+		if (!channel_mail_addr_ok(ch->ch_from, why, sizeof(why))) {
+			snprintf(req->cr_error, sizeof(req->cr_error),
+			         "the from address of channel %s %s",
+			         ch->ch_name, why);
+			json_decref(vars);
+			return -1;
+		}
 	}
 	req->cr_url = template_render(ch->ch_url, vars, ESC_URL);
 	req->cr_method = strdup(ch->ch_method ? ch->ch_method : "POST");

@@ -54,6 +54,12 @@ void channel_request_free(struct channel_request *req);
 void channel_easy_setup(const struct notify_channel *ch, CURL *easy,
                         struct channel_request *req);
 
+/*
+ * Whether addr is a plausible addr-spec (dot-atom local part, a domain of
+ * letter-digit-hyphen labels; no line breaks); why it is not in why.
+ */
+int channel_mail_addr_ok(const char *addr, char *why, size_t len);
+
 enum channel_verdict { CV_SENT, CV_RETRY, CV_FAILED };
 /* What the answer means; why in err. */
 enum channel_verdict channel_judge(const struct notify_channel *ch, CURLcode rc,

@@ -1,5 +1,6 @@
 /* The trading calendar: midnight crossing, holidays, skipping the night
- * session before a holiday (on a Wednesday and on a Friday), DST. */
+ * session before a holiday (on a Wednesday and on a Friday), DST, and
+ * calendars in different zones side by side (nothing reads TZ). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,22 +13,35 @@
 
 #include "alarm/calendar.h"
 
-static struct calendar *
-load(const char *yaml)
+static int
+configure(struct calendar *cal, const char *yaml)
 {
-	static struct calendar cal;
 	char path[] = "/tmp/ws-cal-XXXXXX";
-	int fd = mkstemp(path);
+	int fd = mkstemp(path), rc;
 	struct yconf yc;
 
 	assert_true(write(fd, yaml, strlen(yaml)) == (ssize_t)strlen(yaml));
 	close(fd);
 	assert_int_equal(yconf_load(&yc, path), 0);
-	assert_int_equal(calendar_configure(&cal, &yc, yconf_root(&yc)), 0);
+	rc = calendar_configure(cal, &yc, yconf_root(&yc));
 	yconf_free(&yc);
 	unlink(path);
-	calendar_use(&cal);
-	return &cal;
+	return rc;
+}
+
+static struct calendar *
+load_into(struct calendar *cal, const char *yaml)
+{
+	assert_int_equal(configure(cal, yaml), 0);
+	return cal;
+}
+
+static struct calendar *
+load(const char *yaml)
+{
+	static struct calendar cal;
+
+	return load_into(&cal, yaml);
 }
 
 static const char *
@@ -35,7 +49,7 @@ at(struct calendar *cal, const char *local)
 {
 	time_t t;
 
-	assert_int_equal(calendar_parse_local(local, &t), 0);
+	assert_int_equal(calendar_local_parse(cal, local, &t), 0);
 	return calendar_phase_at(cal, t);
 }
 
@@ -120,14 +134,63 @@ test_dst_london(void **state)
 static void
 test_days_and_errors(void **state)
 {
+	struct calendar *cal = load("timezone: UTC\n");
+	struct calendar bad;
 	time_t t;
 
 	(void)state;
 	assert_int_equal(calendar_days(1970, 1, 1), 0);
 	assert_int_equal(calendar_days(2026, 10, 1), 20727);
-	assert_int_equal(calendar_parse_local("2026-10-01 9:00", &t), 0);
-	assert_int_equal(calendar_parse_local("2026-10-01", &t), -1);
-	assert_int_equal(calendar_parse_local("2026-13-01 09:00", &t), -1);
+	assert_int_equal(calendar_local_parse(cal, "2026-10-01 9:00", &t), 0);
+	assert_int_equal(t, 1790845200);
+	assert_int_equal(calendar_local_parse(cal, "2026-10-01", &t), -1);
+	assert_int_equal(calendar_local_parse(cal, "2026-13-01 09:00", &t), -1);
+	calendar_free(cal);
+	assert_int_equal(configure(&bad, "timezone: Mars/Olympus_Mons\n"), -1);
+	calendar_free(&bad);
+	assert_int_equal(configure(&bad, "timezone: ../etc/passwd\n"), -1);
+	calendar_free(&bad);
+}
+
+/* Two calendars in different zones at once, whatever TZ says. */
+static void
+test_two_zones(void **state)
+{
+	struct calendar sh, ny;
+	/* 2026-05-26 13:45 UTC: 21:45 in Shanghai (night session),
+	 * 09:45 in New York (EDT, the day session). */
+	time_t t = 1779803100;
+	char buf[64];
+	time_t back;
+
+	(void)state;
+	setenv("TZ", "Australia/Lord_Howe", 1);
+	tzset();
+	load_into(&sh, shanghai);
+	load_into(&ny, "timezone: America/New_York\n"
+	               "phases: [{name: open, days: mon-fri, from: '09:30', "
+	               "to: '16:00'}]\n");
+	assert_string_equal(calendar_phase_at(&sh, t), "trading");
+	assert_string_equal(calendar_phase_at(&ny, t), "open");
+	assert_int_equal(calendar_local_format(&sh, t, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2026-05-26 21:45 +0800");
+	assert_int_equal(calendar_local_format(&ny, t, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2026-05-26 09:45 -0400");
+	/* The same wall-clock text is a different instant in each. */
+	assert_int_equal(calendar_local_parse(&sh, "2026-05-26 21:45", &back),
+	                 0);
+	assert_int_equal(back, t);
+	assert_int_equal(calendar_local_parse(&ny, "2026-05-26 09:45", &back),
+	                 0);
+	assert_int_equal(back, t);
+	/* New York in winter: EST. */
+	assert_int_equal(
+	    calendar_local_format(&ny, 1767225600, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2025-12-31 19:00 -0500");
+	calendar_free(&sh);
+	calendar_free(&ny);
+	unsetenv("TZ");
+	tzset();
 }
 
 int
@@ -138,6 +201,7 @@ main(void)
 	    cmocka_unit_test(test_holidays),
 	    cmocka_unit_test(test_dst_london),
 	    cmocka_unit_test(test_days_and_errors),
+	    cmocka_unit_test(test_two_zones),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

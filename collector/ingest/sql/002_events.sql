@@ -1,0 +1,3 @@
+-- events and v_events; maintain() for retention
+-- The statements below are the exact bytes first shipped; do not reformat.
+CREATE TABLE watchstand.events (  ts timestamptz NOT NULL,  agent_id integer NOT NULL,  probe text NOT NULL,  text text NOT NULL);CREATE INDEX events_ts ON watchstand.events (ts);CREATE INDEX events_agent_ts ON watchstand.events (agent_id, ts);CREATE VIEW watchstand.v_events AS  SELECT e.ts, a.name AS host, e.probe, e.text  FROM watchstand.events e JOIN watchstand.agents a    ON a.id = e.agent_id;CREATE FUNCTION watchstand.maintain(retention interval) RETURNS integer LANGUAGE plpgsql AS $$BEGIN  DELETE FROM watchstand.events WHERE ts < now() - retention;  RETURN watchstand.maintain_partitions(retention);END $$;
