@@ -70,7 +70,6 @@ struct collector {
 /* config.c */
 int collector_conf_load(const char *file, struct collector_conf *conf);
 void collector_conf_free(struct collector_conf *conf);
-int collector_split_hostport(const char *s, char *host, size_t hlen, int *port);
 
 /* http.c */
 int http_start(struct collector *c);

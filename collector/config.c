@@ -3,34 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "watchstand/hostport.h"
 #include "watchstand/yconf.h"
 #include "collector.h"
-
-int
-collector_split_hostport(const char *s, char *host, size_t hlen, int *port)
-{
-	const char *colon = strrchr(s, ':');
-	char *end;
-	long p;
-	size_t n;
-
-	if (colon == NULL || colon == s)
-		return -1;
-	p = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || p < 0 || p > 65535 || colon[1] == '\0')
-		return -1;
-	n = colon - s;
-	if (s[0] == '[' && n >= 2 && s[n - 1] == ']') {
-		s++;
-		n -= 2;
-	}
-	if (n + 1 > hlen)
-		return -1;
-	memcpy(host, s, n);
-	host[n] = '\0';
-	*port = (int)p;
-	return 0;
-}
 
 static void
 conf_hostport(struct yconf *yc, yaml_node_t *m, const char *key, char **out)
@@ -39,7 +14,7 @@ conf_hostport(struct yconf *yc, yaml_node_t *m, const char *key, char **out)
 	int port;
 
 	if (yconf_str(yc, m, "collector", key, 0, out) == 1 &&
-	    collector_split_hostport(*out, host, sizeof(host), &port) == -1)
+	    hostport_split(*out, host, sizeof(host), &port) == -1)
 		yconf_error(yc, yconf_get(yc, m, key),
 		            "%s: expected host:port, got '%s'",
 		            yconf_path(path, sizeof(path), "collector", key),

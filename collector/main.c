@@ -86,19 +86,16 @@ static int
 collector_calendar(const struct calendar *cal, const char *at)
 {
 	time_t t = time(NULL);
-	struct tm tm;
-	char when[32];
+	char when[40];
 
-	calendar_use(cal);
-	if (at != NULL && calendar_parse_local(at, &t) == -1) {
+	if (at != NULL && calendar_local_parse(cal, at, &t) == -1) {
 		fprintf(
 		    stderr,
 		    "calendar: --at expects \"YYYY-MM-DD HH:MM\", got '%s'\n",
 		    at);
 		return 2;
 	}
-	localtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M %Z", &tm);
+	calendar_local_format(cal, t, when, sizeof(when));
 	printf("%s\t%s\n", calendar_phase_at(cal, t), when);
 	return 0;
 }
@@ -463,6 +460,8 @@ collector_run(struct collector *c, const char *file)
 	c->c_events = events_new();
 	collector_state_dir(&c->c_conf);
 	if (collector_db_start(c) == -1) {
+		events_free(c->c_events);
+		c->c_events = NULL;
 		SSL_CTX_free(c->c_ctx);
 		event_base_free(c->c_base);
 		return 1;
@@ -500,7 +499,6 @@ collector_run(struct collector *c, const char *file)
 	});
 	if (http_start(c) == -1)
 		fatalx("cannot serve HTTP on %s", c->c_conf.cc_http);
-	calendar_use(&c->c_conf.cc_calendar);
 	collector_phase_cb(-1, 0, c);
 	c->c_phase_timer =
 	    event_new(c->c_base, -1, EV_PERSIST, collector_phase_cb, c);

@@ -286,17 +286,6 @@ calendar_free(struct calendar *cal)
 	memset(cal, 0, sizeof(*cal));
 }
 
-/* Compatibility only (see calendar.h): the calendar itself never reads
- * TZ; this keeps main.c's old calendar_parse_local and localtime_r
- * printing in the calendar's zone until main.c moves to calendar_local_*.
- */
-void
-calendar_use(const struct calendar *cal)
-{
-	setenv("TZ", cal->cal_tz, 1);
-	tzset();
-}
-
 static int
 cal_holiday(const struct calendar *cal, int64_t day)
 {
@@ -393,26 +382,6 @@ calendar_local_format(const struct calendar *cal, time_t t, char *buf,
 	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d %c%02d%02d", y, mo, d, h,
 	         mi, off < 0 ? '-' : '+', abs(off) / 60, abs(off) % 60);
 	return 0;
-}
-
-/* Compatibility only: the process's TZ (see calendar_use). */
-int
-calendar_parse_local(const char *s, time_t *t)
-{
-	struct tm tm;
-	int y, mo, d, h, mi;
-
-	if (cal_parse_fields(s, &y, &mo, &d, &h, &mi) == -1)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_isdst = -1;
-	*t = mktime(&tm);
-	return *t == (time_t)-1 ? -1 : 0;
 }
 
 int

@@ -44,15 +44,6 @@ int calendar_local_parse(const struct calendar *cal, const char *s, time_t *t);
 /* t as "YYYY-MM-DD HH:MM +hhmm" in the calendar's timezone. */
 int calendar_local_format(const struct calendar *cal, time_t t, char *buf,
                           size_t len);
-/*
- * Compatibility for main.c's calendar command until it calls
- * calendar_local_parse and calendar_local_format: calendar_use sets the
- * process's TZ to the calendar's zone, calendar_parse_local reads a local
- * time in the process's TZ. Nothing else uses TZ; both go once main.c
- * stops calling them.
- */
-void calendar_use(const struct calendar *cal);
-int calendar_parse_local(const char *s, time_t *t);
 /* 1 when name is the default or one of the phases. */
 int calendar_has_phase(const struct calendar *cal, const char *name);
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian). */

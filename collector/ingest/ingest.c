@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 
 #include "watchstand/frame.h"
+#include "watchstand/clock.h"
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
 #include "watchstand/tls.h"
@@ -81,15 +82,6 @@ struct ingest {
 	struct event *i_hb;
 	struct event *i_silence;
 };
-
-static double
-ingest_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static struct conn *
 conn_find(struct ingest *in, uint64_t id)
@@ -261,7 +253,7 @@ conn_alive(struct conn *c)
 {
 	struct ingest *in = c->c_in;
 
-	c->c_info->ai_last_batch = ingest_mono();
+	c->c_info->ai_last_batch = clock_mono_s();
 	if (c->c_info->ai_silent) {
 		c->c_info->ai_silent = 0;
 		if (in->i_hooks.ih_silent != NULL)
@@ -624,7 +616,7 @@ ingest_silence_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ingest *in = arg;
 	struct agent_info *ai;
-	double now = ingest_mono();
+	double now = clock_mono_s();
 	double limit = in->i_silence_ms / 1000.0;
 	char why[128];
 

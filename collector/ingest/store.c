@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
+#include "watchstand/clock.h"
 #include "watchstand/log.h"
 #include "ingest/migrate.h"
 #include "ingest/stats.h"
@@ -131,15 +132,6 @@ store_kick(struct store *st)
 		store_io(st);
 }
 
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void
 q_push(struct store_q *q, struct store_item *it)
 {
@@ -217,7 +209,7 @@ store_drop_waited(struct store *st, int all, int include_sent)
 {
 	struct store_item **pp = &st->s_sql.q_head, *it, *prev = NULL;
 	struct store_q gone = {NULL, NULL};
-	double now = mono_s();
+	double now = clock_mono_s();
 
 	while ((it = *pp) != NULL) {
 		int sent = store_sql_sent(st, it);
@@ -533,7 +525,7 @@ store_txn_begin(struct store *st)
 	free(st->s_txn_agents);
 	st->s_txn_agents = store_array_text(ids, nids);
 	free(ids);
-	st->s_txn_start = mono_s();
+	st->s_txn_start = clock_mono_s();
 	st->s_txn_samples = 0;
 	st->s_txn_events = 0;
 	store_send(st, STEP_BEGIN, "BEGIN");
@@ -778,7 +770,7 @@ store_txn_done(struct store *st)
 {
 	struct collector_stats *cs = st->s_stats;
 	struct store_item *it;
-	double lat = mono_s() - st->s_txn_start;
+	double lat = clock_mono_s() - st->s_txn_start;
 	int b;
 
 	cs->st_transactions++;
@@ -1278,7 +1270,7 @@ store_query_by(struct store *st, const char *sql, int nparams,
 		return -1;
 	it = calloc(1, sizeof(*it));
 	if (deadline_ms > 0)
-		it->si_deadline = mono_s() + deadline_ms / 1000.0;
+		it->si_deadline = clock_mono_s() + deadline_ms / 1000.0;
 	it->si_cb = cb;
 	it->si_arg = arg;
 	it->si_kind = ITEM_SQL;

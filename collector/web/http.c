@@ -10,6 +10,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "watchstand/hostport.h"
 #include "watchstand/log.h"
 #include "collector.h"
 #include "web/api.h"
@@ -337,7 +338,7 @@ http_start(struct collector *c)
 	char host[256];
 	int port;
 
-	if (collector_split_hostport(c->c_conf.cc_http, host, sizeof(host),
+	if (hostport_split(c->c_conf.cc_http, host, sizeof(host),
 	                             &port) == -1)
 		return -1;
 	c->c_http = evhttp_new(c->c_base);
