@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -592,44 +593,52 @@ channel_mail_addr_ok(const char *addr, char *why, size_t len)
 	}
 }
 
+static struct curl_slist *
+mail_header(struct curl_slist *h, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return curl_slist_append(h, line);
+}
+
+/*
+ * The headers and the text; libcurl's MIME API makes the message of them
+ * at setup (Content-Type, the transfer encoding, the boundary). The
+ * addresses were checked by channel_render.
+ */
 static void
 smtp_mail(const struct notify_channel *ch, json_t *vars, json_t *msg,
           time_t now, const char *message_id, struct channel_request *req)
 {
 	const char *to = jstr(vars, "email");
-	char date[64], *text, *subject, *p, *buf = NULL, *rcpt;
-	size_t len = 0;
+	char date[64], *subject, *rcpt;
+	struct curl_slist *h = NULL;
 	struct tm tm;
-	FILE *out = open_memstream(&buf, &len);
 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	/* RFC 2047: the subject in UTF-8, base64. */
 	subject = b64((const unsigned char *)jstr(vars, "title"),
 	              strlen(jstr(vars, "title")));
-	fprintf(
-	    out,
-	    "Date: %s\r\nFrom: %s\r\nTo: %s\r\n"
-	    "Message-ID: <%s@watchstand>\r\n"
-	    "Subject: =?UTF-8?B?%s?=\r\nMIME-Version: 1.0\r\n"
-	    "Content-Type: text/plain; charset=UTF-8\r\n"
-	    "Content-Transfer-Encoding: 8bit\r\n"
-	    "Auto-Submitted: auto-generated\r\n"
-	    "X-Watchstand-Alarm: %lld\r\n\r\n",
-	    date, ch->ch_from, to, message_id, subject,
+	h = mail_header(h, "Date: %s", date);
+	h = mail_header(h, "From: %s", ch->ch_from);
+	h = mail_header(h, "To: %s", to);
+	h = mail_header(h, "Message-ID: <%s@watchstand>", message_id);
+	h = mail_header(h, "Subject: =?UTF-8?B?%s?=", subject);
+	h = mail_header(h, "Auto-Submitted: auto-generated");
+	h = mail_header(
+	    h, "X-Watchstand-Alarm: %lld",
 	    (long long)json_integer_value(json_object_get(vars, "alarm_id")));
-	text = ch->ch_body ? template_render(ch->ch_body, vars, ESC_NONE)
-	                   : message_text(msg, TS_PLAIN);
-	for (p = text; *p; p++) {
-		if (*p == '\n' && (p == text || p[-1] != '\r'))
-			fputc('\r', out);
-		fputc(*p, out);
-	}
-	fputs("\r\n", out);
-	fclose(out);
-	free(text);
 	free(subject);
-	req->cr_body = buf;
-	req->cr_len = len;
+	req->cr_mail_headers = h;
+	req->cr_body = ch->ch_body
+	                   ? template_render(ch->ch_body, vars, ESC_NONE)
+	                   : message_text(msg, TS_PLAIN);
+	req->cr_len = strlen(req->cr_body);
 	if (asprintf(&req->cr_from, "<%s>", ch->ch_from) == -1 ||
 	    asprintf(&rcpt, "<%s>", to) == -1)
 		abort();
@@ -716,20 +725,9 @@ channel_request_free(struct channel_request *req)
 	free(req->cr_body);
 	free(req->cr_from);
 	curl_slist_free_all(req->cr_rcpt);
+	curl_slist_free_all(req->cr_mail_headers);
+	curl_mime_free(req->cr_mime);
 	memset(req, 0, sizeof(*req));
-}
-
-static size_t
-channel_read(char *buf, size_t size, size_t n, void *arg)
-{
-	struct channel_request *req = arg;
-	size_t left = req->cr_len - req->cr_off;
-
-	if (left > size * n)
-		left = size * n;
-	memcpy(buf, req->cr_body + req->cr_off, left);
-	req->cr_off += left;
-	return left;
 }
 
 static size_t
@@ -769,9 +767,18 @@ channel_easy_setup(const struct notify_channel *ch, CURL *easy,
 		curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 		curl_easy_setopt(easy, CURLOPT_MAIL_FROM, req->cr_from);
 		curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, req->cr_rcpt);
-		curl_easy_setopt(easy, CURLOPT_READFUNCTION, channel_read);
-		curl_easy_setopt(easy, CURLOPT_READDATA, req);
-		curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+		/* One text part; libcurl writes the MIME structure, the
+		 * transfer encoding and the line ends SMTP wants. */
+		curl_mime_free(req->cr_mime);
+		req->cr_mime = curl_mime_init(easy);
+		{
+			curl_mimepart *part = curl_mime_addpart(req->cr_mime);
+			curl_mime_data(part, req->cr_body, req->cr_len);
+			curl_mime_type(part, "text/plain; charset=UTF-8");
+			curl_mime_encoder(part, "quoted-printable");
+		}
+		curl_easy_setopt(easy, CURLOPT_MIMEPOST, req->cr_mime);
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->cr_mail_headers);
 		if (ch->ch_starttls)
 			curl_easy_setopt(easy, CURLOPT_USE_SSL,
 			                 (long)CURLUSESSL_ALL);

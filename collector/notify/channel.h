@@ -35,11 +35,12 @@ struct channel_request {
 	char *cr_url;
 	char *cr_method;
 	struct curl_slist *cr_headers;
-	char *cr_body;
+	char *cr_body; /* smtp: the text of the mail */
 	size_t cr_len;
-	size_t cr_off; /* smtp: read so far */
 	char *cr_from; /* smtp */
 	struct curl_slist *cr_rcpt;
+	struct curl_slist *cr_mail_headers; /* smtp: Date, From, To, ... */
+	curl_mime *cr_mime; /* smtp: built by libcurl at setup */
 	char cr_resp[2048]; /* the start of the answer */
 	size_t cr_resp_len;
 	char cr_curl_error[CURL_ERROR_SIZE];

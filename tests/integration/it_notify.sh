@@ -353,7 +353,8 @@ assert len(page) == 1, [m["Subject"] for m in esc]
 m = page[0]
 assert m["To"] == "alice@example.test" and m["Date"] and m["Message-ID"].endswith("@watchstand>"), dict(m)
 assert m["Subject"].startswith("=?UTF-8?B?"), m["Subject"]
-assert "/ack/" in m.get_payload(), m.get_payload()
+text = "".join(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type() == "text/plain")
+assert "/ack/" in text, text
 PY
 }
 ws_wait_for 10 mailcheck || { mailcheck; it_fail "mail"; }
