@@ -63,12 +63,18 @@ struct collector {
 	struct event *c_phase_timer;
 	struct notifier *c_notifier;
 	struct events *c_events; /* the bus: log entries, alarm transitions */
+	const char *c_file;      /* the config file, read again on reload */
+	const char *c_database_arg; /* --database: kept over a reload */
 	unsigned char c_ack_key[ACKLINK_KEY_MAX];
 	size_t c_ack_keylen;
 };
 
 /* config.c */
 int collector_conf_load(const char *file, struct collector_conf *conf);
+/* The same; with err, the first error (and how many more) goes there
+ * and no "not starting" line is printed. */
+int collector_conf_read(const char *file, struct collector_conf *conf,
+                        char *err, size_t errlen);
 void collector_conf_free(struct collector_conf *conf);
 int collector_split_hostport(const char *s, char *host, size_t hlen, int *port);
 
