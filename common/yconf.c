@@ -10,8 +10,7 @@
 
 /* Every error goes to stderr; the first is kept for callers that answer
  * with it (a reload through the API). */
-static void
-yconf_report(struct yconf *yc, const char *fmt, ...)
+static void yconf_report(struct yconf *yc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void

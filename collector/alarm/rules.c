@@ -760,7 +760,8 @@ rule_same(const struct rule *a, const struct rule *b)
 {
 	size_t i;
 
-	if (!str_same(a->r_name, b->r_name) || !str_same(a->r_host, b->r_host) ||
+	if (!str_same(a->r_name, b->r_name) ||
+	    !str_same(a->r_host, b->r_host) ||
 	    !str_same(a->r_role, b->r_role) ||
 	    !str_same(a->r_series, b->r_series) ||
 	    a->r_nlevels != b->r_nlevels || a->r_for_ms != b->r_for_ms ||
@@ -769,7 +770,8 @@ rule_same(const struct rule *a, const struct rule *b)
 	for (i = 0; i < a->r_nlevels; i++) {
 		const struct rule_level *x = &a->r_levels[i],
 		                        *y = &b->r_levels[i];
-		if (x->rl_op != y->rl_op || x->rl_threshold != y->rl_threshold ||
+		if (x->rl_op != y->rl_op ||
+		    x->rl_threshold != y->rl_threshold ||
 		    x->rl_clear != y->rl_clear ||
 		    x->rl_severity != y->rl_severity)
 			return 0;

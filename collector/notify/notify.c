@@ -1399,17 +1399,18 @@ notifier_reconfigure(struct notifier *n, const struct notify_conf *nc,
 	{
 		const struct notify_channel *ch =
 		    notify_channel_find(nc, ob->ob_ch->ch_name);
-		if (ch != NULL && ch->ch_rate_count == ob->ob_ch->ch_rate_count) {
+		if (ch != NULL &&
+		    ch->ch_rate_count == ob->ob_ch->ch_rate_count) {
 			ob->ob_ch = ch;
 			continue;
 		}
 		if (ch != NULL) {
 			/* Another rate limit: its window starts afresh. */
 			free(ob->ob_sent);
-			ob->ob_sent =
-			    ch->ch_rate_count > 0
-			        ? calloc(ch->ch_rate_count, sizeof(*ob->ob_sent))
-			        : NULL;
+			ob->ob_sent = ch->ch_rate_count > 0
+			                  ? calloc(ch->ch_rate_count,
+			                           sizeof(*ob->ob_sent))
+			                  : NULL;
 			ob->ob_nsent = ob->ob_head = 0;
 			ob->ob_ch = ch;
 			continue;

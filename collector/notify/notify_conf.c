@@ -669,7 +669,8 @@ notify_route_same(const struct notify_route *a, const struct notify_route *b)
 	    !nc_str_same(a->nr_role, b->nr_role) ||
 	    !nc_str_same(a->nr_host, b->nr_host) ||
 	    !nc_str_same(a->nr_rule, b->nr_rule) ||
-	    a->nr_nsteps != b->nr_nsteps || a->nr_repeat_ms != b->nr_repeat_ms ||
+	    a->nr_nsteps != b->nr_nsteps ||
+	    a->nr_repeat_ms != b->nr_repeat_ms ||
 	    a->nr_send_clear != b->nr_send_clear ||
 	    a->nr_continue != b->nr_continue)
 		return 0;
