@@ -2,6 +2,7 @@
 #ifndef WATCHSTAND_COLLECTOR_H
 #define WATCHSTAND_COLLECTOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -65,6 +66,10 @@ struct collector {
 	struct events *c_events; /* the bus: log entries, alarm transitions */
 	const char *c_file;      /* the config file, read again on reload */
 	const char *c_database_arg; /* --database: kept over a reload */
+	/* collector_reload (reload.h), set by main: web/ calls it without
+	 * including the top level. */
+	int (*c_reload)(struct collector *c, const char *file,
+	                const char *actor, char *msg, size_t len);
 	unsigned char c_ack_key[ACKLINK_KEY_MAX];
 	size_t c_ack_keylen;
 };

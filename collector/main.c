@@ -512,6 +512,7 @@ collector_run(struct collector *c, const char *file)
 	    event_new(c->c_base, -1, EV_PERSIST, collector_rules_cb, c);
 	event_add(c->c_rules_timer, &(struct timeval){0, 250000});
 	c->c_file = file;
+	c->c_reload = collector_reload;
 	sigs[0] = evsignal_new(c->c_base, SIGTERM, collector_signal_cb, c);
 	sigs[1] = evsignal_new(c->c_base, SIGINT, collector_signal_cb, c);
 	sigs[2] = evsignal_new(c->c_base, SIGHUP, collector_signal_cb, c);
