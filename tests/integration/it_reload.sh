@@ -9,6 +9,10 @@
 it_setup host-a
 C="$WS_BUILD/watchstand-collector -c $IT/collector.yaml"
 cp "$IT/collector.yaml" "$IT/collector.base"
+RX_PORT=$(ws_free_port)
+python3 "$WS_ROOT/tests/integration/receiver.py" "$RX_PORT" "$IT/rx.jsonl" 2>>"$IT/receiver.log" &
+IT_PIDS+=($!)
+RX="http://127.0.0.1:$RX_PORT"
 # rules_yaml EXTRA: the config with the base rules and EXTRA after them.
 write_config() {
   cp "$IT/collector.base" "$IT/collector.yaml"
@@ -26,6 +30,16 @@ rules:
     match: {series: fs.fill_pct}
     levels: [{when: ">= 0", severity: warning}]
 $1
+notify:
+  channels:
+    - {name: hook, type: webhook, url: "$RX/ok/hook", group_wait: 0s}
+    - {name: late, type: webhook, url: "$RX/ok/late", group_wait: 0s}
+  routes:
+    - name: decoy
+      match: {rule: decoy-down}
+      escalation:
+        - {after: 0s, channels: [hook], to: [alice]}
+        - {after: 6s, channels: [late], to: [alice]}
 YAML
 }
 write_config ""
@@ -105,6 +119,10 @@ expect 400 -X POST "${ADMIN[@]}" "$API/reload"
 grep -q 'collector.http cannot change without a restart' "$IT/body" || it_fail "restart-only key: $(cat "$IT/body")"
 it_healthy || it_fail "the HTTP listener moved"
 it_ok "POST /reload: admin 200 with a summary, watchstander 403, errors 400 with their text; a removed rule's alarm clears"
+# decoy-down's second escalation step was waiting through these reloads.
+paged() { grep -q '"path": *"/ok/late".*decoy-down' "$IT/rx.jsonl"; }
+ws_wait_for 20 paged || it_fail "the step waiting across the reloads never paged: $(cat "$IT/rx.jsonl" 2>/dev/null)"
+it_ok "an escalation step waiting across reloads pages when due"
 
 # The agent: SIGHUP with a probe added; its series appears over the same link.
 it_agent_config host-a "  - {name: fs, type: filesystem, interval: 1s, path: /}
