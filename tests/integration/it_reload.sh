@@ -123,6 +123,22 @@ it_ok "POST /reload: admin 200 with a summary, watchstander 403, errors 400 with
 paged() { grep -q '"path": *"/ok/late".*decoy-down' "$IT/rx.jsonl"; }
 ws_wait_for 20 paged || it_fail "the step waiting across the reloads never paged: $(cat "$IT/rx.jsonl" 2>/dev/null)"
 it_ok "an escalation step waiting across reloads pages when due"
+# A channel and a step removed: the channel's outbox goes, the notifier
+# carries on with what is left.
+write_config ""
+python3 - "$IT/collector.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace('    - {name: hook, type: webhook, url: "', '    - {name: gone, type: webhook, url: "', 1)
+s = s.replace("        - {after: 0s, channels: [hook], to: [alice]}\n", "")
+open(p, "w").write(s)
+PY
+expect 200 -X POST "${ADMIN[@]}" "$API/reload"
+grep -q '"summary": *"rules unchanged, calendar unchanged, notify routes ~1, channels +1 -1"' "$IT/body" ||
+  it_fail "summary of a notify change: $(cat "$IT/body")"
+it_healthy || it_fail "the collector is not healthy after a channel was removed"
+it_ok "a channel removed and a route changed by a reload"
 
 # The agent: SIGHUP with a probe added; its series appears over the same link.
 it_agent_config host-a "  - {name: fs, type: filesystem, interval: 1s, path: /}
