@@ -41,6 +41,7 @@ struct probe {
 	void (*pr_emit_event)(void *arg, int64_t ts_us, const char *probe,
 	                      const char *text);
 	void *pr_emit_arg;
+	int pr_every;      /* the timer runs every interval (after the first) */
 	int64_t pr_now_us; /* wall-clock time of the current run */
 	double pr_mono_s;  /* monotonic time of the current run */
 };
@@ -72,7 +73,28 @@ struct agent_conf {
 
 /* config.c */
 int agent_conf_load(const char *file, struct agent_conf *conf);
+/* The same; with err, the first error (and how many more) goes there and
+ * no "not starting" line is printed. */
+int agent_conf_read(const char *file, struct agent_conf *conf, char *err,
+                    size_t errlen);
 void agent_conf_free(struct agent_conf *conf);
+
+/* reload.c: SIGHUP. The new file is read and checked whole; on an error,
+ * or a change only a restart applies (agent.name, role, collectors, tls,
+ * spool, flush), the running probes stay. Otherwise the old probes stop,
+ * the new ones start and the actions are swapped; the uplink (its
+ * connection, spool and sequence numbers) is not touched. 0 with a
+ * summary in msg, -1 with the reason. */
+int agent_reload(struct agent_conf *conf, const char *file,
+                 struct event_base *base, struct uplink *up, char *msg,
+                 size_t len);
+/* Keys only a restart applies that differ ("agent.collectors, agent.tls"):
+ * -1 with their names in buf, else 0. */
+int agent_reload_fixed(const struct agent_conf *run,
+                       const struct agent_conf *next, char *buf, size_t len);
+/* "probes 4 (+1 -0), actions 2 (+0 -1)". */
+void agent_reload_summary(const struct agent_conf *run,
+                          const struct agent_conf *next, char *buf, size_t len);
 
 /* probe.c */
 const struct probe_type *probe_type_find(const char *name);

@@ -152,6 +152,13 @@ conf_actions(struct yconf *yc, yaml_node_t *acts, struct agent_conf *c)
 int
 agent_conf_load(const char *file, struct agent_conf *c)
 {
+	return agent_conf_read(file, c, NULL, 0);
+}
+
+int
+agent_conf_read(const char *file, struct agent_conf *c, char *err,
+                size_t errlen)
+{
 	static const char *const keys[] = {"agent", "probes", "actions", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *probes, *acts;
@@ -214,9 +221,14 @@ agent_conf_load(const char *file, struct agent_conf *c)
 	if (yc.yc_errors == 0)
 		rc = 0;
 done:
-	if (yc.yc_errors > 0)
+	if (yc.yc_errors > 0 && err == NULL)
 		fprintf(stderr, "%s: %d error%s, not starting\n", file,
 		        yc.yc_errors, yc.yc_errors == 1 ? "" : "s");
+	else if (yc.yc_errors > 1)
+		snprintf(err, errlen, "%s (and %d more error%s)", yc.yc_first,
+		         yc.yc_errors - 1, yc.yc_errors == 2 ? "" : "s");
+	else if (yc.yc_errors > 0)
+		snprintf(err, errlen, "%s", yc.yc_first);
 	yconf_free(&yc);
 	if (rc == -1)
 		agent_conf_free(c);

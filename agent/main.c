@@ -25,10 +25,19 @@ usage(void)
 	exit(2);
 }
 
+/* What the signals work on. */
+struct agent_run {
+	struct event_base *ar_base;
+	struct agent_conf *ar_conf;
+	const char *ar_file;
+	struct uplink *ar_up;
+};
+
 static void
 agent_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base *base = arg;
+	struct agent_run *ar = arg;
+	char msg[1100];
 
 	(void)what;
 	if (sig == SIGCHLD) {
@@ -36,12 +45,17 @@ agent_signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (sig == SIGHUP) {
-		log_warnx("SIGHUP: reloading is not supported yet; restart the "
-		          "agent to apply a new config");
+		if (agent_reload(ar->ar_conf, ar->ar_file, ar->ar_base,
+		                 ar->ar_up, msg, sizeof(msg)) == 0)
+			log_info("SIGHUP: config reloaded: %s", msg);
+		else
+			log_warnx("SIGHUP: config reload refused, the running "
+			          "config stays: %s",
+			          msg);
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
-	event_base_loopexit(base, NULL);
+	event_base_loopexit(ar->ar_base, NULL);
 }
 
 int
@@ -58,6 +72,7 @@ main(int argc, char **argv)
 	struct event *sigs[4];
 	struct spool *sp;
 	struct uplink *up;
+	struct agent_run ar;
 	SSL_CTX *ctx;
 	char err[512];
 	int ch, check = 0, verbose = 0;
@@ -105,10 +120,11 @@ main(int argc, char **argv)
 		if (probe_start(conf.ac_probes[i], base, up) == -1)
 			fatalx("probe %s: cannot start",
 			       conf.ac_probes[i]->pr_name);
-	sigs[0] = evsignal_new(base, SIGTERM, agent_signal_cb, base);
-	sigs[1] = evsignal_new(base, SIGINT, agent_signal_cb, base);
-	sigs[2] = evsignal_new(base, SIGHUP, agent_signal_cb, base);
-	sigs[3] = evsignal_new(base, SIGCHLD, agent_signal_cb, base);
+	ar = (struct agent_run){base, &conf, file, up};
+	sigs[0] = evsignal_new(base, SIGTERM, agent_signal_cb, &ar);
+	sigs[1] = evsignal_new(base, SIGINT, agent_signal_cb, &ar);
+	sigs[2] = evsignal_new(base, SIGHUP, agent_signal_cb, &ar);
+	sigs[3] = evsignal_new(base, SIGCHLD, agent_signal_cb, &ar);
 	for (i = 0; i < 4; i++)
 		evsignal_add(sigs[i], NULL);
 	log_info("agent %s (%s) started: %zu probes, collectors %s%s",

@@ -160,15 +160,23 @@ probe_run_now(struct probe *p)
 static void
 probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct probe *p = arg;
+
 	(void)fd;
 	(void)what;
-	probe_run_now(arg);
+	if (!p->pr_every) {
+		struct timeval every = {p->pr_interval_ms / 1000,
+		                        (p->pr_interval_ms % 1000) * 1000};
+		p->pr_every = 1;
+		event_add(p->pr_timer, &every);
+	}
+	probe_run_now(p);
 }
 
 int
 probe_start(struct probe *p, struct event_base *base, struct uplink *up)
 {
-	struct timeval first, every;
+	struct timeval first;
 	/* A little jitter so probes with one interval do not fire together. */
 	uint64_t jitter_ms = (uint64_t)rand() % (p->pr_interval_ms / 4 + 1);
 
@@ -180,13 +188,12 @@ probe_start(struct probe *p, struct event_base *base, struct uplink *up)
 	p->pr_timer = event_new(base, -1, EV_PERSIST, probe_timer_cb, p);
 	if (p->pr_timer == NULL)
 		return -1;
-	every.tv_sec = p->pr_interval_ms / 1000;
-	every.tv_usec = (p->pr_interval_ms % 1000) * 1000;
 	first.tv_sec = jitter_ms / 1000;
 	first.tv_usec = (jitter_ms % 1000) * 1000;
-	event_add(p->pr_timer, &every);
-	/* The first run comes soon after start, then every interval. */
-	event_base_once(base, -1, EV_TIMEOUT, probe_timer_cb, p, &first);
+	/* The first run comes soon after start, then every interval; one
+	 * timer (no event_base_once), so a reload can free the probe. */
+	p->pr_every = 0;
+	event_add(p->pr_timer, &first);
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #ifndef WATCHSTAND_COLLECTOR_H
 #define WATCHSTAND_COLLECTOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -63,12 +64,22 @@ struct collector {
 	struct event *c_phase_timer;
 	struct notifier *c_notifier;
 	struct events *c_events; /* the bus: log entries, alarm transitions */
+	const char *c_file;      /* the config file, read again on reload */
+	const char *c_database_arg; /* --database: kept over a reload */
+	/* collector_reload (reload.h), set by main: web/ calls it without
+	 * including the top level. */
+	int (*c_reload)(struct collector *c, const char *file,
+	                const char *actor, char *msg, size_t len);
 	unsigned char c_ack_key[ACKLINK_KEY_MAX];
 	size_t c_ack_keylen;
 };
 
 /* config.c */
 int collector_conf_load(const char *file, struct collector_conf *conf);
+/* The same; with err, the first error (and how many more) goes there
+ * and no "not starting" line is printed. */
+int collector_conf_read(const char *file, struct collector_conf *conf,
+                        char *err, size_t errlen);
 void collector_conf_free(struct collector_conf *conf);
 
 /* http.c */

@@ -105,6 +105,13 @@ conf_login(struct yconf *yc, yaml_node_t *m, struct collector_conf *c)
 int
 collector_conf_load(const char *file, struct collector_conf *c)
 {
+	return collector_conf_read(file, c, NULL, 0);
+}
+
+int
+collector_conf_read(const char *file, struct collector_conf *c, char *err,
+                    size_t errlen)
+{
 	static const char *const top[] = {"collector", "calendar",   "rules",
 	                                  "notify",    "checklists", NULL};
 	static const char *const later[] = {"checklists", NULL};
@@ -252,9 +259,14 @@ collector_conf_load(const char *file, struct collector_conf *c)
 	if (yc.yc_errors == 0)
 		rc = 0;
 done:
-	if (yc.yc_errors > 0)
+	if (yc.yc_errors > 0 && err == NULL)
 		fprintf(stderr, "%s: %d error%s, not starting\n", file,
 		        yc.yc_errors, yc.yc_errors == 1 ? "" : "s");
+	else if (yc.yc_errors > 1)
+		snprintf(err, errlen, "%s (and %d more error%s)", yc.yc_first,
+		         yc.yc_errors - 1, yc.yc_errors == 2 ? "" : "s");
+	else if (yc.yc_errors > 0)
+		snprintf(err, errlen, "%s", yc.yc_first);
 	yconf_free(&yc);
 	if (rc == -1)
 		collector_conf_free(c);

@@ -17,6 +17,7 @@
 #include "watchstand/tls.h"
 #include "collector.h"
 #include "events.h"
+#include "reload.h"
 #include "alarm/alarm.h"
 #include "web/api.h"
 #include "ingest/ingest.h"
@@ -103,16 +104,18 @@ collector_calendar(const struct calendar *cal, const char *at)
 static void
 collector_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base *base = arg;
+	struct collector *c = arg;
+	char msg[1024];
 
 	(void)what;
 	if (sig == SIGHUP) {
-		log_warnx("SIGHUP: reloading is not supported yet; restart the "
-		          "collector to apply a new config");
+		/* collector_reload logs and writes the shift log. */
+		log_info("SIGHUP: reloading %s", c->c_file);
+		collector_reload(c, c->c_file, "SIGHUP", msg, sizeof(msg));
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
-	event_base_loopexit(base, NULL);
+	event_base_loopexit(c->c_base, NULL);
 }
 
 static void collector_role_check_async(struct collector *c);
@@ -506,12 +509,11 @@ collector_run(struct collector *c, const char *file)
 	c->c_rules_timer =
 	    event_new(c->c_base, -1, EV_PERSIST, collector_rules_cb, c);
 	event_add(c->c_rules_timer, &(struct timeval){0, 250000});
-	sigs[0] =
-	    evsignal_new(c->c_base, SIGTERM, collector_signal_cb, c->c_base);
-	sigs[1] =
-	    evsignal_new(c->c_base, SIGINT, collector_signal_cb, c->c_base);
-	sigs[2] =
-	    evsignal_new(c->c_base, SIGHUP, collector_signal_cb, c->c_base);
+	c->c_file = file;
+	c->c_reload = collector_reload;
+	sigs[0] = evsignal_new(c->c_base, SIGTERM, collector_signal_cb, c);
+	sigs[1] = evsignal_new(c->c_base, SIGINT, collector_signal_cb, c);
+	sigs[2] = evsignal_new(c->c_base, SIGHUP, collector_signal_cb, c);
 	for (i = 0; i < 3; i++)
 		evsignal_add(sigs[i], NULL);
 	log_info("collector %s: agents on %s (TLS), HTTP on %s",
@@ -618,6 +620,7 @@ main(int argc, char **argv)
 	if (database != NULL) {
 		free(c.c_conf.cc_database);
 		c.c_conf.cc_database = strdup(database);
+		c.c_database_arg = database;
 	}
 	if (strcmp(cmd, "check-config") == 0) {
 		printf("%s: configuration OK\n", file);

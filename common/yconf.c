@@ -9,6 +9,30 @@
 #include "watchstand/yconf.h"
 #include "watchstand/xalloc.h"
 
+/* Every error goes to stderr; the first is kept for callers that answer
+ * with it (a reload through the API). */
+static void yconf_report(struct yconf *yc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+yconf_report(struct yconf *yc, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[1200];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s\n", msg);
+	if (yc->yc_errors++ == 0) {
+		size_t n = strlen(msg);
+		if (n >= sizeof(yc->yc_first))
+			n = sizeof(yc->yc_first) - 1;
+		memcpy(yc->yc_first, msg, n);
+		yc->yc_first[n] = '\0';
+	}
+}
+
 int
 yconf_load(struct yconf *yc, const char *file)
 {
@@ -19,26 +43,23 @@ yconf_load(struct yconf *yc, const char *file)
 	memset(yc, 0, sizeof(*yc));
 	yc->yc_file = xstrdup(file);
 	if ((fp = fopen(file, "r")) == NULL) {
-		fprintf(stderr, "%s: cannot open: %s\n", file, strerror(errno));
-		yc->yc_errors++;
+		yconf_report(yc, "%s: cannot open: %s", file, strerror(errno));
 		return -1;
 	}
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, fp);
 	if (!yaml_parser_load(&parser, &yc->yc_doc)) {
-		fprintf(stderr, "%s:%zu:%zu: YAML syntax error: %s%s%s\n", file,
-		        parser.problem_mark.line + 1,
-		        parser.problem_mark.column + 1,
-		        parser.problem ? parser.problem : "unknown",
-		        parser.context ? " " : "",
-		        parser.context ? parser.context : "");
-		yc->yc_errors++;
+		yconf_report(yc, "%s:%zu:%zu: YAML syntax error: %s%s%s", file,
+		             parser.problem_mark.line + 1,
+		             parser.problem_mark.column + 1,
+		             parser.problem ? parser.problem : "unknown",
+		             parser.context ? " " : "",
+		             parser.context ? parser.context : "");
 		goto done;
 	}
 	yc->yc_loaded = 1;
 	if (yaml_document_get_root_node(&yc->yc_doc) == NULL) {
-		fprintf(stderr, "%s:1:1: the configuration is empty\n", file);
-		yc->yc_errors++;
+		yconf_report(yc, "%s:1:1: the configuration is empty", file);
 		goto done;
 	}
 	rc = 0;
@@ -76,11 +97,11 @@ yconf_error(struct yconf *yc, yaml_node_t *n, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n != NULL)
-		fprintf(stderr, "%s:%zu:%zu: %s\n", yc->yc_file,
-		        n->start_mark.line + 1, n->start_mark.column + 1, msg);
+		yconf_report(yc, "%s:%zu:%zu: %s", yc->yc_file,
+		             n->start_mark.line + 1, n->start_mark.column + 1,
+		             msg);
 	else
-		fprintf(stderr, "%s: %s\n", yc->yc_file, msg);
-	yc->yc_errors++;
+		yconf_report(yc, "%s: %s", yc->yc_file, msg);
 }
 
 const char *

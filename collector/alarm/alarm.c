@@ -345,8 +345,11 @@ alarms_outcome(void *arg, const struct rule *r, const char *host,
 		break;
 	case RT_CLEAR:
 		oa = alarm_find(a, r->r_name, host, series, 0);
-		snprintf(text, sizeof(text), "CLEAR %s on %s: %s = %g",
-		         r->r_name, host, series, o->ro_value);
+		snprintf(text, sizeof(text), "CLEAR %s on %s: %s = %g%s",
+		         r->r_name, host, series, o->ro_value,
+		         o->ro_reload ? " (the rule was removed or changed by "
+		                        "a config reload)"
+		                      : "");
 		if (oa != NULL) {
 			HASH_DEL(a->a_open, oa);
 			free(oa);

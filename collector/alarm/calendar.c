@@ -396,3 +396,30 @@ calendar_has_phase(const struct calendar *cal, const char *name)
 			return 1;
 	return 0;
 }
+
+int
+calendar_same(const struct calendar *a, const struct calendar *b)
+{
+	size_t i;
+
+	if (strcmp(a->cal_tz ? a->cal_tz : "", b->cal_tz ? b->cal_tz : "") !=
+	        0 ||
+	    strcmp(a->cal_default ? a->cal_default : "",
+	           b->cal_default ? b->cal_default : "") != 0 ||
+	    a->cal_nphases != b->cal_nphases ||
+	    a->cal_nholidays != b->cal_nholidays)
+		return 0;
+	for (i = 0; i < a->cal_nphases; i++) {
+		const struct cal_phase *x = &a->cal_phases[i],
+		                       *y = &b->cal_phases[i];
+		if (strcmp(x->cp_name, y->cp_name) != 0 ||
+		    x->cp_days != y->cp_days || x->cp_from != y->cp_from ||
+		    x->cp_to != y->cp_to ||
+		    x->cp_skip_before_holiday != y->cp_skip_before_holiday)
+			return 0;
+	}
+	for (i = 0; i < a->cal_nholidays; i++)
+		if (a->cal_holidays[i] != b->cal_holidays[i])
+			return 0;
+	return 1;
+}

@@ -46,6 +46,8 @@ int calendar_local_format(const struct calendar *cal, time_t t, char *buf,
                           size_t len);
 /* 1 when name is the default or one of the phases. */
 int calendar_has_phase(const struct calendar *cal, const char *name);
+/* 1 when two calendars say the same (a reload's summary). */
+int calendar_same(const struct calendar *a, const struct calendar *b);
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
 int64_t calendar_days(int y, int m, int d);
 

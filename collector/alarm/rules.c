@@ -518,7 +518,8 @@ struct rules_series {
 	size_t rs_ninsts;
 	const char *rs_host; /* NUL-terminated copies for callbacks */
 	const char *rs_series;
-	char rs_key[]; /* "host\1series", then "host\0series\0" */
+	const char *rs_role; /* to match rules added by a reload */
+	char rs_key[];       /* "host\1series", "host\0series\0", "role\0" */
 };
 
 /* Rules whose series pattern has no glob characters, by that name. */
@@ -539,16 +540,16 @@ struct rules_engine {
 	size_t re_keycap;
 };
 
-struct rules_engine *
-rules_engine_new(const struct rules_conf *rc)
+/* Literal series names are looked up, only globs are matched one by
+ * one, so a new series costs little even with many rules. */
+static void
+rules_engine_index(struct rules_engine *re, const struct rules_conf *rc)
 {
-	struct rules_engine *re = calloc(1, sizeof(*re));
 	size_t i;
 
 	re->re_conf = rc;
 	re->re_globs = calloc(rc->rc_n + 1, sizeof(*re->re_globs));
-	/* Literal series names are looked up, only globs are matched one by
-	 * one, so a new series costs little even with many rules. */
+	re->re_nglobs = 0;
 	for (i = 0; i < rc->rc_n; i++) {
 		const struct rule *r = &rc->rc_rules[i];
 		struct rules_literal *l;
@@ -571,6 +572,30 @@ rules_engine_new(const struct rules_conf *rc)
 		    realloc(l->rl_rules, (l->rl_n + 1) * sizeof(*l->rl_rules));
 		l->rl_rules[l->rl_n++] = r;
 	}
+}
+
+static void
+rules_engine_unindex(struct rules_engine *re)
+{
+	struct rules_literal *l, *ltmp;
+
+	HASH_ITER(hh, re->re_literal, l, ltmp)
+	{
+		HASH_DEL(re->re_literal, l);
+		free(l->rl_rules);
+		free(l);
+	}
+	free(re->re_globs);
+	re->re_globs = NULL;
+	re->re_nglobs = 0;
+}
+
+struct rules_engine *
+rules_engine_new(const struct rules_conf *rc)
+{
+	struct rules_engine *re = calloc(1, sizeof(*re));
+
+	rules_engine_index(re, rc);
 	return re;
 }
 
@@ -578,7 +603,6 @@ void
 rules_engine_free(struct rules_engine *re)
 {
 	struct rules_series *s, *tmp;
-	struct rules_literal *l, *ltmp;
 
 	if (re == NULL)
 		return;
@@ -588,13 +612,7 @@ rules_engine_free(struct rules_engine *re)
 		free(s->rs_insts);
 		free(s);
 	}
-	HASH_ITER(hh, re->re_literal, l, ltmp)
-	{
-		HASH_DEL(re->re_literal, l);
-		free(l->rl_rules);
-		free(l);
-	}
-	free(re->re_globs);
+	rules_engine_unindex(re);
 	free(re->re_key);
 	free(re);
 }
@@ -606,10 +624,9 @@ rules_engine_series(struct rules_engine *re)
 }
 
 static void
-rules_engine_attach(struct rules_series *s, const struct rule *r,
-                    const char *host, const char *role)
+rules_engine_attach(struct rules_series *s, const struct rule *r)
 {
-	if (!rule_matches(r, host, role, s->rs_series))
+	if (!rule_matches(r, s->rs_host, s->rs_role, s->rs_series))
 		return;
 	s->rs_insts =
 	    realloc(s->rs_insts, (s->rs_ninsts + 1) * sizeof(*s->rs_insts));
@@ -617,13 +634,27 @@ rules_engine_attach(struct rules_series *s, const struct rule *r,
 	rule_state_init(&s->rs_insts[s->rs_ninsts++].ri_state);
 }
 
+/* The series' rules, from the engine's index. */
+static void
+rules_engine_attach_all(struct rules_engine *re, struct rules_series *s)
+{
+	struct rules_literal *lit;
+	size_t i;
+
+	HASH_FIND(hh, re->re_literal, s->rs_series, strlen(s->rs_series), lit);
+	for (i = 0; lit != NULL && i < lit->rl_n; i++)
+		rules_engine_attach(s, lit->rl_rules[i]);
+	for (i = 0; i < re->re_nglobs; i++)
+		rules_engine_attach(s, re->re_globs[i]);
+}
+
 /* The rules of a series, found once and cached. */
 static struct rules_series *
 rules_engine_find(struct rules_engine *re, const char *host, const char *role,
                   const char *series, size_t series_len)
 {
-	size_t hlen = strlen(host), klen = hlen + 1 + series_len, i;
-	struct rules_literal *lit;
+	size_t hlen = strlen(host), klen = hlen + 1 + series_len,
+	       rlen = strlen(role);
 	struct rules_series *s;
 
 	if (klen + 1 > re->re_keycap) {
@@ -637,17 +668,15 @@ rules_engine_find(struct rules_engine *re, const char *host, const char *role,
 	HASH_FIND(hh, re->re_map, re->re_key, klen, s);
 	if (s != NULL)
 		return s;
-	s = calloc(1, sizeof(*s) + 2 * (klen + 1));
+	s = calloc(1, sizeof(*s) + 2 * (klen + 1) + rlen + 1);
 	memcpy(s->rs_key, re->re_key, klen + 1);
 	memcpy(s->rs_key + klen + 1, re->re_key, klen + 1);
 	s->rs_key[klen + 1 + hlen] = '\0';
 	s->rs_host = s->rs_key + klen + 1;
 	s->rs_series = s->rs_host + hlen + 1;
-	HASH_FIND(hh, re->re_literal, s->rs_series, series_len, lit);
-	for (i = 0; lit != NULL && i < lit->rl_n; i++)
-		rules_engine_attach(s, lit->rl_rules[i], host, role);
-	for (i = 0; i < re->re_nglobs; i++)
-		rules_engine_attach(s, re->re_globs[i], host, role);
+	s->rs_role = s->rs_key + 2 * (klen + 1);
+	memcpy(s->rs_key + 2 * (klen + 1), role, rlen + 1);
+	rules_engine_attach_all(re, s);
 	HASH_ADD_KEYPTR(hh, re->re_map, s->rs_key, klen, s);
 	return s;
 }
@@ -703,4 +732,151 @@ rules_engine_forget_host(struct rules_engine *re, const char *host)
 		free(s->rs_insts);
 		free(s);
 	}
+}
+
+/* ---- reload ---- */
+
+static int
+str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int
+strlist_same(char **a, char **b)
+{
+	size_t i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	for (i = 0; a[i] != NULL && b[i] != NULL; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return a[i] == NULL && b[i] == NULL;
+}
+
+int
+rule_same(const struct rule *a, const struct rule *b)
+{
+	size_t i;
+
+	if (!str_same(a->r_name, b->r_name) ||
+	    !str_same(a->r_host, b->r_host) ||
+	    !str_same(a->r_role, b->r_role) ||
+	    !str_same(a->r_series, b->r_series) ||
+	    a->r_nlevels != b->r_nlevels || a->r_for_ms != b->r_for_ms ||
+	    a->r_stale_ms != b->r_stale_ms)
+		return 0;
+	for (i = 0; i < a->r_nlevels; i++) {
+		const struct rule_level *x = &a->r_levels[i],
+		                        *y = &b->r_levels[i];
+		if (x->rl_op != y->rl_op ||
+		    x->rl_threshold != y->rl_threshold ||
+		    x->rl_clear != y->rl_clear ||
+		    x->rl_severity != y->rl_severity)
+			return 0;
+	}
+	return 1;
+}
+
+int
+rule_identical(const struct rule *a, const struct rule *b)
+{
+	size_t i;
+
+	if (!rule_same(a, b) || a->r_nby_phase != b->r_nby_phase ||
+	    !strlist_same(a->r_suppress_in, b->r_suppress_in) ||
+	    !str_same(a->r_description, b->r_description) ||
+	    !str_same(a->r_runbook, b->r_runbook))
+		return 0;
+	for (i = 0; i < a->r_nby_phase; i++)
+		if (strcmp(a->r_by_phase[i].rps_phase,
+		           b->r_by_phase[i].rps_phase) != 0 ||
+		    a->r_by_phase[i].rps_severity !=
+		        b->r_by_phase[i].rps_severity)
+			return 0;
+	return 1;
+}
+
+static const struct rule *
+rules_by_name(const struct rules_conf *rc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < rc->rc_n; i++)
+		if (str_same(rc->rc_rules[i].r_name, name))
+			return &rc->rc_rules[i];
+	return NULL;
+}
+
+void
+rules_diff(const struct rules_conf *from, const struct rules_conf *to,
+           struct rules_diff *d)
+{
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	for (i = 0; i < to->rc_n; i++) {
+		const struct rule *old =
+		    rules_by_name(from, to->rc_rules[i].r_name);
+		if (old == NULL)
+			d->rd_added++;
+		else if (!rule_identical(old, &to->rc_rules[i]))
+			d->rd_changed++;
+	}
+	for (i = 0; i < from->rc_n; i++)
+		if (rules_by_name(to, from->rc_rules[i].r_name) == NULL)
+			d->rd_removed++;
+}
+
+size_t
+rules_engine_reconfigure(struct rules_engine *re, const struct rules_conf *rc,
+                         rules_fn fn, void *arg)
+{
+	struct rules_series *s, *tmp;
+	size_t dropped = 0, i, j;
+
+	rules_engine_unindex(re);
+	rules_engine_index(re, rc);
+	HASH_ITER(hh, re->re_map, s, tmp)
+	{
+		struct rules_inst *old = s->rs_insts;
+		size_t nold = s->rs_ninsts;
+		char *kept = calloc(nold + 1, 1);
+
+		s->rs_insts = NULL;
+		s->rs_ninsts = 0;
+		rules_engine_attach_all(re, s);
+		/* The new rules take over the state of their old selves. */
+		for (i = 0; i < s->rs_ninsts; i++)
+			for (j = 0; j < nold; j++)
+				if (!kept[j] &&
+				    rule_same(old[j].ri_rule,
+				              s->rs_insts[i].ri_rule)) {
+					s->rs_insts[i].ri_state =
+					    old[j].ri_state;
+					kept[j] = 1;
+					break;
+				}
+		for (j = 0; j < nold; j++) {
+			struct rule_outcome o;
+			if (kept[j])
+				continue;
+			dropped++;
+			if (old[j].ri_state.rs_level == RULE_NONE)
+				continue;
+			memset(&o, 0, sizeof(o));
+			o.ro_what = RT_CLEAR;
+			o.ro_level = RULE_NONE;
+			o.ro_from = old[j].ri_state.rs_level;
+			o.ro_value = old[j].ri_state.rs_value;
+			o.ro_reload = 1;
+			if (fn != NULL)
+				fn(arg, old[j].ri_rule, s->rs_host,
+				   s->rs_series, &o);
+		}
+		free(kept);
+		free(old);
+	}
+	return dropped;
 }

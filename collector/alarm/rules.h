@@ -82,6 +82,7 @@ struct rule_outcome {
 	enum severity ro_severity; /* after severity_by_phase */
 	int ro_suppressed;         /* the phase suppresses this rule */
 	int ro_chattering;
+	int ro_reload; /* cleared: a reload removed or changed the rule */
 	double ro_value;
 };
 
@@ -126,5 +127,28 @@ void rules_engine_tick(struct rules_engine *re, int64_t now_ms,
 size_t rules_engine_series(struct rules_engine *re);
 /* Forgets the state of every series of host (it is evaluated afresh). */
 void rules_engine_forget_host(struct rules_engine *re, const char *host);
+
+/* 1 when two rules evaluate alike (match, levels, for, stale_after):
+ * a reload keeps their state. Wording and per-phase severity may differ. */
+int rule_same(const struct rule *a, const struct rule *b);
+/* 1 when nothing at all differs. */
+int rule_identical(const struct rule *a, const struct rule *b);
+struct rules_diff {
+	unsigned rd_added, rd_removed, rd_changed;
+};
+/* Rules by name: new, gone, and defined differently. */
+void rules_diff(const struct rules_conf *from, const struct rules_conf *to,
+                struct rules_diff *d);
+/*
+ * A reload: the engine follows rc from now on. Per series, the state of a
+ * rule that evaluates alike (rule_same, by name) is kept: a pending `for`,
+ * an active level, the chattering history. A rule removed or changed
+ * loses its state; if it was active, fn gets an RT_CLEAR with ro_reload
+ * set (its alarm clears by the normal path), with the old rule, which
+ * must still be valid during this call. Returns the states dropped.
+ */
+size_t rules_engine_reconfigure(struct rules_engine *re,
+                                const struct rules_conf *rc, rules_fn fn,
+                                void *arg);
 
 #endif

@@ -756,3 +756,9 @@ ingest_metrics(struct ingest *in, struct evbuffer *out)
 		    "%.0f\n",
 		    ai->ai_name, ai->ai_spool_pending);
 }
+
+void
+ingest_set_silence(struct ingest *in, uint64_t ms)
+{
+	in->i_silence_ms = ms;
+}

@@ -39,6 +39,8 @@ struct ingest_deps {
 
 struct ingest *ingest_new(const struct ingest_deps *d);
 void ingest_free(struct ingest *in);
+/* A reload: collector.agent_silence from now on. */
+void ingest_set_silence(struct ingest *in, uint64_t ms);
 /* Appends the per-agent metrics in Prometheus text format. */
 void ingest_metrics(struct ingest *in, struct evbuffer *out);
 int ingest_connected(struct ingest *in);

@@ -1290,3 +1290,9 @@ store_full(struct store *st)
 {
 	return st->s_queue_bytes > STORE_HIGH_BYTES;
 }
+
+void
+store_set_retention(struct store *st, uint64_t retention_ms)
+{
+	st->s_retention_ms = retention_ms;
+}

@@ -38,6 +38,8 @@ struct store *store_new(struct event_base *base, struct collector_stats *stats,
 /* Who hears about hellos and commits (the ingest); NULL: nobody. */
 void store_set_callbacks(struct store *st, const struct store_callbacks *cb);
 void store_free(struct store *st);
+/* A reload: collector.retention from now on. */
+void store_set_retention(struct store *st, uint64_t retention_ms);
 void store_hello(struct store *st, uint64_t conn_id,
                  const struct proto_hello *h, const char *address);
 /* Takes a copy of the batch payload (already validated). */

@@ -44,7 +44,7 @@ struct step_job {
 	struct notifier *sj_n;
 	struct event *sj_timer;
 	int64_t sj_alarm;
-	size_t sj_route;
+	char *sj_route; /* by name: a reload may renumber the routes */
 	int sj_step;
 };
 
@@ -457,7 +457,7 @@ message_send(struct message *m)
 
 struct message_ctx {
 	struct notifier *mc_n;
-	const struct notify_channel *mc_ch;
+	char *mc_channel; /* by name: a reload may come before the answer */
 	json_t *mc_json;
 };
 
@@ -465,8 +465,25 @@ static void
 message_created(void *arg, PGresult *r)
 {
 	struct message_ctx *mc = arg;
+	const struct notify_channel *ch =
+	    notify_channel_find(mc->mc_n->n_conf, mc->mc_channel);
 	struct message *m;
 
+	if (result_ok(r) && PQntuples(r) == 1 && ch == NULL) {
+		const char *params[2] = {PQgetvalue(r, 0, 0),
+		                         "the channel was removed by a config "
+		                         "reload"};
+		log_warnx("notify: message %s by %s: %s", params[0],
+		          mc->mc_channel, params[1]);
+		store_sql(mc->mc_n->n_d.nd_store,
+		          "UPDATE watchstand.notify_messages SET status = "
+		          "'failed', last_error = $2 WHERE id = $1::bigint",
+		          2, params);
+		json_decref(mc->mc_json);
+		free(mc->mc_channel);
+		free(mc);
+		return;
+	}
 	if (!result_ok(r) || PQntuples(r) != 1) {
 		/* Pages stay unsent in the table; a restart sends them. */
 		log_warnx("notify: a message to %s could not be recorded: %s",
@@ -474,13 +491,14 @@ message_created(void *arg, PGresult *r)
 		              json_object_get(mc->mc_json, "recipient")),
 		          r ? PQresultErrorMessage(r) : "database away");
 		json_decref(mc->mc_json);
+		free(mc->mc_channel);
 		free(mc);
 		return;
 	}
-	m = message_new(mc->mc_n, mc->mc_ch, atoll(PQgetvalue(r, 0, 0)),
-	                mc->mc_json);
+	m = message_new(mc->mc_n, ch, atoll(PQgetvalue(r, 0, 0)), mc->mc_json);
 	m->m_deadline_ms =
 	    now_ms() + (int64_t)mc->mc_n->n_conf->nc_retry_deadline_ms;
+	free(mc->mc_channel);
 	free(mc);
 	message_send(m);
 }
@@ -528,7 +546,7 @@ outbox_flush(struct outbox *ob)
 	to = json_object_get(first, "to");
 	mc = calloc(1, sizeof(*mc));
 	mc->mc_n = n;
-	mc->mc_ch = ob->ob_ch;
+	mc->mc_channel = strdup(ob->ob_ch->ch_name);
 	mc->mc_json = message_json(to, pages);
 	json_array_clear(ob->ob_held);
 	ob->ob_last_ms = now_ms();
@@ -698,9 +716,16 @@ static void step_schedule(struct notifier *n, int64_t alarm, size_t route,
 struct step_ctx {
 	struct notifier *sc_n;
 	int64_t sc_alarm;
-	size_t sc_route;
+	char *sc_route; /* by name: a reload may come before the answer */
 	int sc_step;
 };
+
+static void
+step_ctx_free(struct step_ctx *sc)
+{
+	free(sc->sc_route);
+	free(sc);
+}
 
 /* Chat rooms get one message per step; people get their own. */
 static int
@@ -802,13 +827,22 @@ step_fired(void *arg, PGresult *r)
 {
 	struct step_ctx *sc = arg;
 	struct notifier *n = sc->sc_n;
-	const struct notify_route *rt = &n->n_conf->nc_routes[sc->sc_route];
+	size_t route = 0;
+	const struct notify_route *rt =
+	    route_by_name(n->n_conf, sc->sc_route, &route);
 	json_t *info, *pages;
 	int k = sc->sc_step;
 
 	if (!result_ok(r) || PQntuples(r) != 1) {
 		/* Fired already (a restart in between) or no such alarm. */
-		free(sc);
+		step_ctx_free(sc);
+		return;
+	}
+	if (rt == NULL) {
+		log_warnx("notify: step %d of route '%s' for alarm %lld: the "
+		          "route was removed by a reload; no pages",
+		          k, sc->sc_route, (long long)sc->sc_alarm);
+		step_ctx_free(sc);
 		return;
 	}
 	if (strcmp(PQgetvalue(r, 0, 0), "fired") != 0) {
@@ -816,7 +850,7 @@ step_fired(void *arg, PGresult *r)
 		          "the alarm is %s",
 		          k, rt->nr_name, (long long)sc->sc_alarm,
 		          PQgetvalue(r, 0, 7));
-		free(sc);
+		step_ctx_free(sc);
 		return;
 	}
 	info = page_info(r, (size_t)k < rt->nr_nsteps ? "page" : "repeat",
@@ -827,26 +861,40 @@ step_fired(void *arg, PGresult *r)
 	pages_write(n, pages);
 	/* After the last step, the repeats while nobody acknowledges. */
 	if (rt->nr_repeat_ms > 0 && (size_t)k + 1 >= rt->nr_nsteps)
-		step_schedule(n, sc->sc_alarm, sc->sc_route, k + 1,
+		step_schedule(n, sc->sc_alarm, route, k + 1,
 		              now_ms() + (int64_t)rt->nr_repeat_ms, 0);
-	free(sc);
+	step_ctx_free(sc);
 }
 
 static void
-step_fire(struct notifier *n, int64_t alarm, size_t route, int k)
+step_fire(struct notifier *n, int64_t alarm, const char *name, int k)
 {
-	const struct notify_route *rt = &n->n_conf->nc_routes[route];
-	struct step_ctx *sc = calloc(1, sizeof(*sc));
+	size_t route;
+	const struct notify_route *rt = route_by_name(n->n_conf, name, &route);
+	struct step_ctx *sc;
 	char id[32], step[16];
-	const char *params[4] = {id, rt->nr_name, step,
-	                         route_step(rt, k)->ns_unacked ? "t" : "f"};
+	const char *params[4] = {id, name, step, "f"};
 
-	sc->sc_n = n;
-	sc->sc_alarm = alarm;
-	sc->sc_route = route;
-	sc->sc_step = k;
 	snprintf(id, sizeof(id), "%lld", (long long)alarm);
 	snprintf(step, sizeof(step), "%d", k);
+	if (rt == NULL) {
+		/* Removed by a reload: the step will never be taken. */
+		log_warnx("notify: route '%s' of a waiting step (alarm %lld) "
+		          "is no longer configured; step cancelled",
+		          name, (long long)alarm);
+		store_sql(n->n_d.nd_store,
+		          "UPDATE watchstand.notify_steps SET state = "
+		          "'cancelled' WHERE alarm_id = $1::bigint AND route = "
+		          "$2 AND step = $3::int AND state = 'waiting'",
+		          3, params);
+		return;
+	}
+	params[3] = route_step(rt, k)->ns_unacked ? "t" : "f";
+	sc = calloc(1, sizeof(*sc));
+	sc->sc_n = n;
+	sc->sc_alarm = alarm;
+	sc->sc_route = strdup(name);
+	sc->sc_step = k;
 	/* The alarm decides in the same statement that marks the step:
 	 * acknowledged, shelved, suppressed or closed alarms page nobody. */
 	store_query(
@@ -881,24 +929,25 @@ step_job_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	step_fire(n, j->sj_alarm, j->sj_route, j->sj_step);
 	event_free(j->sj_timer);
+	free(j->sj_route);
 	free(j);
 }
 
 static void
-step_job_add(struct notifier *n, int64_t alarm, size_t route, int step,
+step_job_add(struct notifier *n, int64_t alarm, const char *route, int step,
              int64_t due_ms)
 {
 	struct step_job *j;
 	struct timeval tv = ms_tv(due_ms - now_ms());
 
 	for (j = n->n_jobs; j != NULL; j = j->sj_next)
-		if (j->sj_alarm == alarm && j->sj_route == route &&
+		if (j->sj_alarm == alarm && strcmp(j->sj_route, route) == 0 &&
 		    j->sj_step == step)
 			return; /* the sweep found one we wait for already */
 	j = calloc(1, sizeof(*j));
 	j->sj_n = n;
 	j->sj_alarm = alarm;
-	j->sj_route = route;
+	j->sj_route = strdup(route);
 	j->sj_step = step;
 	j->sj_timer = evtimer_new(n->n_d.nd_base, step_job_cb, j);
 	j->sj_next = n->n_jobs;
@@ -924,7 +973,8 @@ steps_written(void *arg, PGresult *r)
 			          PQgetvalue(r, i, 1));
 			continue;
 		}
-		step_job_add(n, atoll(PQgetvalue(r, i, 0)), route,
+		step_job_add(n, atoll(PQgetvalue(r, i, 0)),
+		             n->n_conf->nc_routes[route].nr_name,
 		             atoi(PQgetvalue(r, i, 2)),
 		             atoll(PQgetvalue(r, i, 3)));
 	}
@@ -1258,6 +1308,7 @@ notifier_free(struct notifier *n)
 	while ((j = n->n_jobs) != NULL) {
 		n->n_jobs = j->sj_next;
 		event_free(j->sj_timer);
+		free(j->sj_route);
 		free(j);
 	}
 	HASH_ITER(hh, n->n_outboxes, ob, tmp)
@@ -1307,4 +1358,73 @@ notifier_metrics(struct notifier *n, struct evbuffer *out)
 	    "watchstand_notifications_pending %zu\n",
 	    (unsigned long long)n->n_sent, (unsigned long long)n->n_failed,
 	    (unsigned long long)n->n_retried, pending);
+}
+
+/* A reload: routes are found by name when a step fires, so waiting steps
+ * carry on; messages and outboxes follow their channel by name. A message
+ * whose channel is gone fails with that reason (recorded), an outbox's
+ * held pages stay unsent in the table. Call before the old conf is freed
+ * (its channels are still read here). */
+void
+notifier_reconfigure(struct notifier *n, const struct notify_conf *nc,
+                     const char *public_url)
+{
+	struct message *m, *mnext;
+	struct outbox *ob, *tmp;
+
+	if (n == NULL)
+		return;
+	n->n_conf = nc;
+	n->n_d.nd_conf = nc;
+	n->n_d.nd_public_url = public_url;
+	for (m = n->n_messages; m != NULL; m = mnext) {
+		const struct notify_channel *ch =
+		    notify_channel_find(nc, m->m_ch->ch_name);
+		mnext = m->m_next;
+		if (ch != NULL) {
+			m->m_ch = ch;
+			continue;
+		}
+		n->n_failed++;
+		message_record(m, "failed", "failed",
+		               "the channel was removed by a config reload", 0);
+		log_warnx("notify: message %lld by %s given up: the channel "
+		          "was removed by a config reload",
+		          (long long)m->m_id, m->m_ch->ch_name);
+		message_log(m, "PAGE FAILED to",
+		            "the channel was removed by a config reload");
+		message_free(m);
+	}
+	HASH_ITER(hh, n->n_outboxes, ob, tmp)
+	{
+		const struct notify_channel *ch =
+		    notify_channel_find(nc, ob->ob_ch->ch_name);
+		if (ch != NULL &&
+		    ch->ch_rate_count == ob->ob_ch->ch_rate_count) {
+			ob->ob_ch = ch;
+			continue;
+		}
+		if (ch != NULL) {
+			/* Another rate limit: its window starts afresh. */
+			free(ob->ob_sent);
+			ob->ob_sent = ch->ch_rate_count > 0
+			                  ? calloc(ch->ch_rate_count,
+			                           sizeof(*ob->ob_sent))
+			                  : NULL;
+			ob->ob_nsent = ob->ob_head = 0;
+			ob->ob_ch = ch;
+			continue;
+		}
+		if (json_array_size(ob->ob_held) > 0)
+			log_warnx("notify: %zu page%s for %s left unsent: the "
+			          "channel was removed by a config reload",
+			          json_array_size(ob->ob_held),
+			          json_array_size(ob->ob_held) == 1 ? "" : "s",
+			          ob->ob_ch->ch_name);
+		HASH_DEL(n->n_outboxes, ob);
+		event_free(ob->ob_timer);
+		json_decref(ob->ob_held);
+		free(ob->ob_sent);
+		free(ob);
+	}
 }

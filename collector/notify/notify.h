@@ -33,6 +33,15 @@ int notify_route_matches(const struct notify_route *r, int severity,
                          const char *phase, const char *role, const char *host,
                          const char *rule);
 
+/* What a reload changes: routes and channels by name. */
+struct notify_diff {
+	unsigned nd_routes_added, nd_routes_removed, nd_routes_changed;
+	unsigned nd_channels_added, nd_channels_removed, nd_channels_changed;
+	int nd_settings_changed; /* ack_ttl, group_wait, rate, retry */
+};
+void notify_conf_diff(const struct notify_conf *from,
+                      const struct notify_conf *to, struct notify_diff *d);
+
 /* notify.c: the notifier, run by the collector that leads. */
 struct event_base;
 struct events;
@@ -65,6 +74,11 @@ struct notifier_deps {
 /* NULL when no channel is configured. */
 struct notifier *notifier_new(const struct notifier_deps *d);
 void notifier_free(struct notifier *n);
+/* A config reload: routes, channels and settings from nc from now on;
+ * waiting steps, messages and held pages carry on where they still can.
+ * The old conf may be freed after this returns. */
+void notifier_reconfigure(struct notifier *n, const struct notify_conf *nc,
+                          const char *public_url);
 /* An alarm was raised or changed severity (its row is written). */
 void notify_alarm(struct notifier *n, const struct notify_alarm *a);
 /* An alarm came back from shelving: paged if still active and not

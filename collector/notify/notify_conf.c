@@ -614,3 +614,123 @@ notify_route_matches(const struct notify_route *r, int sev, const char *phase,
 	       (r->nr_host == NULL || fnmatch(r->nr_host, host, 0) == 0) &&
 	       (r->nr_rule == NULL || fnmatch(r->nr_rule, rule, 0) == 0);
 }
+
+/* ---- reload: what changed ---- */
+
+static int
+nc_str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int
+nc_list_same(char **a, char **b)
+{
+	size_t i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	for (i = 0; a[i] != NULL && b[i] != NULL; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return a[i] == NULL && b[i] == NULL;
+}
+
+static int
+notify_channel_same(const struct notify_channel *a,
+                    const struct notify_channel *b)
+{
+	return a->ch_type == b->ch_type && nc_str_same(a->ch_url, b->ch_url) &&
+	       nc_str_same(a->ch_method, b->ch_method) &&
+	       nc_list_same(a->ch_headers, b->ch_headers) &&
+	       nc_str_same(a->ch_body, b->ch_body) &&
+	       nc_str_same(a->ch_secret, b->ch_secret) &&
+	       a->ch_max_length == b->ch_max_length &&
+	       nc_str_same(a->ch_from, b->ch_from) &&
+	       nc_list_same(a->ch_to, b->ch_to) &&
+	       nc_str_same(a->ch_username, b->ch_username) &&
+	       nc_str_same(a->ch_password, b->ch_password) &&
+	       a->ch_starttls == b->ch_starttls &&
+	       nc_str_same(a->ch_ca, b->ch_ca) &&
+	       a->ch_timeout_ms == b->ch_timeout_ms &&
+	       a->ch_group_wait_ms == b->ch_group_wait_ms &&
+	       a->ch_rate_count == b->ch_rate_count &&
+	       a->ch_rate_per_ms == b->ch_rate_per_ms;
+}
+
+static int
+notify_route_same(const struct notify_route *a, const struct notify_route *b)
+{
+	size_t i;
+
+	if (a->nr_sev_cmp != b->nr_sev_cmp ||
+	    a->nr_severity != b->nr_severity ||
+	    !nc_list_same(a->nr_phases, b->nr_phases) ||
+	    !nc_str_same(a->nr_role, b->nr_role) ||
+	    !nc_str_same(a->nr_host, b->nr_host) ||
+	    !nc_str_same(a->nr_rule, b->nr_rule) ||
+	    a->nr_nsteps != b->nr_nsteps ||
+	    a->nr_repeat_ms != b->nr_repeat_ms ||
+	    a->nr_send_clear != b->nr_send_clear ||
+	    a->nr_continue != b->nr_continue)
+		return 0;
+	for (i = 0; i < a->nr_nsteps; i++)
+		if (a->nr_steps[i].ns_after_ms != b->nr_steps[i].ns_after_ms ||
+		    !nc_list_same(a->nr_steps[i].ns_channels,
+		                  b->nr_steps[i].ns_channels) ||
+		    !nc_list_same(a->nr_steps[i].ns_to, b->nr_steps[i].ns_to) ||
+		    a->nr_steps[i].ns_unacked != b->nr_steps[i].ns_unacked)
+			return 0;
+	return 1;
+}
+
+static const struct notify_route *
+notify_route_find(const struct notify_conf *nc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nc->nc_nroutes; i++)
+		if (nc_str_same(nc->nc_routes[i].nr_name, name))
+			return &nc->nc_routes[i];
+	return NULL;
+}
+
+void
+notify_conf_diff(const struct notify_conf *from, const struct notify_conf *to,
+                 struct notify_diff *d)
+{
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	for (i = 0; i < to->nc_nroutes; i++) {
+		const struct notify_route *o =
+		    notify_route_find(from, to->nc_routes[i].nr_name);
+		if (o == NULL)
+			d->nd_routes_added++;
+		else if (!notify_route_same(o, &to->nc_routes[i]))
+			d->nd_routes_changed++;
+	}
+	for (i = 0; i < from->nc_nroutes; i++)
+		if (notify_route_find(to, from->nc_routes[i].nr_name) == NULL)
+			d->nd_routes_removed++;
+	for (i = 0; i < to->nc_nchannels; i++) {
+		const struct notify_channel *o =
+		    notify_channel_find(from, to->nc_channels[i].ch_name);
+		if (o == NULL)
+			d->nd_channels_added++;
+		else if (!notify_channel_same(o, &to->nc_channels[i]))
+			d->nd_channels_changed++;
+	}
+	for (i = 0; i < from->nc_nchannels; i++)
+		if (notify_channel_find(to, from->nc_channels[i].ch_name) ==
+		    NULL)
+			d->nd_channels_removed++;
+	d->nd_settings_changed =
+	    from->nc_ack_ttl_ms != to->nc_ack_ttl_ms ||
+	    from->nc_group_wait_ms != to->nc_group_wait_ms ||
+	    from->nc_rate_count != to->nc_rate_count ||
+	    from->nc_rate_per_ms != to->nc_rate_per_ms ||
+	    from->nc_retry_first_ms != to->nc_retry_first_ms ||
+	    from->nc_retry_max_ms != to->nc_retry_max_ms ||
+	    from->nc_retry_deadline_ms != to->nc_retry_deadline_ms;
+}

@@ -1141,8 +1141,24 @@ api_handle(struct collector *c, struct evhttp_request *req)
 		evhttp_parse_query_str(query, &q);
 	if (strcmp(path, "/events") == 0 && cmd == EVHTTP_REQ_GET)
 		api_events(req);
-	else if (strcmp(path, "/status") == 0 && cmd == EVHTTP_REQ_GET &&
-	         !store_up(c->c_store))
+	else if (strcmp(path, "/reload") == 0 && cmd == EVHTTP_REQ_POST) {
+		/* Reads and checks the whole file, swaps or keeps all. */
+		char msg[1024];
+		if (user->s_role < ROLE_ADMIN)
+			api_error(req, 403,
+			          "only an admin can reload the configuration");
+		else if (c->c_reload == NULL ||
+		         c->c_reload(c, c->c_file, user->s_login, msg,
+		                     sizeof(msg)) == -1)
+			api_error(req, 400,
+			          c->c_reload == NULL ? "no config to reload"
+			                              : msg);
+		else
+			http_reply_json(req, 200,
+			                json_pack("{s:b, s:s}", "reloaded", 1,
+			                          "summary", msg));
+	} else if (strcmp(path, "/status") == 0 && cmd == EVHTTP_REQ_GET &&
+	           !store_up(c->c_store))
 		/* What the collector knows without the database. */
 		http_reply_json(
 		    req, 200,

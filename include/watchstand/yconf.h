@@ -15,6 +15,7 @@ struct yconf {
 	yaml_document_t yc_doc;
 	int yc_loaded;
 	int yc_errors;
+	char yc_first[512]; /* the first error's text, for a caller to show */
 };
 
 /* Returns -1 (after reporting) if the file cannot be read or parsed. */

@@ -202,6 +202,131 @@ test_engine(void **state)
 	rules_conf_free(&rc);
 }
 
+/* What a reload hands the alarms: every transition, by rule name. */
+struct seen {
+	int raises, clears, reload_clears;
+	char last[64];
+};
+
+static void
+record(void *arg, const struct rule *r, const char *host, const char *series,
+       const struct rule_outcome *o)
+{
+	struct seen *s = arg;
+
+	(void)host;
+	(void)series;
+	snprintf(s->last, sizeof(s->last), "%s", r->r_name);
+	if (o->ro_what == RT_RAISE)
+		s->raises++;
+	if (o->ro_what == RT_CLEAR && o->ro_reload)
+		s->reload_clears++;
+	else if (o->ro_what == RT_CLEAR)
+		s->clears++;
+}
+
+static void
+load_into(struct rules_conf *dst, const char *yaml)
+{
+	struct rules_conf keep = rc;
+
+	load(yaml);
+	*dst = rc;
+	rc = keep;
+}
+
+#define SLOW                                                                   \
+	"- name: slow\n"                                                       \
+	"  match: {series: quoted.count}\n"                                    \
+	"  levels: [{when: '< 1', severity: critical}]\n"                      \
+	"  for: 6s\n"
+
+/* A pending `for` survives a reload that leaves its rule alone: the
+ * alarm comes 6 s after the first bad sample, not 6 s after the reload. */
+static void
+test_reload_keeps_for(void **state)
+{
+	struct rules_conf a, b;
+	struct rules_diff d;
+	struct rules_engine *re;
+	struct seen s = {0};
+
+	(void)state;
+	load_into(&a, SLOW);
+	load_into(&b, SLOW "- name: other\n"
+	                   "  match: {series: quoted.count}\n"
+	                   "  levels: [{when: '> 100', severity: minor}]\n"
+	                   "  description: new\n");
+	rules_diff(&a, &b, &d);
+	assert_int_equal(d.rd_added, 1);
+	assert_int_equal(d.rd_removed, 0);
+	assert_int_equal(d.rd_changed, 0);
+	re = rules_engine_new(&a);
+	rules_engine_sample(re, "q1", "quote", "quoted.count", 12, 0, 1000,
+	                    "trading", record, &s);
+	rules_engine_tick(re, 4000, "trading", record, &s);
+	assert_int_equal(s.raises, 0);
+	assert_int_equal(rules_engine_reconfigure(re, &b, record, &s), 0);
+	rules_conf_free(&a); /* nothing may point into it now */
+	rules_engine_tick(re, 6999, "trading", record, &s);
+	assert_int_equal(s.raises, 0);
+	rules_engine_tick(re, 7000, "trading", record, &s);
+	assert_int_equal(s.raises, 1);
+	assert_string_equal(s.last, "slow");
+	/* The added rule evaluates the series seen before the reload. */
+	rules_engine_sample(re, "q1", "quote", "quoted.count", 12, 500, 8000,
+	                    "trading", record, &s);
+	assert_int_equal(s.clears, 1); /* slow: back to normal */
+	rules_engine_tick(re, 8000, "trading", record, &s);
+	assert_int_equal(s.raises, 2);
+	assert_string_equal(s.last, "other");
+	rules_engine_free(re);
+	rules_conf_free(&b);
+}
+
+/* A changed rule starts afresh; a removed rule's active alarm is cleared
+ * (ro_reload), its state gone. */
+static void
+test_reload_changed_and_removed(void **state)
+{
+	struct rules_conf a, b;
+	struct rules_diff d;
+	struct rules_engine *re;
+	struct seen s = {0};
+
+	(void)state;
+	load_into(&a, SLOW "- name: gone\n"
+	                   "  match: {series: quoted.count}\n"
+	                   "  levels: [{when: '< 1', severity: minor}]\n");
+	load_into(&b, "- name: slow\n"
+	              "  match: {series: quoted.count}\n"
+	              "  levels: [{when: '< 2', severity: critical}]\n"
+	              "  for: 6s\n");
+	rules_diff(&a, &b, &d);
+	assert_int_equal(d.rd_added, 0);
+	assert_int_equal(d.rd_removed, 1);
+	assert_int_equal(d.rd_changed, 1);
+	re = rules_engine_new(&a);
+	rules_engine_sample(re, "q1", "quote", "quoted.count", 12, 0, 1000,
+	                    "trading", record, &s);
+	assert_int_equal(s.raises, 1); /* gone: no `for` */
+	assert_int_equal(rules_engine_reconfigure(re, &b, record, &s), 2);
+	assert_int_equal(s.reload_clears, 1);
+	assert_string_equal(s.last, "gone");
+	rules_conf_free(&a);
+	/* slow changed: its `for` counts from the next sample. */
+	rules_engine_tick(re, 7000, "trading", record, &s);
+	assert_int_equal(s.raises, 1);
+	rules_engine_sample(re, "q1", "quote", "quoted.count", 12, 0, 7500,
+	                    "trading", record, &s);
+	rules_engine_tick(re, 13499, "trading", record, &s);
+	assert_int_equal(s.raises, 1);
+	rules_engine_tick(re, 13500, "trading", record, &s);
+	assert_int_equal(s.raises, 2);
+	rules_engine_free(re);
+	rules_conf_free(&b);
+}
+
 int
 main(void)
 {
@@ -211,6 +336,8 @@ main(void)
 	    cmocka_unit_test(test_stale),
 	    cmocka_unit_test(test_phase_and_chatter),
 	    cmocka_unit_test(test_engine),
+	    cmocka_unit_test(test_reload_keeps_for),
+	    cmocka_unit_test(test_reload_changed_and_removed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
