@@ -12,6 +12,7 @@
 #include "alarm/calendar.h"
 #include "notify/notify.h"
 #include "alarm/rules.h"
+#include "duty/checklist_conf.h"
 #include "duty/throttle.h"
 
 #include "version.h"
@@ -41,6 +42,7 @@ struct collector_conf {
 	struct calendar cc_calendar;
 	struct rules_conf cc_rules;
 	struct notify_conf cc_notify;
+	struct checklists_conf cc_checklists;
 };
 
 struct store;
