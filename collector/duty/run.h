@@ -16,7 +16,7 @@
  * A manual step goes from pending to done when executed (to
  * awaiting-confirmation if two-person; to verifying if it has a verify).
  * A step with only a verify goes to verifying when executed; in a check
- * run, those start verifying when the run opens.
+ * run, those without `after` start verifying when the run opens.
  */
 #ifndef WATCHSTAND_RUN_H
 #define WATCHSTAND_RUN_H
