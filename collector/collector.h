@@ -13,6 +13,7 @@
 #include "alarm/calendar.h"
 #include "notify/notify.h"
 #include "alarm/rules.h"
+#include "duty/checklist_conf.h"
 #include "duty/throttle.h"
 
 #include "version.h"
@@ -42,6 +43,7 @@ struct collector_conf {
 	struct calendar cc_calendar;
 	struct rules_conf cc_rules;
 	struct notify_conf cc_notify;
+	struct checklists_conf cc_checklists;
 };
 
 struct store;

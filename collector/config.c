@@ -114,7 +114,6 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 {
 	static const char *const top[] = {"collector", "calendar",   "rules",
 	                                  "notify",    "checklists", NULL};
-	static const char *const later[] = {"checklists", NULL};
 	static const char *const keys[] = {
 	    "listen",     "http",      "database",      "tls",
 	    "public_url", "retention", "agent_silence", "max_shelve",
@@ -123,7 +122,7 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;
-	int rc = -1, i;
+	int rc = -1;
 
 	memset(c, 0, sizeof(*c));
 	c->cc_retention_ms = 30ULL * 86400 * 1000;
@@ -140,19 +139,15 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 		goto done;
 	}
 	yconf_check_keys(&yc, root, "", top);
-	/* Refuse rather than ignore what this version cannot honour yet. */
-	for (i = 0; later[i] != NULL; i++)
-		if (yconf_get(&yc, root, later[i]) != NULL)
-			yconf_error(&yc, yconf_get(&yc, root, later[i]),
-			            "%s: not supported by this version of the "
-			            "collector yet",
-			            later[i]);
 	calendar_configure(&c->cc_calendar, &yc,
 	                   yconf_get(&yc, root, "calendar"));
 	rules_configure(&c->cc_rules, &yc, yconf_get(&yc, root, "rules"),
 	                conf_phase_known, &c->cc_calendar);
 	notify_configure(&c->cc_notify, &yc, yconf_get(&yc, root, "notify"),
 	                 file, conf_phase_known, &c->cc_calendar);
+	checklists_configure(&c->cc_checklists, &yc,
+	                     yconf_get(&yc, root, "checklists"),
+	                     conf_phase_known, &c->cc_calendar);
 	m = yconf_get(&yc, root, "collector");
 	if (m == NULL) {
 		yconf_error(&yc, root, "collector: required key is missing");
@@ -287,5 +282,6 @@ collector_conf_free(struct collector_conf *c)
 	calendar_free(&c->cc_calendar);
 	rules_conf_free(&c->cc_rules);
 	notify_conf_free(&c->cc_notify);
+	checklists_conf_free(&c->cc_checklists);
 	memset(c, 0, sizeof(*c));
 }

@@ -389,10 +389,12 @@ calendar_has_phase(const struct calendar *cal, const char *name)
 {
 	size_t i;
 
-	if (strcmp(cal->cal_default, name) == 0)
+	/* A phase without a name (reported already) matches nothing. */
+	if (cal->cal_default != NULL && strcmp(cal->cal_default, name) == 0)
 		return 1;
 	for (i = 0; i < cal->cal_nphases; i++)
-		if (strcmp(cal->cal_phases[i].cp_name, name) == 0)
+		if (cal->cal_phases[i].cp_name != NULL &&
+		    strcmp(cal->cal_phases[i].cp_name, name) == 0)
 			return 1;
 	return 0;
 }

@@ -25,7 +25,7 @@ severity_parse(const char *s)
 }
 
 /* "< 1", ">=90", "== 0" */
-static int
+int
 rule_parse_when(const char *s, enum rule_op *op, double *v)
 {
 	static const char *const ops[] = {"<=", ">=", "==", "!=", "<", ">"};

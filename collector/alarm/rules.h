@@ -96,6 +96,8 @@ struct rules_conf {
 int rules_configure(struct rules_conf *rc, struct yconf *yc, yaml_node_t *node,
                     int (*phase_known)(void *, const char *), void *arg);
 void rules_conf_free(struct rules_conf *rc);
+/* A comparison such as "< 1", ">= 90" or "== 0": 0, or -1 if malformed. */
+int rule_parse_when(const char *s, enum rule_op *op, double *v);
 int rule_matches(const struct rule *r, const char *host, const char *role,
                  const char *series);
 

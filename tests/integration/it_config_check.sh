@@ -17,6 +17,13 @@ set -e
 [ $rc -eq 1 ] || it_fail "collector-bad: exit $rc"
 diff <(echo "$out") collector-bad.expected || it_fail "collector-bad: messages differ"
 set +e
+out=$("$WS_BUILD/watchstand-collector" -c collector-checklists-bad.yaml check-config 2>&1)
+rc=$?
+set -e
+[ $rc -eq 1 ] || it_fail "collector-checklists-bad: exit $rc"
+diff <(echo "$out") collector-checklists-bad.expected ||
+  it_fail "collector-checklists-bad: messages differ"
+set +e
 out=$("$WS_BUILD/watchstand-agent" --check -c agent-good.yaml 2>"$IT/good.err")
 rc=$?
 set -e

@@ -123,6 +123,13 @@ test_collector_rules_bad(void **state)
 }
 
 static void
+test_collector_checklists_bad(void **state)
+{
+	(void)state;
+	check_fixture(load_collector, "collector-checklists-bad");
+}
+
+static void
 test_agent_good(void **state)
 {
 	struct agent_conf c;
@@ -152,6 +159,7 @@ main(void)
 	    cmocka_unit_test(test_agent_syntax),
 	    cmocka_unit_test(test_collector_bad),
 	    cmocka_unit_test(test_collector_rules_bad),
+	    cmocka_unit_test(test_collector_checklists_bad),
 	    cmocka_unit_test(test_agent_good),
 	};
 	if (chdir(WS_FIXTURES "/config") == -1)

@@ -51,9 +51,11 @@ test_first_error(void **state)
 	                                     "/config/collector-bad.yaml",
 	                                     &c, err, sizeof(err)),
 	                 -1);
-	assert_non_null(strstr(err, "collector-bad.yaml:10:13: checklists: "
-	                            "not supported by this version of the "
-	                            "collector yet (and 7 more errors)"));
+	assert_non_null(strstr(err, "collector-bad.yaml:9:41: "
+	                            "notify.channels[0].type: expected "
+	                            "webhook, sms, wecom, dingtalk, feishu, "
+	                            "slack or smtp, got 'beeper' (and 6 more "
+	                            "errors)"));
 }
 
 static void
