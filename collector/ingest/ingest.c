@@ -203,11 +203,12 @@ conn_hello(struct conn *c, const uint8_t *p, size_t len)
 		conn_close(c, why, 1);
 		return;
 	}
-	if (c->c_hello.h_version != PROTO_VERSION) {
+	if (c->c_hello.h_version < PROTO_VERSION_MIN ||
+	    c->c_hello.h_version > PROTO_VERSION) {
 		snprintf(msg, sizeof(msg),
 		         "unsupported protocol version %u (this collector "
-		         "speaks %d)",
-		         c->c_hello.h_version, PROTO_VERSION);
+		         "speaks %d to %d)",
+		         c->c_hello.h_version, PROTO_VERSION_MIN, PROTO_VERSION);
 		conn_close(c, msg, 1);
 		return;
 	}
@@ -516,7 +517,8 @@ ingest_on_hello(void *arg, uint64_t conn_id, int agent_id, uint64_t last_seq)
 	in->i_connected++;
 	bufferevent_set_timeouts(c->c_bev, &tv, NULL);
 	pbuf_init(&pb);
-	proto_put_welcome(&pb, PROTO_VERSION, last_seq);
+	/* The agent's own version: a version 1 agent hears version 1. */
+	proto_put_welcome(&pb, c->c_hello.h_version, last_seq);
 	ingest_send(c, &pb);
 	pbuf_free(&pb);
 	{
