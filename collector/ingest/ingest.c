@@ -208,7 +208,8 @@ conn_hello(struct conn *c, const uint8_t *p, size_t len)
 		snprintf(msg, sizeof(msg),
 		         "unsupported protocol version %u (this collector "
 		         "speaks %d to %d)",
-		         c->c_hello.h_version, PROTO_VERSION_MIN, PROTO_VERSION);
+		         c->c_hello.h_version, PROTO_VERSION_MIN,
+		         PROTO_VERSION);
 		conn_close(c, msg, 1);
 		return;
 	}
@@ -306,8 +307,8 @@ conn_batch(struct conn *c, const uint8_t *p, size_t len)
 	if (rc == -1) {
 		if (s.s_series != NULL)
 			snprintf(msg, sizeof(msg),
-			         "batch %" PRIu64 ": series '%.*s': %s", b.b_seq,
-			         (int)s.s_series_len, s.s_series, why);
+			         "batch %" PRIu64 ": series '%.*s': %s",
+			         b.b_seq, (int)s.s_series_len, s.s_series, why);
 		else
 			snprintf(msg, sizeof(msg), "batch %" PRIu64 ": %s",
 			         b.b_seq, why);
@@ -343,7 +344,8 @@ conn_frame(struct conn *c, int type, const uint8_t *p, size_t len)
 		const char *why;
 		/* Malformed like any other frame: the peer is broken. */
 		if (proto_get_u64(p, len, &ts, &why) == -1)
-			conn_close(c, "malformed heartbeat: expected 8 bytes", 1);
+			conn_close(c, "malformed heartbeat: expected 8 bytes",
+			           1);
 		break;
 	}
 	default:
@@ -641,8 +643,8 @@ ingest_silence_cb(evutil_socket_t fd, short what, void *arg)
 		         ai->ai_connected ? "connected" : "disconnected",
 		         now - ai->ai_last_batch);
 		if (in->i_hooks.ih_silent != NULL)
-			in->i_hooks.ih_silent(in->i_hooks.ih_arg, ai->ai_name, 1,
-			                      why);
+			in->i_hooks.ih_silent(in->i_hooks.ih_arg, ai->ai_name,
+			                      1, why);
 	}
 }
 

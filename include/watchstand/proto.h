@@ -11,14 +11,14 @@
 
 #define PROTO_VERSION 2     /* what this build speaks */
 #define PROTO_VERSION_MIN 1 /* still accepted: samples only, no actions */
-#define PROTO_HDR_LEN 5            /* u32 length + u8 type */
+#define PROTO_HDR_LEN 5     /* u32 length + u8 type */
 #define PROTO_FRAME_MAX (4u << 20) /* length field limit */
 #define PROTO_NAME_MAX 64
 #define PROTO_ROLE_MAX 32
 #define PROTO_SOFTWARE_MAX 32
 #define PROTO_SERIES_MAX 200
 #define PROTO_TEXT_MAX 1024
-#define PROTO_EVENT_MAX 2048 /* bytes of an event's text */
+#define PROTO_EVENT_MAX 2048  /* bytes of an event's text */
 #define PROTO_ACTIONS_MAX 128 /* action names in a version 2 hello */
 #define PROTO_STEP_MAX 128    /* bytes of a checklist step's name */
 #define PROTO_OUTPUT_MAX 4096 /* bytes of an action's output tail */
@@ -79,8 +79,8 @@ struct proto_action {
 /* agent -> collector: how the action of request ar_request ended. */
 struct proto_action_result {
 	uint64_t ar_request;
-	uint8_t ar_outcome;   /* enum proto_outcome */
-	int32_t ar_status;    /* exit code, -N for signal N, 0 if not run */
+	uint8_t ar_outcome; /* enum proto_outcome */
+	int32_t ar_status;  /* exit code, -N for signal N, 0 if not run */
 	uint32_t ar_duration_ms;
 	char ar_output[PROTO_OUTPUT_MAX + 1]; /* last bytes of stdout+stderr */
 	char ar_reason[PROTO_REASON_MAX + 1]; /* for refused and error */

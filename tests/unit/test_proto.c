@@ -174,8 +174,7 @@ test_batch_lies(void **state)
 	start = proto_batch_begin(&pb, 10);
 	proto_batch_end(&pb, start, 1, NULL, 0);
 	pb.pb_len -= 4; /* drop nevents; append the sample, then nevents */
-	pbuf_add(&pb,
-	         "\0\0\0\0\0\0\0\1\x7f\xf0\0\0\0\0\0\0\0\3c.d\0\0\0\0",
+	pbuf_add(&pb, "\0\0\0\0\0\0\0\1\x7f\xf0\0\0\0\0\0\0\0\3c.d\0\0\0\0",
 	         25);
 	assert_int_equal(
 	    proto_batch_open(&b, pb.pb_data + 5, pb.pb_len - 5, &why), 0);
@@ -254,8 +253,8 @@ test_hello_v2_actions(void **state)
 	assert_string_equal(got.h_actions[1], "stop-quoted");
 	/* Every shorter payload is refused. */
 	for (i = 0; i < pb.pb_len - 5; i++)
-		assert_int_equal(
-		    proto_get_hello(pb.pb_data + 5, i, &got, &why), -1);
+		assert_int_equal(proto_get_hello(pb.pb_data + 5, i, &got, &why),
+		                 -1);
 	/* Trailing bytes too. */
 	pbuf_add(&pb, "x", 1);
 	assert_int_equal(
@@ -314,8 +313,8 @@ test_action_roundtrip(void **state)
 	assert_true(got.a_run == 42);
 	assert_string_equal(got.a_step, a.a_step);
 	for (i = 0; i < pb.pb_len - 5; i++)
-		assert_int_equal(proto_get_action(pb.pb_data + 5, i, &got, &why),
-		                 -1);
+		assert_int_equal(
+		    proto_get_action(pb.pb_data + 5, i, &got, &why), -1);
 	pbuf_add(&pb, "x", 1);
 	assert_int_equal(
 	    proto_get_action(pb.pb_data + 5, pb.pb_len - 5, &got, &why), -1);
@@ -360,9 +359,9 @@ test_action_result_roundtrip(void **state)
 	assert_int_equal(proto_frame_check(pb.pb_data, pb.pb_len, &flen, &why),
 	                 1);
 	assert_int_equal(pb.pb_data[4], PROTO_ACTION_RESULT);
-	assert_int_equal(proto_get_action_result(pb.pb_data + 5, pb.pb_len - 5,
-	                                         &got, &why),
-	                 0);
+	assert_int_equal(
+	    proto_get_action_result(pb.pb_data + 5, pb.pb_len - 5, &got, &why),
+	    0);
 	assert_true(got.ar_request == 7);
 	assert_int_equal(got.ar_outcome, PROTO_OUT_TIMEOUT);
 	assert_int_equal(got.ar_status, -9);
@@ -375,9 +374,9 @@ test_action_result_roundtrip(void **state)
 		    proto_get_action_result(pb.pb_data + 5, i, &got, &why), -1);
 	/* Unknown outcome. */
 	pb.pb_data[5 + 8] = 5;
-	assert_int_equal(proto_get_action_result(pb.pb_data + 5, pb.pb_len - 5,
-	                                         &got, &why),
-	                 -1);
+	assert_int_equal(
+	    proto_get_action_result(pb.pb_data + 5, pb.pb_len - 5, &got, &why),
+	    -1);
 	/* An output over 4 KiB on the wire is refused. */
 	pbuf_reset(&pb);
 	{
@@ -389,9 +388,9 @@ test_action_result_roundtrip(void **state)
 		pbuf_add(&pb, n, 2);
 		pbuf_add(&pb, big, sizeof(big));
 		pbuf_add(&pb, "\0\0", 2);
-		assert_int_equal(proto_get_action_result(pb.pb_data, pb.pb_len,
-		                                         &got, &why),
-		                 -1);
+		assert_int_equal(
+		    proto_get_action_result(pb.pb_data, pb.pb_len, &got, &why),
+		    -1);
 	}
 	pbuf_free(&pb);
 }
