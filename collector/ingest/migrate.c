@@ -319,6 +319,12 @@ static const struct migration migrations[] = {
      "      TO watchstand_collector;"
      "  END IF;"
      "END $$;"},
+    /* Protocol 2: the agent's action names from its hello (NULL from a
+     * version 1 agent: it does not say), for check-config's warnings. */
+    {10, "agents' protocol version and action names",
+     "ALTER TABLE watchstand.agents"
+     "  ADD COLUMN protocol smallint,"
+     "  ADD COLUMN actions text[];"},
 };
 
 #define MIGRATIONS_N ((int)(sizeof(migrations) / sizeof(migrations[0])))
