@@ -174,6 +174,16 @@ action_request(struct action_runner *ar, const struct proto_action *a)
 		action_answer(ar, a, PROTO_OUT_REFUSED, reason);
 		return;
 	}
+	if ((a->a_flags & PROTO_ACTION_DRILL) && !ac->ac_drill) {
+		/* A rehearsal must not start or stop the real thing. */
+		snprintf(
+		    reason, sizeof(reason),
+		    "DRILL: action '%s' on agent %s does not run in drills "
+		    "(drill: false)",
+		    a->a_name, ar->ar_conf->ac_name);
+		action_answer(ar, a, PROTO_OUT_REFUSED, reason);
+		return;
+	}
 	ru = &ar->ar_runs[ac - ar->ar_conf->ac_actions];
 	if (ru->ru_child != NULL) {
 		/* Not queued: a second start while one runs is a mistake. */

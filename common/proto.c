@@ -206,6 +206,7 @@ proto_put_action(struct pbuf *pb, const struct proto_action *a)
 	put_str(pb, a->a_name, PROTO_NAME_MAX);
 	put_u64(pb, a->a_run);
 	put_text(pb, a->a_step, PROTO_STEP_MAX);
+	put_u8(pb, a->a_flags);
 	frame_end(pb, s);
 }
 
@@ -516,8 +517,13 @@ proto_get_action(const uint8_t *p, size_t len, struct proto_action *a,
 	get_str(&r, a->a_name, PROTO_NAME_MAX);
 	a->a_run = get_n(&r, 8);
 	get_text(&r, a->a_step, PROTO_STEP_MAX);
+	a->a_flags = get_n(&r, 1);
 	if (r.bad || r.p != r.end) {
 		*why = "malformed action";
+		return -1;
+	}
+	if (a->a_flags & ~PROTO_ACTION_DRILL) {
+		*why = "action: unknown flags";
 		return -1;
 	}
 	if (!proto_name_valid(a->a_name)) {

@@ -405,8 +405,9 @@ ingest_conn_ready(struct ingest *in, const char *host)
 
 int
 ingest_action(struct ingest *in, const char *host, const char *action,
-              uint64_t run_id, const char *step, ingest_action_fn done,
-              void *arg, uint64_t *request, char *err, size_t errlen)
+              uint64_t run_id, const char *step, int drill,
+              ingest_action_fn done, void *arg, uint64_t *request, char *err,
+              size_t errlen)
 {
 	struct conn *c = ingest_conn_ready(in, host);
 	struct proto_action a;
@@ -449,6 +450,7 @@ ingest_action(struct ingest *in, const char *host, const char *action,
 	snprintf(a.a_name, sizeof(a.a_name), "%s", action);
 	a.a_run = run_id;
 	snprintf(a.a_step, sizeof(a.a_step), "%s", step);
+	a.a_flags = drill ? PROTO_ACTION_DRILL : 0;
 	pa = calloc(1, sizeof(*pa));
 	pa->pa_request = a.a_request;
 	snprintf(pa->pa_host, sizeof(pa->pa_host), "%s", host);
@@ -463,9 +465,10 @@ ingest_action(struct ingest *in, const char *host, const char *action,
 	proto_put_action(&pb, &a);
 	bufferevent_write(c->c_bev, pb.pb_data, pb.pb_len);
 	pbuf_free(&pb);
-	log_info("agent %s: action %s sent (request %" PRIu64 ", run %" PRIu64
+	log_info("agent %s: %saction %s sent (request %" PRIu64 ", run %" PRIu64
 	         ", step %s)",
-	         host, action, a.a_request, run_id, step);
+	         host, drill ? "DRILL " : "", action, a.a_request, run_id,
+	         step);
 	if (request != NULL)
 		*request = a.a_request;
 	return 0;

@@ -71,11 +71,13 @@ int ingest_connected(struct ingest *in);
  * with the reason in err ("agent X is not connected"), when it cannot be
  * sent. Otherwise 0, the request id in *request (unique across restarts:
  * store it to match a late result), and done(arg, r) once when the result
- * arrives, on this or a later connection of the agent.
+ * arrives, on this or a later connection of the agent. drill: the run is
+ * a drill, and the agent refuses actions without drill: true.
  */
 int ingest_action(struct ingest *in, const char *host, const char *action,
-                  uint64_t run_id, const char *step, ingest_action_fn done,
-                  void *arg, uint64_t *request, char *err, size_t errlen);
+                  uint64_t run_id, const char *step, int drill,
+                  ingest_action_fn done, void *arg, uint64_t *request,
+                  char *err, size_t errlen);
 /* Forgets a request (a run given up): done will not be called; a late
  * result goes to ih_action_result. */
 void ingest_action_cancel(struct ingest *in, uint64_t request);

@@ -74,7 +74,9 @@ struct proto_action {
 	char a_name[PROTO_NAME_MAX + 1];
 	uint64_t a_run;
 	char a_step[PROTO_STEP_MAX + 1];
+	uint8_t a_flags; /* PROTO_ACTION_DRILL */
 };
+#define PROTO_ACTION_DRILL 0x01 /* a drill: run only actions with drill: */
 
 /* agent -> collector: how the action of request ar_request ended. */
 struct proto_action_result {

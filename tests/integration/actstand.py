@@ -106,8 +106,9 @@ def welcome(c):
     c.send(frame(2, struct.pack(">HQ", 2, 0)))
 
 
-def action(c, req, name, run=7, step="a step"):
-    c.send(frame(7, struct.pack(">Q", req) + pstr(name) + struct.pack(">Q", run) + pstr(step)))
+def action(c, req, name, run=7, step="a step", drill=False):
+    c.send(frame(7, struct.pack(">Q", req) + pstr(name) + struct.pack(">Q", run) + pstr(step)
+                 + struct.pack(">B", 1 if drill else 0)))
 
 
 def result(c):
@@ -194,6 +195,14 @@ poll("the agent's log line on the refusal",
      lambda: "action rm-rf (request 2, run 7, step a step): refused" in open(agentlog).read())
 ok(f"unknown action refused: {r['reason']}")
 
+# In a drill only actions with drill: true run.
+action(c, 9, "args", drill=True)
+r = result(c)
+expect(r, 9, "refused", 0)
+if r["reason"] != f"DRILL: action 'args' on agent {agent} does not run in drills (drill: false)":
+    fail(f"drill refusal {r['reason']!r}")
+ok(f"a drill's request for an action without drill: true is refused: {r['reason']}")
+
 # A second request while one runs is refused, not queued.
 action(c, 3, "hold")
 poll("hold to start", lambda: os.path.exists(f"{work}/hold.started"))
@@ -230,8 +239,8 @@ poll("the grandchild to be gone", lambda: not procs_with(grand))
 ok(f"timeout after {r['ms']} ms killed the group ({r['reason']}); no {os.path.basename(grand)} left")
 
 # The link goes down while an action runs: the result waits for the next
-# connection and comes after its welcome.
-action(c, 8, "later")
+# connection and comes after its welcome. (later has drill: true.)
+action(c, 8, "later", drill=True)
 poll("later to start", lambda: os.path.exists(f"{work}/later.started"))
 c.s.close()
 c, version, name, actions = accept(lsock, ctx)

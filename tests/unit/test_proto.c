@@ -301,6 +301,7 @@ test_action_roundtrip(void **state)
 	strcpy(a.a_name, "start-quoted");
 	a.a_run = 42;
 	strcpy(a.a_step, "start quoted on quote-01 \xc3\xa9");
+	a.a_flags = PROTO_ACTION_DRILL;
 	pbuf_init(&pb);
 	proto_put_action(&pb, &a);
 	assert_int_equal(proto_frame_check(pb.pb_data, pb.pb_len, &flen, &why),
@@ -312,6 +313,7 @@ test_action_roundtrip(void **state)
 	assert_string_equal(got.a_name, "start-quoted");
 	assert_true(got.a_run == 42);
 	assert_string_equal(got.a_step, a.a_step);
+	assert_int_equal(got.a_flags, PROTO_ACTION_DRILL);
 	for (i = 0; i < pb.pb_len - 5; i++)
 		assert_int_equal(
 		    proto_get_action(pb.pb_data + 5, i, &got, &why), -1);
@@ -319,6 +321,11 @@ test_action_roundtrip(void **state)
 	assert_int_equal(
 	    proto_get_action(pb.pb_data + 5, pb.pb_len - 5, &got, &why), -1);
 
+	/* Unknown flags are refused. */
+	pb.pb_data[pb.pb_len - 2] = 0x02;
+	assert_int_equal(
+	    proto_get_action(pb.pb_data + 5, pb.pb_len - 6, &got, &why), -1);
+	pb.pb_data[pb.pb_len - 2] = PROTO_ACTION_DRILL;
 	/* A name outside [A-Za-z0-9._-] is refused. */
 	pbuf_reset(&pb);
 	strcpy(a.a_name, "../x y");
@@ -329,7 +336,7 @@ test_action_roundtrip(void **state)
 	pbuf_reset(&pb);
 	strcpy(a.a_name, "ok");
 	proto_put_action(&pb, &a);
-	pb.pb_data[pb.pb_len - 1] = 0xff;
+	pb.pb_data[pb.pb_len - 2] = 0xff;
 	assert_int_equal(
 	    proto_get_action(pb.pb_data + 5, pb.pb_len - 5, &got, &why), -1);
 	pbuf_free(&pb);
