@@ -50,7 +50,8 @@ struct agent_action {
 	char *ac_name;
 	char **ac_run;
 	uint64_t ac_timeout_ms;
-	char *ac_user;
+	char *ac_user; /* NULL: the agent's own user */
+	int ac_drill;  /* may run in a drill (see docs/agent.md) */
 };
 
 struct agent_conf {

@@ -27,6 +27,8 @@ struct child {
 	int ch_reaped;
 	int ch_wstatus;
 	int ch_timed_out;
+	size_t ch_tail;
+	uint64_t ch_grace_ms;
 	double ch_start;
 	child_done_fn ch_done;
 	void *ch_arg;
@@ -90,6 +92,24 @@ child_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	n = read(fd, buf, sizeof(buf));
+	if (n > 0 && ch->ch_tail > 0) {
+		/* Keep the newest bytes: the end says how it went. */
+		size_t k = (size_t)n, cap = ch->ch_tail;
+		if (k >= cap) {
+			memcpy(ch->ch_out, buf + k - cap, cap);
+			ch->ch_len = cap;
+		} else {
+			if (ch->ch_len + k > cap) {
+				size_t drop = ch->ch_len + k - cap;
+				memmove(ch->ch_out, ch->ch_out + drop,
+				        ch->ch_len - drop);
+				ch->ch_len -= drop;
+			}
+			memcpy(ch->ch_out + ch->ch_len, buf, k);
+			ch->ch_len += k;
+		}
+		return;
+	}
 	if (n > 0) {
 		size_t keep = (size_t)n;
 		/* More than we keep is read and dropped, so it cannot block. */
@@ -113,6 +133,15 @@ child_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (ch->ch_grace_ms > 0 && !ch->ch_timed_out) {
+		struct timeval tv = {ch->ch_grace_ms / 1000,
+		                     (ch->ch_grace_ms % 1000) * 1000};
+		/* A chance to clean up; SIGKILL when the grace is over. */
+		ch->ch_timed_out = 1;
+		kill(-ch->ch_pid, SIGTERM);
+		evtimer_add(ch->ch_timer, &tv);
+		return;
+	}
 	ch->ch_timed_out = 1;
 	/* The whole group: a plugin's own children must not linger. */
 	kill(-ch->ch_pid, SIGKILL);
@@ -145,7 +174,7 @@ child_spawn(struct event_base *base, const struct child_spec *cs,
 		devnull = open("/dev/null", O_RDWR);
 		dup2(devnull, 0);
 		dup2(fds[1], 1);
-		dup2(devnull, 2);
+		dup2(cs->cs_stderr ? fds[1] : devnull, 2);
 		if (cs->cs_drop &&
 		    (initgroups(cs->cs_user, cs->cs_gid) == -1 ||
 		     setgid(cs->cs_gid) == -1 || setuid(cs->cs_uid) == -1)) {
@@ -169,7 +198,10 @@ child_spawn(struct event_base *base, const struct child_spec *cs,
 	ch = xcalloc(1, sizeof(*ch));
 	ch->ch_pid = pid;
 	ch->ch_fd = fds[0];
-	ch->ch_out = xmalloc(CHILD_OUTPUT_MAX + 1);
+	ch->ch_tail = cs->cs_tail;
+	ch->ch_grace_ms = cs->cs_grace_ms;
+	ch->ch_out =
+	    xmalloc((cs->cs_tail > 0 ? cs->cs_tail : CHILD_OUTPUT_MAX) + 1);
 	ch->ch_start = clock_mono_s();
 	ch->ch_done = done;
 	ch->ch_arg = arg;

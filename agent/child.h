@@ -1,5 +1,5 @@
 /*
- * Child processes of the agent (plugins now, checklist actions later):
+ * Child processes of the agent (plugins and checklist actions):
  * spawned in their own process group with stdout on a pipe, reaped on
  * SIGCHLD, killed as a group on timeout. One callback when both the exit
  * status and the end of output are in.
@@ -19,7 +19,8 @@ struct child_result {
 	int cr_exited; /* 1: exit code in cr_status; 0: killed by a signal */
 	int cr_status; /* exit code, or the signal */
 	int cr_timed_out;
-	const char *cr_output; /* stdout, NUL-terminated, at most 64 KiB */
+	const char *cr_output; /* NUL-terminated: the first 64 KiB of stdout,
+	                        * or the last cs_tail bytes */
 	size_t cr_len;
 	double cr_seconds;
 };
@@ -32,6 +33,9 @@ struct child_spec {
 	int cs_drop;
 	const char *cs_user;
 	uint64_t cs_timeout_ms;
+	int cs_stderr;        /* 1: stderr on the output pipe too */
+	size_t cs_tail;       /* >0: keep the last this many bytes */
+	uint64_t cs_grace_ms; /* >0: SIGTERM at the timeout, SIGKILL after */
 };
 
 typedef void (*child_done_fn)(void *arg, const struct child_result *r);

@@ -1,5 +1,6 @@
 /* agent.yaml: every error is reported with file:line:column before exit. */
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,17 +111,21 @@ conf_agent(struct yconf *yc, yaml_node_t *a, struct agent_conf *c,
 static void
 conf_actions(struct yconf *yc, yaml_node_t *acts, struct agent_conf *c)
 {
-	static const char *const keys[] = {"run", "timeout", "user", NULL};
+	static const char *const keys[] = {"run", "timeout", "user", "drill",
+	                                   NULL};
 	yaml_node_pair_t *pair;
 	size_t n;
 
 	if (!yconf_is_map(acts)) {
 		yconf_error(yc, acts,
 		            "actions: expected a mapping of name to "
-		            "{run, timeout, user}");
+		            "{run, timeout, user, drill}");
 		return;
 	}
 	n = acts->data.mapping.pairs.top - acts->data.mapping.pairs.start;
+	if (n > PROTO_ACTIONS_MAX)
+		yconf_error(yc, acts, "actions: at most %d actions",
+		            PROTO_ACTIONS_MAX);
 	c->ac_actions = xcalloc(n, sizeof(*c->ac_actions));
 	for (pair = acts->data.mapping.pairs.start;
 	     pair < acts->data.mapping.pairs.top; pair++) {
@@ -132,6 +137,16 @@ conf_actions(struct yconf *yc, yaml_node_t *acts, struct agent_conf *c)
 		ac->ac_timeout_ms = 60000;
 		ac->ac_name = xstrdup(name ? name : "");
 		snprintf(path, sizeof(path), "actions.%s", ac->ac_name);
+		if (!proto_name_valid(ac->ac_name))
+			yconf_error(yc, yconf_node(yc, pair->key),
+			            "%s: use 1 to 64 letters, digits and - _ . "
+			            "only",
+			            path);
+		for (size_t j = 0; j + 1 < c->ac_nactions; j++)
+			if (strcmp(c->ac_actions[j].ac_name, ac->ac_name) == 0)
+				yconf_error(yc, yconf_node(yc, pair->key),
+				            "%s: action is already defined",
+				            path);
 		if (!yconf_is_map(v)) {
 			yconf_error(yc, v, "%s: expected a mapping with run",
 			            path);
@@ -139,13 +154,25 @@ conf_actions(struct yconf *yc, yaml_node_t *acts, struct agent_conf *c)
 		}
 		yconf_check_keys(yc, v, path, keys);
 		yconf_strlist(yc, v, path, "run", 1, &ac->ac_run, NULL);
-		if (ac->ac_run != NULL && ac->ac_run[0][0] != '/')
+		if (ac->ac_run != NULL &&
+		    (ac->ac_run[0] == NULL || ac->ac_run[0][0] != '/'))
 			yconf_error(
 			    yc, yconf_get(yc, v, "run"),
 			    "%s.run: the command must be an absolute path",
 			    path);
-		yconf_duration(yc, v, path, "timeout", 0, &ac->ac_timeout_ms);
-		yconf_str(yc, v, path, "user", 0, &ac->ac_user);
+		if (yconf_duration(yc, v, path, "timeout", 0,
+		                   &ac->ac_timeout_ms) == 1 &&
+		    (ac->ac_timeout_ms < 100 ||
+		     ac->ac_timeout_ms > 24ULL * 3600 * 1000))
+			yconf_error(yc, yconf_get(yc, v, "timeout"),
+			            "%s.timeout: must be between 100ms and 24h",
+			            path);
+		if (yconf_str(yc, v, path, "user", 0, &ac->ac_user) == 1 &&
+		    getpwnam(ac->ac_user) == NULL)
+			yconf_error(yc, yconf_get(yc, v, "user"),
+			            "%s.user: no such user '%s'", path,
+			            ac->ac_user);
+		yconf_bool(yc, v, path, "drill", 0, &ac->ac_drill);
 	}
 }
 

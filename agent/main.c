@@ -12,6 +12,7 @@
 
 #include "watchstand/log.h"
 #include "watchstand/tls.h"
+#include "action.h"
 #include "agent.h"
 #include "child.h"
 #include "spool.h"
@@ -73,6 +74,7 @@ main(int argc, char **argv)
 	struct spool *sp;
 	struct uplink *up;
 	struct agent_run ar;
+	struct action_runner *runner;
 	SSL_CTX *ctx;
 	char err[512];
 	int ch, check = 0, verbose = 0;
@@ -116,6 +118,8 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	up = uplink_new(base, &conf, sp, ctx);
+	runner = action_runner_new(base, &conf, uplink_action_result, up);
+	uplink_set_action_handler(up, action_request_cb, runner);
 	for (i = 0; i < conf.ac_nprobes; i++)
 		if (probe_start(conf.ac_probes[i], base, up) == -1)
 			fatalx("probe %s: cannot start",
@@ -127,8 +131,9 @@ main(int argc, char **argv)
 	sigs[3] = evsignal_new(base, SIGCHLD, agent_signal_cb, &ar);
 	for (i = 0; i < 4; i++)
 		evsignal_add(sigs[i], NULL);
-	log_info("agent %s (%s) started: %zu probes, collectors %s%s",
-	         conf.ac_name, conf.ac_role, conf.ac_nprobes,
+	log_info("agent %s (%s) started: %zu probes, %zu actions, collectors "
+	         "%s%s",
+	         conf.ac_name, conf.ac_role, conf.ac_nprobes, conf.ac_nactions,
 	         conf.ac_collectors[0], conf.ac_ncollectors > 1 ? " ..." : "");
 	uplink_start(up);
 	event_base_dispatch(base);
@@ -141,6 +146,7 @@ main(int argc, char **argv)
 		conf.ac_probes[i] = NULL;
 	}
 	conf.ac_nprobes = 0;
+	action_runner_free(runner);
 	uplink_free(up);
 	spool_free(sp);
 	agent_conf_free(&conf);

@@ -30,6 +30,7 @@
 #define UPLINK_BACKOFF_MIN_MS 1000
 #define UPLINK_BACKOFF_MAX_MS 30000
 #define UPLINK_STATS_S 10
+#define UPLINK_RESULTS_MAX 64 /* action results kept while the link is down */
 
 enum uplink_state {
 	UPLINK_IDLE,
@@ -63,6 +64,13 @@ struct uplink {
 	struct event *u_retry_ev;
 	struct event *u_hb_ev;
 	struct event *u_stats_ev;
+	uint16_t u_peer_version; /* the collector's, from its welcome */
+	/* Action requests go to the runner; results wait here for a link. */
+	void (*u_action_fn)(void *arg, const struct proto_action *a);
+	void *u_action_arg;
+	struct pbuf u_results[UPLINK_RESULTS_MAX]; /* encoded frames, FIFO */
+	size_t u_results_head;
+	size_t u_nresults;
 };
 
 static void uplink_connect(struct uplink *up);
@@ -236,6 +244,58 @@ uplink_pump(struct uplink *up)
 	pbuf_free(&rec);
 }
 
+/* Action results kept while the link was down go first after a welcome. */
+static void
+uplink_results_flush(struct uplink *up)
+{
+	while (up->u_nresults > 0 && up->u_state == UPLINK_READY &&
+	       up->u_peer_version >= 2) {
+		struct pbuf *pb = &up->u_results[up->u_results_head];
+		uplink_send(up, pb);
+		pbuf_free(pb);
+		up->u_results_head =
+		    (up->u_results_head + 1) % UPLINK_RESULTS_MAX;
+		up->u_nresults--;
+	}
+}
+
+void
+uplink_action_result(void *arg, const struct proto_action_result *r)
+{
+	struct uplink *up = arg;
+	struct pbuf *pb;
+
+	if (up->u_nresults == UPLINK_RESULTS_MAX) {
+		/* Bounded: the oldest result is lost, and said so. */
+		log_warnx("uplink: more than %d action results while the link "
+		          "is down; the oldest is dropped",
+		          UPLINK_RESULTS_MAX);
+		pbuf_free(&up->u_results[up->u_results_head]);
+		up->u_results_head =
+		    (up->u_results_head + 1) % UPLINK_RESULTS_MAX;
+		up->u_nresults--;
+	}
+	pb = &up->u_results[(up->u_results_head + up->u_nresults) %
+	                    UPLINK_RESULTS_MAX];
+	pbuf_init(pb);
+	proto_put_action_result(pb, r);
+	up->u_nresults++;
+	if (up->u_state != UPLINK_READY)
+		log_info("uplink: action result for request %" PRIu64
+		         " kept until the collector is back",
+		         r->ar_request);
+	uplink_results_flush(up);
+}
+
+void
+uplink_set_action_handler(struct uplink *up,
+                          void (*fn)(void *arg, const struct proto_action *a),
+                          void *arg)
+{
+	up->u_action_fn = fn;
+	up->u_action_arg = arg;
+}
+
 static void
 uplink_frame(struct uplink *up, int type, const uint8_t *p, size_t len)
 {
@@ -256,12 +316,26 @@ uplink_frame(struct uplink *up, int type, const uint8_t *p, size_t len)
 		spool_stats(up->u_spool, &st);
 		up->u_sent_seq = st.ss_acked_seq;
 		up->u_state = UPLINK_READY;
+		up->u_peer_version = version;
 		up->u_backoff_ms = UPLINK_BACKOFF_MIN_MS;
 		log_info("uplink: connected to collector %s, %" PRIu64
 		         " batches to send",
 		         uplink_collector(up), st.ss_pending_batches);
+		uplink_results_flush(up);
 		uplink_pump(up);
 		break;
+	case PROTO_ACTION: {
+		struct proto_action a;
+		if (up->u_state != UPLINK_READY ||
+		    proto_get_action(p, len, &a, &why) == -1) {
+			uplink_close(up,
+			             why ? why : "action before the welcome");
+			return;
+		}
+		if (up->u_action_fn != NULL)
+			up->u_action_fn(up->u_action_arg, &a);
+		break;
+	}
 	case PROTO_ACK:
 		if (proto_get_u64(p, len, &seq, &why) == -1) {
 			uplink_close(up, why);
@@ -334,6 +408,13 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 		         AGENT_VERSION);
 		pbuf_init(&pb);
 		h.h_stream = spool_stream(up->u_spool);
+		/* The collector warns about steps naming actions we lack. */
+		for (size_t i = 0; i < up->u_conf->ac_nactions &&
+		                   h.h_nactions < PROTO_ACTIONS_MAX;
+		     i++)
+			snprintf(h.h_actions[h.h_nactions++],
+			         sizeof(h.h_actions[0]), "%s",
+			         up->u_conf->ac_actions[i].ac_name);
 		proto_put_hello(&pb, &h);
 		uplink_send(up, &pb);
 		pbuf_free(&pb);
@@ -484,5 +565,11 @@ uplink_free(struct uplink *up)
 	pbuf_free(&up->u_batch);
 	pbuf_free(&up->u_events);
 	pbuf_free(&up->u_read);
+	while (up->u_nresults > 0) {
+		pbuf_free(&up->u_results[up->u_results_head]);
+		up->u_results_head =
+		    (up->u_results_head + 1) % UPLINK_RESULTS_MAX;
+		up->u_nresults--;
+	}
 	free(up);
 }

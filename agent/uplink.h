@@ -8,6 +8,8 @@
 #include <openssl/ssl.h>
 
 struct agent_conf;
+struct proto_action;
+struct proto_action_result;
 struct spool;
 struct uplink;
 
@@ -25,5 +27,14 @@ void uplink_add(struct uplink *up, int64_t ts_us, const char *series,
 /* A key event of a probe (text cut to 2 KiB, made valid UTF-8). */
 void uplink_add_event(struct uplink *up, int64_t ts_us, const char *probe,
                       const char *text);
+
+/* Where action frames from the collector go (the action runner). */
+void uplink_set_action_handler(struct uplink *up,
+                               void (*fn)(void *arg,
+                                          const struct proto_action *a),
+                               void *arg);
+/* Sends an action's result now, or after the next welcome when the link
+ * is down (the newest UPLINK_RESULTS_MAX are kept). */
+void uplink_action_result(void *up, const struct proto_action_result *r);
 
 #endif

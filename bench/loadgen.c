@@ -134,7 +134,7 @@ lg_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		struct proto_hello h;
 		memset(&h, 0, sizeof(h));
-		h.h_version = PROTO_VERSION;
+		h.h_version = PROTO_VERSION_MIN; /* samples only */
 		RAND_bytes((unsigned char *)&h.h_stream, sizeof(h.h_stream));
 		h.h_stream |= 1;
 		snprintf(h.h_name, sizeof(h.h_name), "bench-%d", a->a_idx);
@@ -522,7 +522,7 @@ nb_event_cb(struct bufferevent *bev, short what, void *arg)
 		struct pbuf pb;
 
 		memset(&h, 0, sizeof(h));
-		h.h_version = PROTO_VERSION;
+		h.h_version = PROTO_VERSION_MIN; /* samples only */
 		h.h_stream = n->n_stream;
 		snprintf(h.h_name, sizeof(h.h_name), "%s", n->n_name);
 		snprintf(h.h_role, sizeof(h.h_role), "other");

@@ -481,7 +481,7 @@ collector_run(struct collector *c, const char *file)
 	         .id_stats = &c->c_stats,
 	         .id_listen = c->c_conf.cc_listen,
 	         .id_silence_ms = c->c_conf.cc_agent_silence_ms,
-	         .id_hooks = {collector_on_batch, collector_on_silent, c},
+	         .id_hooks = {collector_on_batch, collector_on_silent, c, NULL},
 	     })) == NULL)
 		fatalx("cannot listen for agents on %s", c->c_conf.cc_listen);
 	collector_anchor =

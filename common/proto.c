@@ -86,6 +86,19 @@ put_str(struct pbuf *pb, const char *s, size_t max)
 	pbuf_add(pb, s, n);
 }
 
+/* A string cut to max bytes at a whole UTF-8 character. */
+static void
+put_text(struct pbuf *pb, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n > max)
+		n = max;
+	while (n > 0 && !proto_text_valid(s, n))
+		n--;
+	put_u16(pb, n);
+	pbuf_add(pb, s, n);
+}
+
 /* Starts a frame; the length is patched by frame_end. */
 static size_t
 frame_begin(struct pbuf *pb, uint8_t type)
@@ -120,7 +133,7 @@ proto_frame_check(const uint8_t *buf, size_t len, size_t *frame_len,
 		*why = "frame larger than the 4 MiB limit";
 		return -1;
 	}
-	if (buf[4] < PROTO_HELLO || buf[4] > PROTO_ERROR) {
+	if (buf[4] < PROTO_HELLO || buf[4] > PROTO_ACTION_RESULT) {
 		*why = "unknown frame type";
 		return -1;
 	}
@@ -139,6 +152,14 @@ proto_put_hello(struct pbuf *pb, const struct proto_hello *h)
 	put_str(pb, h->h_name, PROTO_NAME_MAX);
 	put_str(pb, h->h_role, PROTO_ROLE_MAX);
 	put_str(pb, h->h_software, PROTO_SOFTWARE_MAX);
+	if (h->h_version >= 2) {
+		uint16_t i, n = h->h_nactions;
+		if (n > PROTO_ACTIONS_MAX)
+			n = PROTO_ACTIONS_MAX;
+		put_u16(pb, n);
+		for (i = 0; i < n; i++)
+			put_str(pb, h->h_actions[i], PROTO_NAME_MAX);
+	}
 	frame_end(pb, s);
 }
 
@@ -172,6 +193,31 @@ proto_put_error(struct pbuf *pb, const char *text)
 {
 	size_t s = frame_begin(pb, PROTO_ERROR);
 	put_str(pb, text, PROTO_TEXT_MAX);
+	frame_end(pb, s);
+}
+
+void
+proto_put_action(struct pbuf *pb, const struct proto_action *a)
+{
+	size_t s = frame_begin(pb, PROTO_ACTION);
+	put_u64(pb, a->a_request);
+	put_str(pb, a->a_name, PROTO_NAME_MAX);
+	put_u64(pb, a->a_run);
+	put_text(pb, a->a_step, PROTO_STEP_MAX);
+	put_u8(pb, a->a_flags);
+	frame_end(pb, s);
+}
+
+void
+proto_put_action_result(struct pbuf *pb, const struct proto_action_result *r)
+{
+	size_t s = frame_begin(pb, PROTO_ACTION_RESULT);
+	put_u64(pb, r->ar_request);
+	put_u8(pb, r->ar_outcome);
+	put_u32(pb, (uint32_t)r->ar_status);
+	put_u32(pb, r->ar_duration_ms);
+	put_text(pb, r->ar_output, PROTO_OUTPUT_MAX);
+	put_text(pb, r->ar_reason, PROTO_REASON_MAX);
 	frame_end(pb, s);
 }
 
@@ -379,7 +425,24 @@ proto_get_hello(const uint8_t *p, size_t len, struct proto_hello *h,
 	get_str(&r, h->h_name, PROTO_NAME_MAX);
 	get_str(&r, h->h_role, PROTO_ROLE_MAX);
 	get_str(&r, h->h_software, PROTO_SOFTWARE_MAX);
-	if (r.bad || r.p != r.end) {
+	if (h->h_version == 2) {
+		uint16_t i;
+		h->h_nactions = get_n(&r, 2);
+		if (h->h_nactions > PROTO_ACTIONS_MAX) {
+			*why = "hello: more than 128 action names";
+			return -1;
+		}
+		for (i = 0; i < h->h_nactions && !r.bad; i++) {
+			get_str(&r, h->h_actions[i], PROTO_NAME_MAX);
+			if (!r.bad && !proto_name_valid(h->h_actions[i])) {
+				*why = "hello: action name empty or with "
+				       "characters outside [A-Za-z0-9._-]";
+				return -1;
+			}
+		}
+	}
+	/* A later version may carry more: the caller refuses it by number. */
+	if (r.bad || (h->h_version <= PROTO_VERSION && r.p != r.end)) {
 		*why = "malformed hello";
 		return -1;
 	}
@@ -430,6 +493,84 @@ proto_get_error(const uint8_t *p, size_t len, char *text, size_t textlen)
 		return -1;
 	snprintf(text, textlen, "%s", buf);
 	return 0;
+}
+
+/* Like get_str, and the text must be valid UTF-8. */
+static void
+get_text(struct rd *r, char *out, size_t max)
+{
+	get_str(r, out, max);
+	if (!r->bad && !proto_text_valid(out, strlen(out)))
+		r->bad = 1;
+}
+
+int
+proto_get_action(const uint8_t *p, size_t len, struct proto_action *a,
+                 const char **why)
+{
+	struct rd r = {p, p + len, 0};
+
+	memset(a, 0, sizeof(*a));
+	a->a_request = get_n(&r, 8);
+	get_str(&r, a->a_name, PROTO_NAME_MAX);
+	a->a_run = get_n(&r, 8);
+	get_text(&r, a->a_step, PROTO_STEP_MAX);
+	a->a_flags = get_n(&r, 1);
+	if (r.bad || r.p != r.end) {
+		*why = "malformed action";
+		return -1;
+	}
+	if (a->a_flags & ~PROTO_ACTION_DRILL) {
+		*why = "action: unknown flags";
+		return -1;
+	}
+	if (!proto_name_valid(a->a_name)) {
+		*why = "action: name empty or with characters outside "
+		       "[A-Za-z0-9._-]";
+		return -1;
+	}
+	return 0;
+}
+
+int
+proto_get_action_result(const uint8_t *p, size_t len,
+                        struct proto_action_result *ar, const char **why)
+{
+	struct rd r = {p, p + len, 0};
+
+	ar->ar_request = get_n(&r, 8);
+	ar->ar_outcome = get_n(&r, 1);
+	ar->ar_status = (int32_t)(uint32_t)get_n(&r, 4);
+	ar->ar_duration_ms = get_n(&r, 4);
+	get_text(&r, ar->ar_output, PROTO_OUTPUT_MAX);
+	get_text(&r, ar->ar_reason, PROTO_REASON_MAX);
+	if (r.bad || r.p != r.end) {
+		*why = "malformed action-result";
+		return -1;
+	}
+	if (ar->ar_outcome > PROTO_OUT_LAST) {
+		*why = "action-result: unknown outcome";
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+proto_outcome_name(int outcome)
+{
+	switch (outcome) {
+	case PROTO_OUT_OK:
+		return "ok";
+	case PROTO_OUT_FAILED:
+		return "failed";
+	case PROTO_OUT_REFUSED:
+		return "refused";
+	case PROTO_OUT_TIMEOUT:
+		return "timeout";
+	case PROTO_OUT_ERROR:
+		return "error";
+	}
+	return "unknown";
 }
 
 int
@@ -564,6 +705,10 @@ proto_type_name(int type)
 		return "heartbeat";
 	case PROTO_ERROR:
 		return "error";
+	case PROTO_ACTION:
+		return "action";
+	case PROTO_ACTION_RESULT:
+		return "action-result";
 	}
 	return "unknown";
 }

@@ -65,6 +65,18 @@ struct conn {
 	int c_paused;
 };
 
+/* An action sent to an agent, waiting for its result. */
+struct pending_action {
+	struct pending_action *pa_next;
+	uint64_t pa_request;
+	char pa_host[PROTO_NAME_MAX + 1];
+	char pa_action[PROTO_NAME_MAX + 1];
+	uint64_t pa_run;
+	char pa_step[PROTO_STEP_MAX + 1];
+	ingest_action_fn pa_done;
+	void *pa_arg;
+};
+
 struct ingest {
 	struct event_base *i_base;
 	SSL_CTX *i_ctx;
@@ -77,6 +89,8 @@ struct ingest {
 	struct conn *i_conns;
 	struct agent_info *i_agents;
 	uint64_t i_next_id;
+	uint64_t i_next_request;
+	struct pending_action *i_pending;
 	int i_connected;
 	int i_paused;
 	struct event *i_hb;
@@ -195,11 +209,13 @@ conn_hello(struct conn *c, const uint8_t *p, size_t len)
 		conn_close(c, why, 1);
 		return;
 	}
-	if (c->c_hello.h_version != PROTO_VERSION) {
+	if (c->c_hello.h_version < PROTO_VERSION_MIN ||
+	    c->c_hello.h_version > PROTO_VERSION) {
 		snprintf(msg, sizeof(msg),
 		         "unsupported protocol version %u (this collector "
-		         "speaks %d)",
-		         c->c_hello.h_version, PROTO_VERSION);
+		         "speaks %d to %d)",
+		         c->c_hello.h_version, PROTO_VERSION_MIN,
+		         PROTO_VERSION);
 		conn_close(c, msg, 1);
 		return;
 	}
@@ -219,6 +235,10 @@ conn_hello(struct conn *c, const uint8_t *p, size_t len)
 		}
 	c->c_state = CONN_WELCOME;
 	c->c_info = ingest_agent_info(in, c->c_hello.h_name);
+	if (c->c_hello.h_version >= 2)
+		log_debug("agent %s: protocol %u, %u actions",
+		          c->c_hello.h_name, c->c_hello.h_version,
+		          c->c_hello.h_nactions);
 	snprintf(c->c_info->ai_role, sizeof(c->c_info->ai_role), "%s",
 	         c->c_hello.h_role);
 	store_hello(in->i_store, c->c_id, &c->c_hello, c->c_addr);
@@ -297,8 +317,8 @@ conn_batch(struct conn *c, const uint8_t *p, size_t len)
 	if (rc == -1) {
 		if (s.s_series != NULL)
 			snprintf(msg, sizeof(msg),
-			         "batch %" PRIu64 ": series '%.*s': %s", b.b_seq,
-			         (int)s.s_series_len, s.s_series, why);
+			         "batch %" PRIu64 ": series '%.*s': %s",
+			         b.b_seq, (int)s.s_series_len, s.s_series, why);
 		else
 			snprintf(msg, sizeof(msg), "batch %" PRIu64 ": %s",
 			         b.b_seq, why);
@@ -311,6 +331,167 @@ conn_batch(struct conn *c, const uint8_t *p, size_t len)
 	conn_alive(c);
 	if (store_full(c->c_in->i_store))
 		ingest_pause_all(c->c_in);
+}
+
+/* An action-result: to whoever asked, or to the hook when the request was
+ * sent before a restart (or given up). */
+static void
+conn_action_result(struct conn *c, const uint8_t *p, size_t len)
+{
+	struct ingest *in = c->c_in;
+	static struct proto_action_result pr;
+	struct pending_action **pp, *pa = NULL;
+	struct action_result r;
+	const char *why;
+
+	if (c->c_state != CONN_READY || c->c_hello.h_version < 2) {
+		conn_close(c, "unexpected action-result frame", 1);
+		return;
+	}
+	if (proto_get_action_result(p, len, &pr, &why) == -1) {
+		conn_close(c, why, 1);
+		return;
+	}
+	for (pp = &in->i_pending; *pp != NULL; pp = &(*pp)->pa_next)
+		if ((*pp)->pa_request == pr.ar_request &&
+		    strcmp((*pp)->pa_host, c->c_hello.h_name) == 0) {
+			pa = *pp;
+			*pp = pa->pa_next;
+			break;
+		}
+	memset(&r, 0, sizeof(r));
+	r.ax_host = c->c_hello.h_name;
+	r.ax_request = pr.ar_request;
+	r.ax_outcome = pr.ar_outcome;
+	r.ax_status = pr.ar_status;
+	r.ax_duration_ms = pr.ar_duration_ms;
+	r.ax_output = pr.ar_output;
+	r.ax_reason = pr.ar_reason;
+	log_info("agent %s: action request %" PRIu64 " %s%s%s: %s, status "
+	         "%" PRId32 " after %" PRIu32 " ms%s%s",
+	         c->c_hello.h_name, pr.ar_request, pa ? "(" : "",
+	         pa ? pa->pa_action : "(not sent by this process", ")",
+	         proto_outcome_name(pr.ar_outcome), pr.ar_status,
+	         pr.ar_duration_ms, pr.ar_reason[0] ? ": " : "", pr.ar_reason);
+	if (pa != NULL) {
+		r.ax_action = pa->pa_action;
+		r.ax_run_id = pa->pa_run;
+		r.ax_step = pa->pa_step;
+		pa->pa_done(pa->pa_arg, &r);
+		free(pa);
+	} else if (in->i_hooks.ih_action_result != NULL)
+		in->i_hooks.ih_action_result(in->i_hooks.ih_arg, &r);
+}
+
+static struct conn *
+ingest_conn_ready(struct ingest *in, const char *host)
+{
+	struct conn *c;
+
+	for (c = in->i_conns; c != NULL; c = c->c_next)
+		if (c->c_state == CONN_READY &&
+		    strcmp(c->c_hello.h_name, host) == 0)
+			return c;
+	return NULL;
+}
+
+int
+ingest_action(struct ingest *in, const char *host, const char *action,
+              uint64_t run_id, const char *step, int drill,
+              ingest_action_fn done, void *arg, uint64_t *request, char *err,
+              size_t errlen)
+{
+	struct conn *c = ingest_conn_ready(in, host);
+	struct proto_action a;
+	struct pending_action *pa;
+	struct pbuf pb;
+	uint16_t i;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "agent %s is not connected", host);
+		return -1;
+	}
+	if (c->c_hello.h_version < 2) {
+		snprintf(err, errlen,
+		         "agent %s speaks protocol version %u, which has no "
+		         "actions (upgrade the agent)",
+		         host, c->c_hello.h_version);
+		return -1;
+	}
+	if (!proto_name_valid(action)) {
+		snprintf(err, errlen, "action '%s': not a valid name", action);
+		return -1;
+	}
+	if (strlen(step) > PROTO_STEP_MAX ||
+	    !proto_text_valid(step, strlen(step))) {
+		snprintf(err, errlen,
+		         "step name longer than %d bytes or not UTF-8",
+		         PROTO_STEP_MAX);
+		return -1;
+	}
+	for (i = 0; i < c->c_hello.h_nactions; i++)
+		if (strcmp(c->c_hello.h_actions[i], action) == 0)
+			break;
+	/* The agent refuses it and logs that; we say so here too. */
+	if (i == c->c_hello.h_nactions)
+		log_warnx("agent %s: action '%s' is not in its hello's list; "
+		          "sending it anyway",
+		          host, action);
+	memset(&a, 0, sizeof(a));
+	a.a_request = in->i_next_request++;
+	snprintf(a.a_name, sizeof(a.a_name), "%s", action);
+	a.a_run = run_id;
+	snprintf(a.a_step, sizeof(a.a_step), "%s", step);
+	a.a_flags = drill ? PROTO_ACTION_DRILL : 0;
+	pa = calloc(1, sizeof(*pa));
+	pa->pa_request = a.a_request;
+	snprintf(pa->pa_host, sizeof(pa->pa_host), "%s", host);
+	snprintf(pa->pa_action, sizeof(pa->pa_action), "%s", action);
+	pa->pa_run = run_id;
+	snprintf(pa->pa_step, sizeof(pa->pa_step), "%s", step);
+	pa->pa_done = done;
+	pa->pa_arg = arg;
+	pa->pa_next = in->i_pending;
+	in->i_pending = pa;
+	pbuf_init(&pb);
+	proto_put_action(&pb, &a);
+	bufferevent_write(c->c_bev, pb.pb_data, pb.pb_len);
+	pbuf_free(&pb);
+	log_info("agent %s: %saction %s sent (request %" PRIu64 ", run %" PRIu64
+	         ", step %s)",
+	         host, drill ? "DRILL " : "", action, a.a_request, run_id,
+	         step);
+	if (request != NULL)
+		*request = a.a_request;
+	return 0;
+}
+
+void
+ingest_action_cancel(struct ingest *in, uint64_t request)
+{
+	struct pending_action **pp, *pa;
+
+	for (pp = &in->i_pending; *pp != NULL; pp = &(*pp)->pa_next)
+		if ((*pp)->pa_request == request) {
+			pa = *pp;
+			*pp = pa->pa_next;
+			free(pa);
+			return;
+		}
+}
+
+int
+ingest_agent_has_action(struct ingest *in, const char *host, const char *action)
+{
+	struct conn *c = ingest_conn_ready(in, host);
+	uint16_t i;
+
+	if (c == NULL || c->c_hello.h_version < 2)
+		return -1;
+	for (i = 0; i < c->c_hello.h_nactions; i++)
+		if (strcmp(c->c_hello.h_actions[i], action) == 0)
+			return 1;
+	return 0;
 }
 
 static void
@@ -329,12 +510,16 @@ conn_frame(struct conn *c, int type, const uint8_t *p, size_t len)
 	case PROTO_BATCH:
 		conn_batch(c, p, len);
 		break;
+	case PROTO_ACTION_RESULT:
+		conn_action_result(c, p, len);
+		break;
 	case PROTO_HEARTBEAT: {
 		uint64_t ts;
 		const char *why;
 		/* Malformed like any other frame: the peer is broken. */
 		if (proto_get_u64(p, len, &ts, &why) == -1)
-			conn_close(c, "malformed heartbeat: expected 8 bytes", 1);
+			conn_close(c, "malformed heartbeat: expected 8 bytes",
+			           1);
 		break;
 	}
 	default:
@@ -508,7 +693,8 @@ ingest_on_hello(void *arg, uint64_t conn_id, int agent_id, uint64_t last_seq)
 	in->i_connected++;
 	bufferevent_set_timeouts(c->c_bev, &tv, NULL);
 	pbuf_init(&pb);
-	proto_put_welcome(&pb, PROTO_VERSION, last_seq);
+	/* The agent's own version: a version 1 agent hears version 1. */
+	proto_put_welcome(&pb, c->c_hello.h_version, last_seq);
 	ingest_send(c, &pb);
 	pbuf_free(&pb);
 	{
@@ -631,8 +817,8 @@ ingest_silence_cb(evutil_socket_t fd, short what, void *arg)
 		         ai->ai_connected ? "connected" : "disconnected",
 		         now - ai->ai_last_batch);
 		if (in->i_hooks.ih_silent != NULL)
-			in->i_hooks.ih_silent(in->i_hooks.ih_arg, ai->ai_name, 1,
-			                      why);
+			in->i_hooks.ih_silent(in->i_hooks.ih_arg, ai->ai_name,
+			                      1, why);
 	}
 }
 
@@ -653,6 +839,9 @@ ingest_new(const struct ingest_deps *d)
 	in->i_stats = d->id_stats;
 	in->i_silence_ms = d->id_silence_ms;
 	in->i_hooks = d->id_hooks;
+	/* Request ids outlive this process in runs' records: start past any
+	 * an earlier process can have used (a million a second). */
+	in->i_next_request = (uint64_t)time(NULL) << 20;
 	/* The store is main's; ingest hears what it commits. */
 	store_set_callbacks(in->i_store, &cb);
 	if (evutil_parse_sockaddr_port(d->id_listen, (struct sockaddr *)&ss,
@@ -690,6 +879,11 @@ ingest_free(struct ingest *in)
 		return;
 	while (in->i_conns != NULL)
 		conn_free(in->i_conns);
+	while (in->i_pending != NULL) {
+		struct pending_action *pa = in->i_pending;
+		in->i_pending = pa->pa_next;
+		free(pa);
+	}
 	while ((ai = in->i_agents) != NULL) {
 		in->i_agents = ai->ai_next;
 		free(ai);

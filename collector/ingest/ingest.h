@@ -14,6 +14,25 @@ struct events;
 struct ingest;
 struct store;
 
+/* How an agent's action ended (an action-result frame, docs/protocol.md).
+ * Strings are valid during the callback only. */
+struct action_result {
+	const char *ax_host; /* the agent that answered */
+	uint64_t ax_request;
+	int ax_outcome;    /* enum proto_outcome: ok, failed, refused, ... */
+	int32_t ax_status; /* exit code, -N for signal N, 0 if not run */
+	uint32_t ax_duration_ms;
+	const char *ax_output; /* the last 4 KiB of stdout and stderr */
+	const char *ax_reason; /* why it was refused or could not run */
+	/* What was asked; NULL and 0 for a request this process did not
+	 * send (ih_action_result). */
+	const char *ax_action;
+	uint64_t ax_run_id;
+	const char *ax_step;
+};
+
+typedef void (*ingest_action_fn)(void *arg, const struct action_result *r);
+
 /* What the ingest tells whoever owns the rules and alarms. */
 struct ingest_hooks {
 	/* A batch of host was committed (not a replay stored before). */
@@ -24,6 +43,10 @@ struct ingest_hooks {
 	void (*ih_silent)(void *arg, const char *host, int silent,
 	                  const char *why);
 	void *ih_arg;
+	/* An action result whose request id this process does not know (it
+	 * was sent before a restart): match it by ax_request and ax_host.
+	 * After ih_arg so that positional initialisers stay valid. */
+	void (*ih_action_result)(void *arg, const struct action_result *r);
 };
 
 struct ingest_deps {
@@ -44,5 +67,25 @@ void ingest_set_silence(struct ingest *in, uint64_t ms);
 /* Appends the per-agent metrics in Prometheus text format. */
 void ingest_metrics(struct ingest *in, struct evbuffer *out);
 int ingest_connected(struct ingest *in);
+
+/*
+ * Asks agent host to run its action for step of run run_id. -1 at once,
+ * with the reason in err ("agent X is not connected"), when it cannot be
+ * sent. Otherwise 0, the request id in *request (unique across restarts:
+ * store it to match a late result), and done(arg, r) once when the result
+ * arrives, on this or a later connection of the agent. drill: the run is
+ * a drill, and the agent refuses actions without drill: true.
+ */
+int ingest_action(struct ingest *in, const char *host, const char *action,
+                  uint64_t run_id, const char *step, int drill,
+                  ingest_action_fn done, void *arg, uint64_t *request,
+                  char *err, size_t errlen);
+/* Forgets a request (a run given up): done will not be called; a late
+ * result goes to ih_action_result. */
+void ingest_action_cancel(struct ingest *in, uint64_t request);
+/* 1 if connected host said in its hello it has action, 0 if it said it
+ * has not, -1 when it is not known (not connected, or protocol 1). */
+int ingest_agent_has_action(struct ingest *in, const char *host,
+                            const char *action);
 
 #endif

@@ -26,7 +26,7 @@ struct store_item {
 	int si_kind; /* hello or batch */
 	uint64_t si_conn;
 	/* hello */
-	struct proto_hello si_hello;
+	struct proto_hello *si_hello; /* only hellos: it is large */
 	char si_addr[64];
 	/* batch */
 	int si_agent;
@@ -94,7 +94,7 @@ struct store {
 	int s_failed; /* an error result in this step */
 	char s_error[512];
 	char s_last_complaint[1024]; /* so one fault is logged once */
-	char s_fatal[256]; /* what the server said before it closed */
+	char s_fatal[256];           /* what the server said before it closed */
 	int s_maint_due;
 	struct store_q s_hellos;
 	struct store_q s_sql;
@@ -115,7 +115,7 @@ struct store {
 	size_t s_ndays;
 	PGresult *s_lock_result;
 	char *s_txn_agents; /* {id,...} of the agents in this transaction */
-	char *s_txn_days;   /* {day,...} (days since 1970) needing a partition */
+	char *s_txn_days; /* {day,...} (days since 1970) needing a partition */
 };
 
 static void store_next(struct store *st);
@@ -176,6 +176,7 @@ item_free(struct store_item *it)
 
 	if (it == NULL)
 		return;
+	free(it->si_hello);
 	free(it->si_payload);
 	free(it->si_sql);
 	for (i = 0; i < it->si_nparams; i++)
@@ -474,24 +475,54 @@ store_array_text(const int64_t *v, size_t n)
 	return out;
 }
 
+/* A hello's action names as a text[] literal; names are [A-Za-z0-9._-],
+ * quoted so that one called NULL stays a name. */
+static char *
+store_array_names(const struct proto_hello *h)
+{
+	char *out = malloc((size_t)h->h_nactions * (PROTO_NAME_MAX + 3) + 3);
+	char *p = out;
+	uint16_t i;
+
+	if (out == NULL)
+		abort();
+	*p++ = '{';
+	for (i = 0; i < h->h_nactions; i++)
+		p += sprintf(p, "%s\"%s\"", i ? "," : "", h->h_actions[i]);
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
 static void
 store_hello_step(struct store *st)
 {
 	struct store_item *it = st->s_hellos.q_head;
-	const char *params[4] = {it->si_hello.h_name, it->si_hello.h_role,
-	                         it->si_addr, it->si_hello.h_software};
+	const struct proto_hello *h = it->si_hello;
+	char proto[8], *actions = NULL;
+	const char *params[6] = {h->h_name,     h->h_role, it->si_addr,
+	                         h->h_software, proto,     NULL};
+	int ok;
 
+	snprintf(proto, sizeof(proto), "%u", h->h_version);
+	/* Version 1 does not say which actions it has: NULL, not {}. */
+	if (h->h_version >= 2)
+		params[5] = actions = store_array_names(h);
 	st->s_step = STEP_HELLO;
 	st->s_failed = 0;
-	if (!PQsendQueryParams(
-	        st->s_db,
-	        "INSERT INTO watchstand.agents (name, role, address, version)"
-	        " VALUES ($1, $2, $3, $4)"
-	        " ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role,"
-	        "  address = EXCLUDED.address, version = EXCLUDED.version,"
-	        "  last_seen = now()"
-	        " RETURNING id, stream_id, last_seq",
-	        4, NULL, params, NULL, NULL, 0)) {
+	ok = PQsendQueryParams(
+	    st->s_db,
+	    "INSERT INTO watchstand.agents (name, role, address, version,"
+	    "  protocol, actions)"
+	    " VALUES ($1, $2, $3, $4, $5, $6)"
+	    " ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role,"
+	    "  address = EXCLUDED.address, version = EXCLUDED.version,"
+	    "  protocol = EXCLUDED.protocol, actions = EXCLUDED.actions,"
+	    "  last_seen = now()"
+	    " RETURNING id, stream_id, last_seq",
+	    6, NULL, params, NULL, NULL, 0);
+	free(actions);
+	if (!ok) {
 		store_disconnect(st, PQerrorMessage(st->s_db));
 		return;
 	}
@@ -788,10 +819,9 @@ store_txn_done(struct store *st)
 			cs->st_batches++;
 		st->s_queue_bytes -= it->si_len;
 		if (st->s_cb.sc_committed != NULL)
-			st->s_cb.sc_committed(st->s_cb.sc_arg, it->si_conn,
-			                      it->si_agent, it->si_seq,
-			                      it->si_payload, it->si_len,
-			                      it->si_dup);
+			st->s_cb.sc_committed(
+			    st->s_cb.sc_arg, it->si_conn, it->si_agent,
+			    it->si_seq, it->si_payload, it->si_len, it->si_dup);
 		item_free(it);
 	}
 	cs->st_queue_bytes = st->s_queue_bytes;
@@ -830,7 +860,8 @@ store_step_done(struct store *st)
 		it = q_pop(&st->s_hellos);
 		if (st->s_failed && st->s_cb.sc_hello != NULL)
 			if (st->s_cb.sc_hello != NULL)
-			st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn, -1, 0);
+				st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn,
+				                  -1, 0);
 		item_free(it);
 		break;
 	case STEP_BEGIN:
@@ -1020,11 +1051,12 @@ store_result(struct store *st, PGresult *r)
 			int64_t stream = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 			uint64_t seq = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
 			/* A new stream (spool reset) starts from nothing. */
-			if (stream != (int64_t)it->si_hello.h_stream)
+			if (stream != (int64_t)it->si_hello->h_stream)
 				seq = 0;
 			if (st->s_cb.sc_hello != NULL)
 				st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn,
-				                  atoi(PQgetvalue(r, 0, 0)), seq);
+				                  atoi(PQgetvalue(r, 0, 0)),
+				                  seq);
 		}
 		break;
 	case STEP_LOCK:
@@ -1209,7 +1241,9 @@ store_hello(struct store *st, uint64_t conn_id, const struct proto_hello *h,
 
 	it->si_kind = ITEM_HELLO;
 	it->si_conn = conn_id;
-	it->si_hello = *h;
+	if ((it->si_hello = malloc(sizeof(*h))) == NULL)
+		abort();
+	*it->si_hello = *h;
 	snprintf(it->si_addr, sizeof(it->si_addr), "%s", address);
 	q_push(&st->s_hellos, it);
 	if (st->s_state == ST_IDLE)

@@ -51,6 +51,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			proto_get_error(p, len, text, sizeof(text));
 			break;
 		}
+		case PROTO_ACTION: {
+			struct proto_action a;
+			proto_get_action(p, len, &a, &why);
+			break;
+		}
+		case PROTO_ACTION_RESULT: {
+			static struct proto_action_result r;
+			proto_get_action_result(p, len, &r, &why);
+			break;
+		}
 		default: {
 			uint64_t v;
 			proto_get_u64(p, len, &v, &why);

@@ -2,7 +2,8 @@
 
 usage: badclient.py MODE HOST PORT TLSDIR
 MODE: plaintext, rogue-cert, garbage, oversized, bad-version, wrong-name,
-      batch-before-hello, bad-series, nan-sample, inf-sample, bad-heartbeat
+      batch-before-hello, bad-series, nan-sample, inf-sample, bad-heartbeat,
+      v1-welcome (a good protocol 1 agent: prints the welcome's version)
 Prints what the collector answered (its error frame, or how it closed).
 """
 import socket
@@ -100,6 +101,22 @@ try:
         s = connect(cert="host-other")
         s.sendall(hello("host-other"))
         s.sendall(frame(5, b"\x01\x02\x03"))
+    elif mode == "v1-welcome":
+        s = connect(cert="host-other")
+        s.sendall(hello("host-other"))
+        data = b""
+        while len(data) < 5 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        n, t = struct.unpack(">IB", data[:5])
+        if t == 2:
+            (v,) = struct.unpack(">H", data[5:7])
+            print(f"welcome version {v}")
+        else:
+            print(f"frame type {t}")
+        sys.exit(0)
     print(answer(s))
 except (ssl.SSLError, OSError) as e:
     print(f"closed: {e.__class__.__name__}: {e}")

@@ -46,7 +46,7 @@ expect garbage 1 "$A: refused: unknown frame type" "error: unknown frame type"
 expect oversized 1 "$A: refused: frame larger than the 4 MiB limit" \
   "error: frame larger than the 4 MiB limit"
 expect bad-version 1 "agent host-good from 127\.0\.0\.1:[0-9]+: refused: unsupported protocol version 99" \
-  "error: unsupported protocol version 99 \(this collector speaks 1\)"
+  "error: unsupported protocol version 99 \(this collector speaks 1 to 2\)"
 expect wrong-name 1 "refused: certificate \(CN=host-good\) does not name agent 'host-other'" \
   "error: certificate \(CN=host-good\) does not name agent 'host-other'"
 expect batch-before-hello 1 "$A: refused: batch before the hello was accepted" \
