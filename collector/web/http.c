@@ -12,6 +12,7 @@
 
 #include "watchstand/log.h"
 #include "collector.h"
+#include "web/ackpage.h"
 #include "web/api.h"
 #include "ingest/ingest.h"
 
@@ -326,7 +327,7 @@ http_notfound(struct evhttp_request *req, void *arg)
 		                          "method not implemented"));
 		return;
 	}
-	if (acklink_handle(arg, req) || api_handle(arg, req))
+	if (ackpage_handle(arg, req) || api_handle(arg, req))
 		return;
 	http_reply_json(req, 404, json_pack("{s:s}", "error", "no such path"));
 }
