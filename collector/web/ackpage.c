@@ -20,6 +20,7 @@
 #include "notify/acklink.h"
 #include "web/ackpage.h"
 #include "web/api.h"
+#include "web/api_int.h"
 
 static void
 html_escape(struct evbuffer *out, const char *s)
@@ -159,37 +160,39 @@ confirm_page(struct evhttp_request *req, PGresult *r, const char *ctx)
 }
 
 static void
-acked_page(struct evhttp_request *req, PGresult *r, const char *ctx)
+acked_page(struct api_pending *p, const struct alarm_result *res)
 {
-	char text[300];
+	struct evhttp_request *req = p->p_req;
+	const char *who = p->p_text;
+	char text[1200];
 
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
-		db_trouble(req, r);
-		return;
-	}
-	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+	switch (res->ar_status) {
+	case ALARM_NOT_FOUND:
 		page_text(req, 404, "No such alarm",
 		          "This link names an alarm the collector does not "
 		          "have.");
 		return;
-	}
-	if (!PQgetisnull(r, 0, 2)) {
+	case ALARM_LINK_USED:
 		snprintf(text, sizeof(text),
 		         "This link was already used (%s). A link works once.",
-		         PQgetvalue(r, 0, 2));
+		         res->ar_used_at);
 		page_text(req, 403, "Link used", text);
 		return;
-	}
-	if (PQgetisnull(r, 0, 1)) {
+	case ALARM_REFUSED:
 		snprintf(text, sizeof(text),
 		         "Nothing was changed: the alarm is %s.",
-		         PQgetvalue(r, 0, 0));
+		         res->ar_state_name);
 		page_text(req, 409, "Not acknowledged", text);
+		return;
+	case ALARM_DONE:
+		break;
+	default:
+		db_trouble(req, NULL);
 		return;
 	}
 	snprintf(text, sizeof(text), "Acknowledged as %s; the alarm is now %s.",
-	         ctx, PQgetvalue(r, 0, 1));
-	log_info("acklink: alarm acknowledged by %s via phone link", ctx);
+	         who, res->ar_state_name);
+	log_info("acklink: alarm acknowledged by %s via phone link", who);
 	page_text(req, 200, "Acknowledged", text);
 }
 
@@ -199,7 +202,7 @@ ackpage_handle(struct collector *c, struct evhttp_request *req)
 	const char *path =
 	    evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	char who[ACKLINK_RECIPIENT_MAX + 1], sig[64], id[32], ctx[200];
+	char who[ACKLINK_RECIPIENT_MAX + 1], sig[64], id[32];
 	int64_t alarm;
 	enum acklink_check ok;
 
@@ -244,10 +247,14 @@ ackpage_handle(struct collector *c, struct evhttp_request *req)
 	} else {
 		/* The link is spent in the same statement, and only if it
 		 * acknowledged. */
-		const char *params[4] = {id, who, "via phone link", sig};
-		snprintf(ctx, sizeof(ctx), "%s", who);
-		api_query_for(c, req, alarm_ack_link_sql, 4, params, acked_page,
-		              ctx);
+		struct api_pending *p = api_pending_new(c, req, NULL, NULL);
+
+		p->p_adone = acked_page;
+		snprintf(p->p_text, sizeof(p->p_text), "%s", who);
+		api_pending_wait(p);
+		api_alarm_sent(p, alarm_ack_link(c->c_alarms, alarm, who, sig,
+		                                 API_DB_DEADLINE_MS,
+		                                 api_alarm_result, p));
 	}
 	return 1;
 }

@@ -18,6 +18,7 @@
 
 #include "watchstand/log.h"
 #include "collector.h"
+#include "alarm/alarm.h"
 #include "ingest/store.h"
 #include "web/api.h"
 #include "web/api_int.h"
@@ -160,6 +161,34 @@ api_query_done(void *arg, PGresult *r)
 		} else
 			p->p_done(p, r);
 	}
+	api_pending_end(p);
+}
+
+void
+api_alarm_result(void *arg, const struct alarm_result *res)
+{
+	struct api_pending *p = arg;
+
+	if (p->p_req != NULL) {
+		if (res->ar_status == ALARM_NO_RESULT)
+			api_db_unavailable(p->p_req, p->p_c);
+		else if (res->ar_status == ALARM_DB_ERROR) {
+			log_warnx("api: %s", res->ar_error);
+			api_error(p->p_req, 503,
+			          "the database refused the request");
+		} else
+			p->p_adone(p, res);
+	}
+	api_pending_end(p);
+}
+
+/* -1: the database is down, the callback will not come. */
+void
+api_alarm_sent(struct api_pending *p, int rc)
+{
+	if (rc == 0)
+		return;
+	api_db_unavailable(p->p_req, p->p_c);
 	api_pending_end(p);
 }
 

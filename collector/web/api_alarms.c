@@ -11,7 +11,6 @@
 #include <libpq-fe.h>
 
 #include "collector.h"
-#include "events.h"
 #include "alarm/alarm.h"
 #include "web/api_int.h"
 #include "web/routes.h"
@@ -32,58 +31,27 @@ api_alarms_get(struct api_req *ar)
 }
 
 static void
-api_ack_done(struct api_pending *p, PGresult *r)
+api_ack_done(struct api_pending *p, const struct alarm_result *res)
 {
-	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
-		api_error(p->p_req, 404, "no such alarm");
-	else if (PQgetisnull(r, 0, 1))
-		api_error(p->p_req, 409,
-		          "the alarm cannot be acknowledged in "
-		          "its state");
-	else {
-		char text[1200];
-		snprintf(text, sizeof(text), "ACK alarm %s, now %s", p->p_text,
-		         PQgetvalue(r, 0, 1));
-		events_log(p->p_c->c_events, "alarm", p->p_user.s_login, text);
-		http_reply_json(p->p_req, 200,
-		                json_pack("{s:s, s:s, s:s}", "id", p->p_text,
-		                          "state", PQgetvalue(r, 0, 1),
-		                          "acked_by", p->p_user.s_login));
-	}
-}
+	char id[32];
 
-static void
-api_shelve_done(struct api_pending *p, PGresult *r)
-{
-	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+	snprintf(id, sizeof(id), "%lld", (long long)res->ar_id);
+	if (res->ar_status == ALARM_NOT_FOUND)
 		api_error(p->p_req, 404, "no such alarm");
-	else if (PQgetisnull(r, 0, 1))
+	else if (res->ar_status != ALARM_DONE)
 		api_error(p->p_req, 409,
-		          p->p_text[0] == 's' ? "only an open, unshelved alarm "
-		                                "can be shelved"
-		                              : "the alarm is not shelved");
-	else {
-		if (p->p_text[0] == 'u')
-			events_publish(
-			    p->p_c->c_events,
-			    &(struct event_msg){.em_kind = EVENT_ALARM_RETURNED,
-			                        .em_alarm_id =
-			                            atoll(p->p_text + 1)});
-		http_reply_json(
-		    p->p_req, 200,
-		    json_pack("{s:s, s:s, s:s?}", "id", p->p_text + 1, "state",
-		              PQgetvalue(r, 0, 1), "shelved_until",
-		              PQgetisnull(r, 0, 2) ? NULL
-		                                   : PQgetvalue(r, 0, 2)));
-	}
+		          "the alarm cannot be acknowledged in its state");
+	else
+		http_reply_json(p->p_req, 200,
+		                json_pack("{s:s, s:s, s:s}", "id", id, "state",
+		                          res->ar_state_name, "acked_by",
+		                          p->p_user.s_login));
 }
 
 void
 api_alarm_ack(struct api_req *ar)
 {
 	const char *comment = NULL;
-	const char *params[3];
-	char idbuf[32];
 	struct api_pending *p;
 
 	if (ar->ar_body_len > 0 &&
@@ -93,27 +61,44 @@ api_alarm_ack(struct api_req *ar)
 		          "expected {\"comment\": \"...\"} or no body");
 		return;
 	}
-	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)ar->ar_caps->rc_id);
-	params[0] = idbuf;
-	params[1] = ar->ar_user->s_login;
-	params[2] = comment;
-	p = api_pending_new(ar->ar_c, ar->ar_req, ar->ar_user, api_ack_done);
-	snprintf(p->p_text, sizeof(p->p_text), "%s", idbuf);
-	api_send(p, alarm_ack_sql, 3, params);
+	p = api_pending_new(ar->ar_c, ar->ar_req, ar->ar_user, NULL);
+	p->p_adone = api_ack_done;
+	api_pending_wait(p);
+	api_alarm_sent(p, alarm_ack(ar->ar_c->c_alarms, ar->ar_caps->rc_id,
+	                            ar->ar_user->s_login, comment,
+	                            API_DB_DEADLINE_MS, api_alarm_result, p));
 }
 
 static void
-api_shelving(struct api_req *ar, int shelve)
+api_shelve_done(struct api_pending *p, const struct alarm_result *res)
+{
+	char id[32];
+
+	snprintf(id, sizeof(id), "%lld", (long long)res->ar_id);
+	if (res->ar_status == ALARM_NOT_FOUND)
+		api_error(p->p_req, 404, "no such alarm");
+	else if (res->ar_status != ALARM_DONE)
+		api_error(p->p_req, 409,
+		          p->p_id ? "only an open, unshelved alarm can be "
+		                    "shelved"
+		                  : "the alarm is not shelved");
+	else
+		http_reply_json(p->p_req, 200,
+		                json_pack("{s:s, s:s, s:s?}", "id", id, "state",
+		                          res->ar_state_name, "shelved_until",
+		                          res->ar_until));
+}
+
+void
+api_alarm_shelve(struct api_req *ar)
 {
 	struct collector *c = ar->ar_c;
 	const char *reason = NULL;
 	json_int_t minutes = 0;
-	char idbuf[32], mbuf[32], err[160];
-	const char *params[4];
 	struct api_pending *p;
+	char err[160];
 
-	if (shelve &&
-	    api_minutes_reason(ar->ar_body,
+	if (api_minutes_reason(ar->ar_body,
 	                       (json_int_t)(c->c_conf.cc_max_shelve_ms / 60000),
 	                       &minutes, &reason, err, sizeof(err)) != NULL) {
 		if (strncmp(err, "minutes: at most", 16) == 0)
@@ -122,83 +107,26 @@ api_shelving(struct api_req *ar, int shelve)
 		api_error(ar->ar_req, 400, err);
 		return;
 	}
-	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)ar->ar_caps->rc_id);
-	snprintf(mbuf, sizeof(mbuf), "%lld", (long long)minutes);
-	params[0] = idbuf;
-	params[1] = ar->ar_user->s_login;
-	params[2] = reason;
-	params[3] = mbuf;
-	p = api_pending_new(c, ar->ar_req, ar->ar_user, api_shelve_done);
-	snprintf(p->p_text, sizeof(p->p_text), "%c%s", shelve ? 's' : 'u',
-	         idbuf);
-	if (shelve)
-		api_send(p,
-		         "WITH t AS (SELECT id, state, rule, host, "
-		         "series "
-		         "FROM watchstand.alarms WHERE id = "
-		         "$1::bigint), "
-		         "u AS (UPDATE watchstand.alarms a SET "
-		         "state = "
-		         "'shelved', shelved_from = t.state, "
-		         "shelved_until "
-		         "= now() + $4::int * interval '1 minute', "
-		         "shelved_by = $2, shelve_reason = $3, "
-		         "updated_at "
-		         "= now() FROM t WHERE a.id = t.id AND "
-		         "t.state IN "
-		         "('active-unacknowledged', "
-		         "'active-acknowledged', "
-		         "'cleared-unacknowledged') RETURNING a.id, "
-		         "a.state, a.shelved_until, t.rule, t.host, "
-		         "t.series), l AS (INSERT INTO "
-		         "watchstand.shift_log (kind, actor, text) "
-		         "SELECT "
-		         "'alarm', $2, 'SHELVE ' || rule || ' on ' "
-		         "|| host "
-		         "|| ': ' || series || ' for ' || $4 || ' "
-		         "min -- ' "
-		         "|| $3 || ' [alarm ' || id || ']' FROM u) "
-		         "SELECT "
-		         "(SELECT state FROM t), (SELECT state FROM "
-		         "u), "
-		         "(SELECT shelved_until FROM u)",
-		         4, params);
-	else
-		api_send(p,
-		         "WITH t AS (SELECT id, state, rule, "
-		         "host, series "
-		         "FROM watchstand.alarms WHERE id = "
-		         "$1::bigint), "
-		         "u AS (UPDATE watchstand.alarms a SET "
-		         "state = "
-		         "a.shelved_from, shelved_until = "
-		         "NULL, updated_at "
-		         "= now() FROM t WHERE a.id = t.id AND "
-		         "t.state = "
-		         "'shelved' RETURNING a.id, a.state, "
-		         "t.rule, "
-		         "t.host, t.series), l AS (INSERT INTO "
-		         "watchstand.shift_log (kind, actor, "
-		         "text) SELECT "
-		         "'alarm', $2, 'UNSHELVE ' || rule || "
-		         "' on ' || "
-		         "host || ': ' || series || ' [alarm ' "
-		         "|| id || "
-		         "', now ' || state || ']' FROM u) "
-		         "SELECT (SELECT "
-		         "state FROM t), (SELECT state FROM "
-		         "u), NULL",
-		         2, params);
-}
-
-void
-api_alarm_shelve(struct api_req *ar)
-{
-	api_shelving(ar, 1);
+	p = api_pending_new(c, ar->ar_req, ar->ar_user, NULL);
+	p->p_adone = api_shelve_done;
+	p->p_id = 1; /* shelving, for the 409's text */
+	api_pending_wait(p);
+	api_alarm_sent(p,
+	               alarm_shelve(c->c_alarms, ar->ar_caps->rc_id,
+	                            ar->ar_user->s_login, minutes, reason,
+	                            API_DB_DEADLINE_MS, api_alarm_result, p));
 }
 
 void
 api_alarm_unshelve(struct api_req *ar)
 {
-	api_shelving(ar, 0);
+	struct api_pending *p;
+
+	p = api_pending_new(ar->ar_c, ar->ar_req, ar->ar_user, NULL);
+	p->p_adone = api_shelve_done;
+	api_pending_wait(p);
+	api_alarm_sent(p,
+	               alarm_unshelve(ar->ar_c->c_alarms, ar->ar_caps->rc_id,
+	                              ar->ar_user->s_login, API_DB_DEADLINE_MS,
+	                              api_alarm_result, p));
 }

@@ -19,6 +19,7 @@
 
 struct collector;
 struct route_caps;
+struct alarm_result;
 
 #define API_SESSION_S (12 * 3600) /* a shift and then some */
 #define API_BODY_MAX (64 * 1024)
@@ -61,6 +62,8 @@ struct api_pending {
 	char p_password[256];
 	char p_text[1024];
 	int64_t p_id;
+	/* The alarm wing's result, while the client is there. */
+	void (*p_adone)(struct api_pending *, const struct alarm_result *);
 	/* api_query_for's reply */
 	void (*p_fn)(struct evhttp_request *, PGresult *, const char *);
 	/* Query parameters a bad value is named by: "since", ... */
@@ -83,6 +86,14 @@ void api_send(struct api_pending *p, const char *sql, int n,
  * it waits (p_req becomes NULL when the client goes away), then ended. */
 void api_pending_wait(struct api_pending *p);
 void api_pending_end(struct api_pending *p);
+/* A call into the alarm wing for p (p_adone set): rc is what the call
+ * returned; api_alarm_result is its alarm_done_fn, with p as arg. Used as
+ *	api_pending_wait(p);
+ *	api_alarm_sent(p, alarm_ack(..., API_DB_DEADLINE_MS,
+ *	                            api_alarm_result, p));
+ */
+void api_alarm_result(void *arg, const struct alarm_result *res);
+void api_alarm_sent(struct api_pending *p, int rc);
 void api_query(struct api_req *ar, const char *sql, int n,
                const char *const *params,
                void (*done)(struct api_pending *, PGresult *));
@@ -94,6 +105,14 @@ void api_rows_done(struct api_pending *p, PGresult *r);
 const char *api_minutes_reason(json_t *body, json_int_t max,
                                json_int_t *minutes, const char **reason,
                                char *err, size_t errlen);
+
+/* Runs sql for a handler outside the API (the ack pages); fn gets the
+ * result while the client is still there, with a copy of ctx. */
+typedef void (*api_reply_fn)(struct evhttp_request *req, PGresult *r,
+                             const char *ctx);
+void api_query_for(struct collector *c, struct evhttp_request *req,
+                   const char *sql, int n, const char *const *params,
+                   api_reply_fn fn, const char *ctx);
 
 /* api_session.c */
 void api_session_init(struct collector *c);
