@@ -398,8 +398,8 @@ collector_run(struct collector *c, const char *file)
 	c->c_rules_timer =
 	    event_new(c->c_base, -1, EV_PERSIST, collector_rules_cb, c);
 	event_add(c->c_rules_timer, &(struct timeval){0, 250000});
-	collector_expire_timer =
-	    event_new(c->c_base, -1, EV_PERSIST, collector_expire_cb, c->c_alarms);
+	collector_expire_timer = event_new(c->c_base, -1, EV_PERSIST,
+	                                   collector_expire_cb, c->c_alarms);
 	event_add(collector_expire_timer, &(struct timeval){5, 0});
 	sigs[0] =
 	    evsignal_new(c->c_base, SIGTERM, collector_signal_cb, c->c_base);
