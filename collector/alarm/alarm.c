@@ -37,6 +37,8 @@ struct alarms {
 	char *a_ack_link_sql;
 	char *a_shelve_sql;
 	char *a_unshelve_sql;
+	char *a_silent_sql;
+	char *a_back_sql;
 };
 
 /* The quoted names of the states e changes: "'a', 'b'". */
@@ -108,11 +110,14 @@ static void
 alarm_sql_build(struct alarms *a)
 {
 	char ack_from[256], ack_to[512], shelve_from[256], unshelve_from[256];
+	char silent_from[256], back_from[256];
 
 	alarm_sql_from(ALARM_EV_ACK, ack_from, sizeof(ack_from));
 	alarm_sql_case(ALARM_EV_ACK, "t.state", ack_to, sizeof(ack_to));
 	alarm_sql_from(ALARM_EV_SHELVE, shelve_from, sizeof(shelve_from));
 	alarm_sql_from(ALARM_EV_UNSHELVE, unshelve_from, sizeof(unshelve_from));
+	alarm_sql_from(ALARM_EV_HOST_SILENT, silent_from, sizeof(silent_from));
+	alarm_sql_from(ALARM_EV_HOST_BACK, back_from, sizeof(back_from));
 	a->a_ack_sql = alarm_sql_dup(
 	    "WITH t AS (SELECT id, state, rule, host, series FROM "
 	    "watchstand.alarms WHERE id = $1::bigint), u AS (UPDATE "
@@ -169,6 +174,18 @@ alarm_sql_build(struct alarms *a)
 	    "series || ' [alarm ' || id || ', now ' || state || ']' FROM u) "
 	    "SELECT (SELECT state FROM t), (SELECT state FROM u), NULL",
 	    unshelve_from);
+	/* A silent host's other alarms are suppressed; when it is back,
+	 * what was suppressed is closed. */
+	a->a_silent_sql = alarm_sql_dup(
+	    "UPDATE watchstand.alarms SET state = 'suppressed', suppressed = "
+	    "true, updated_at = now() WHERE host = $1 AND rule <> "
+	    "'" ALARM_HOST_RULE "' AND state IN (%s)",
+	    silent_from);
+	a->a_back_sql = alarm_sql_dup(
+	    "UPDATE watchstand.alarms SET state = 'closed', closed_at = now(), "
+	    "updated_at = now() WHERE host = $1 AND state IN (%s) AND rule <> "
+	    "'" ALARM_HOST_RULE "'",
+	    back_from);
 }
 
 struct alarms *
@@ -207,6 +224,8 @@ alarms_free(struct alarms *a)
 	free(a->a_ack_link_sql);
 	free(a->a_shelve_sql);
 	free(a->a_unshelve_sql);
+	free(a->a_silent_sql);
+	free(a->a_back_sql);
 	free(a);
 }
 
@@ -418,7 +437,10 @@ alarms_outcome(void *arg, const struct rule *r, const char *host,
 	char text[1024], cond[64];
 	const char *sev = severity_names[o->ro_severity];
 	int suppressed = o->ro_suppressed || host_silent(a, host);
-	const char *state = suppressed ? "suppressed" : "active-unacknowledged";
+	struct alarm_facts facts = {.af_suppressed = suppressed};
+	/* A new alarm's state; the row's own (if open) decides in SQL. */
+	const char *state = alarm_state_name(
+	    alarm_state_next(ALARM_ST_CLOSED, ALARM_EV_RAISE, &facts));
 
 	level_text(r, o->ro_level, cond, sizeof(cond));
 	switch (o->ro_what) {
@@ -492,13 +514,7 @@ alarms_host_silent(struct alarms *a, const char *host, int silent,
 		alarm_write(a, alarm_raise_sql, ALARM_HOST_RULE, host, "agent",
 		            "critical", "active-unacknowledged", 0, 0, 0,
 		            "the host's agent sends nothing", NULL, text);
-		store_sql(
-		    a->a_store,
-		    "UPDATE watchstand.alarms SET state = 'suppressed', "
-		    "suppressed = true, updated_at = now() WHERE host = $1 "
-		    "AND rule <> 'agent-silent' AND state IN "
-		    "('active-unacknowledged', 'active-acknowledged')",
-		    1, params);
+		store_sql(a->a_store, a->a_silent_sql, 1, params);
 		log_warnx("alarm: %s", text);
 		return;
 	}
@@ -511,11 +527,7 @@ alarms_host_silent(struct alarms *a, const char *host, int silent,
 	alarm_clear(a, ALARM_HOST_RULE, host, "agent", 0, text);
 	/* What was suppressed is closed; fresh samples raise again what
 	 * still holds. */
-	store_sql(a->a_store,
-	          "UPDATE watchstand.alarms SET state = 'closed', closed_at = "
-	          "now(), updated_at = now() WHERE host = $1 AND state = "
-	          "'suppressed' AND rule <> 'agent-silent'",
-	          1, params);
+	store_sql(a->a_store, a->a_back_sql, 1, params);
 	HASH_ITER(hh, a->a_open, oa, tmp)
 	{
 		if (strstr(oa->oa_key, prefix) != NULL &&
