@@ -142,6 +142,22 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 
 static struct event *collector_expire_timer; /* alarms_expire, every 5 s */
 
+/* The next multiple of 5 s of the wall clock, as the expiry always ran. */
+static void
+collector_expire_next(void)
+{
+	struct timeval tv;
+
+	evutil_gettimeofday(&tv, NULL);
+	tv.tv_sec = 4 - tv.tv_sec % 5;
+	tv.tv_usec = 1000000 - tv.tv_usec;
+	if (tv.tv_usec >= 1000000) {
+		tv.tv_sec++;
+		tv.tv_usec -= 1000000;
+	}
+	event_add(collector_expire_timer, &tv);
+}
+
 /* Shelving and out of service end by themselves (every few seconds is
  * soon enough). */
 static void
@@ -150,6 +166,7 @@ collector_expire_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	alarms_expire(arg);
+	collector_expire_next();
 }
 
 /* Time passes for the rules: `for` runs out, data goes stale. */
@@ -398,9 +415,9 @@ collector_run(struct collector *c, const char *file)
 	c->c_rules_timer =
 	    event_new(c->c_base, -1, EV_PERSIST, collector_rules_cb, c);
 	event_add(c->c_rules_timer, &(struct timeval){0, 250000});
-	collector_expire_timer = event_new(c->c_base, -1, EV_PERSIST,
-	                                   collector_expire_cb, c->c_alarms);
-	event_add(collector_expire_timer, &(struct timeval){5, 0});
+	collector_expire_timer =
+	    event_new(c->c_base, -1, 0, collector_expire_cb, c->c_alarms);
+	collector_expire_next();
 	sigs[0] =
 	    evsignal_new(c->c_base, SIGTERM, collector_signal_cb, c->c_base);
 	sigs[1] =
