@@ -79,7 +79,7 @@ api_shelve_done(struct api_pending *p, const struct alarm_result *res)
 		api_error(p->p_req, 404, "no such alarm");
 	else if (res->ar_status != ALARM_DONE)
 		api_error(p->p_req, 409,
-		          p->p_id ? "only an open, unshelved alarm can be "
+		          p->p_shelving ? "only an open, unshelved alarm can be "
 		                    "shelved"
 		                  : "the alarm is not shelved");
 	else
@@ -109,7 +109,7 @@ api_alarm_shelve(struct api_req *ar)
 	}
 	p = api_pending_new(c, ar->ar_req, ar->ar_user, NULL);
 	p->p_adone = api_shelve_done;
-	p->p_id = 1; /* shelving, for the 409's text */
+	p->p_shelving = 1;
 	api_pending_wait(p);
 	api_alarm_sent(p,
 	               alarm_shelve(c->c_alarms, ar->ar_caps->rc_id,

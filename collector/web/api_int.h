@@ -61,7 +61,7 @@ struct api_pending {
 	char p_login[65];
 	char p_password[256];
 	char p_text[1024];
-	int64_t p_id;
+	int p_shelving; /* shelve, not unshelve: for the 409's text */
 	/* The alarm wing's result, while the client is there. */
 	void (*p_adone)(struct api_pending *, const struct alarm_result *);
 	/* api_query_for's reply */
