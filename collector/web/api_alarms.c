@@ -79,9 +79,10 @@ api_shelve_done(struct api_pending *p, const struct alarm_result *res)
 		api_error(p->p_req, 404, "no such alarm");
 	else if (res->ar_status != ALARM_DONE)
 		api_error(p->p_req, 409,
-		          p->p_shelving ? "only an open, unshelved alarm can be "
-		                    "shelved"
-		                  : "the alarm is not shelved");
+		          p->p_shelving
+		              ? "only an open, unshelved alarm can be "
+		                "shelved"
+		              : "the alarm is not shelved");
 	else
 		http_reply_json(p->p_req, 200,
 		                json_pack("{s:s, s:s, s:s?}", "id", id, "state",
