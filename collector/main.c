@@ -142,39 +142,33 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 	c->c_phase = now;
 }
 
-/* Hosts whose out-of-service time is over are looked at afresh. */
-static void
-collector_oos_over(void *arg, PGresult *r)
-{
-	struct collector *c = arg;
-	int i;
+static struct event *collector_expire_timer; /* alarms_expire, every 5 s */
 
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
-		return;
-	for (i = 0; i < PQntuples(r); i++) {
-		char text[200];
-		rules_engine_forget_host(c->c_rules, PQgetvalue(r, i, 0));
-		snprintf(text, sizeof(text), "IN SERVICE %s (time over)",
-		         PQgetvalue(r, i, 0));
-		events_log(c->c_events, "alarm", "system", text);
-		log_info("alarm: %s", text);
+/* The next multiple of 5 s of the wall clock, as the expiry always ran. */
+static void
+collector_expire_next(void)
+{
+	struct timeval tv;
+
+	evutil_gettimeofday(&tv, NULL);
+	tv.tv_sec = 4 - tv.tv_sec % 5;
+	tv.tv_usec = 1000000 - tv.tv_usec;
+	if (tv.tv_usec >= 1000000) {
+		tv.tv_sec++;
+		tv.tv_usec -= 1000000;
 	}
+	event_add(collector_expire_timer, &tv);
 }
 
-/* Alarms whose shelving time is over may page again. */
+/* Shelving and out of service end by themselves (every few seconds is
+ * soon enough). */
 static void
-collector_unshelved(void *arg, PGresult *r)
+collector_expire_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct collector *c = arg;
-	int i;
-
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
-		return;
-	for (i = 0; i < PQntuples(r); i++)
-		events_publish(c->c_events,
-		               &(struct event_msg){
-		                   .em_kind = EVENT_ALARM_RETURNED,
-		                   .em_alarm_id = atoll(PQgetvalue(r, i, 0))});
+	(void)fd;
+	(void)what;
+	alarms_expire(arg);
+	collector_expire_next();
 }
 
 /* Time passes for the rules: `for` runs out, data goes stale. */
@@ -187,34 +181,6 @@ collector_rules_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	evutil_gettimeofday(&tv, NULL);
-	/* Shelving ends by itself (every few seconds is soon enough). */
-	if (tv.tv_sec % 5 == 0 && tv.tv_usec < 250000)
-		store_query(
-		    c->c_store,
-		    "WITH u AS (UPDATE watchstand.alarms SET state = "
-		    "shelved_from, shelved_until = NULL, updated_at = now() "
-		    "WHERE state = 'shelved' AND shelved_until <= now() "
-		    "RETURNING id, rule, host, series, state), l AS (INSERT "
-		    "INTO watchstand.shift_log (kind, actor, text) SELECT "
-		    "'alarm', 'system', 'UNSHELVE (shelving time over) ' || "
-		    "rule || ' on ' || host || ': ' || series || ' [alarm ' "
-		    "|| id || ', now ' || state || ']' FROM u) SELECT id FROM "
-		    "u",
-		    0, NULL, collector_unshelved, c);
-	if (tv.tv_sec % 5 == 0 && tv.tv_usec < 250000)
-		store_query(
-		    c->c_store,
-		    "WITH d AS (DELETE FROM "
-		    "watchstand.hosts_out_of_service WHERE until <= now() "
-		    "RETURNING host), a AS (UPDATE watchstand.alarms SET "
-		    "state = 'closed', closed_at = now(), updated_at = "
-		    "now() WHERE host IN (SELECT host FROM d) AND state = "
-		    "'out-of-service' RETURNING id), l AS (INSERT INTO "
-		    "watchstand.shift_log (kind, actor, text) SELECT "
-		    "'alarm', 'system', 'IN SERVICE ' || host || ' (time "
-		    "over): its alarms are evaluated afresh' FROM d) "
-		    "SELECT host FROM d",
-		    0, NULL, collector_oos_over, c);
 	rules_engine_tick(c->c_rules,
 	                  (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000,
 	                  c->c_phase, alarms_outcome, c->c_alarms);
@@ -472,7 +438,7 @@ collector_run(struct collector *c, const char *file)
 	c->c_store = store_new(c->c_base, &c->c_stats, c->c_conf.cc_database,
 	                       c->c_conf.cc_retention_ms);
 	c->c_rules = rules_engine_new(&c->c_conf.cc_rules);
-	c->c_alarms = alarms_new(c);
+	c->c_alarms = alarms_new(c->c_store, c->c_events, c->c_rules);
 	if ((c->c_ingest = ingest_new(&(struct ingest_deps){
 	         .id_base = c->c_base,
 	         .id_ctx = c->c_ctx,
@@ -509,6 +475,9 @@ collector_run(struct collector *c, const char *file)
 	c->c_rules_timer =
 	    event_new(c->c_base, -1, EV_PERSIST, collector_rules_cb, c);
 	event_add(c->c_rules_timer, &(struct timeval){0, 250000});
+	collector_expire_timer =
+	    event_new(c->c_base, -1, 0, collector_expire_cb, c->c_alarms);
+	collector_expire_next();
 	c->c_file = file;
 	c->c_reload = collector_reload;
 	sigs[0] = evsignal_new(c->c_base, SIGTERM, collector_signal_cb, c);
@@ -526,6 +495,8 @@ collector_run(struct collector *c, const char *file)
 	c->c_notifier = NULL;
 	event_free(c->c_phase_timer);
 	event_free(c->c_rules_timer);
+	event_free(collector_expire_timer);
+	collector_expire_timer = NULL;
 	shiftlog_anchor_free(collector_anchor);
 	collector_anchor = NULL;
 	ingest_free(c->c_ingest);

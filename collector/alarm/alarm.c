@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,6 @@
 
 #include "watchstand/log.h"
 #include "alarm/alarm.h"
-#include "collector.h"
 #include "events.h"
 #include "ingest/store.h"
 
@@ -27,17 +27,178 @@ struct silent_host {
 };
 
 struct alarms {
-	struct collector *a_c;
+	struct store *a_store;
+	struct events *a_events;
+	struct rules_engine *a_rules;
 	struct open_alarm *a_open;
 	struct silent_host *a_silent;
+	/* Built from alarm_state_next's table by alarms_new. */
+	char *a_ack_sql;
+	char *a_ack_link_sql;
+	char *a_shelve_sql;
+	char *a_unshelve_sql;
+	char *a_silent_sql;
+	char *a_back_sql;
 };
 
+/* The quoted names of the states e changes: "'a', 'b'". */
+static void
+alarm_sql_from(enum alarm_event e, char *buf, size_t len)
+{
+	enum alarm_state s, to;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (s = 0; s < ALARM_STATES; s++) {
+		to = alarm_state_next(s, e, NULL);
+		if (to == ALARM_ST_REFUSED || to == s || s == ALARM_ST_CLOSED)
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%s'%s'", o ? ", " : "",
+		                      alarm_state_name(s));
+		if (o >= len)
+			fatalx("alarm: SQL buffer too small");
+	}
+}
+
+/* CASE col WHEN 'from' THEN 'to' ... END for the states e changes. */
+static void
+alarm_sql_case(enum alarm_event e, const char *col, char *buf, size_t len)
+{
+	enum alarm_state s, to;
+	size_t o;
+
+	o = (size_t)snprintf(buf, len, "CASE %s", col);
+	for (s = 0; s < ALARM_STATES; s++) {
+		to = alarm_state_next(s, e, NULL);
+		if (to == ALARM_ST_REFUSED || to == s || s == ALARM_ST_CLOSED)
+			continue;
+		o +=
+		    (size_t)snprintf(buf + o, len - o, " WHEN '%s' THEN '%s'",
+		                     alarm_state_name(s), alarm_state_name(to));
+		if (o >= len)
+			fatalx("alarm: SQL buffer too small");
+	}
+	if ((size_t)snprintf(buf + o, len - o, " END") >= len - o)
+		fatalx("alarm: SQL buffer too small");
+}
+
+static char *alarm_sql_dup(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static char *
+alarm_sql_dup(const char *fmt, ...)
+{
+	va_list ap;
+	char *sql;
+
+	va_start(ap, fmt);
+	if (vasprintf(&sql, fmt, ap) == -1)
+		fatalx("alarm: out of memory");
+	va_end(ap);
+	return sql;
+}
+
+/*
+ * Acknowledges alarm $1 as $2 with comment $3 (may be NULL), with its
+ * shift log entry; returns (state before, state after or NULL). Through
+ * a phone's ack link ($4: its signature), the link is spent only when it
+ * acknowledged: a link refused for the alarm's state (409) still works
+ * once the alarm can be acknowledged. Third column then: when the link
+ * was used before (then nothing is changed).
+ */
+static void
+alarm_sql_build(struct alarms *a)
+{
+	char ack_from[256], ack_to[512], shelve_from[256], unshelve_from[256];
+	char silent_from[256], back_from[256];
+
+	alarm_sql_from(ALARM_EV_ACK, ack_from, sizeof(ack_from));
+	alarm_sql_case(ALARM_EV_ACK, "t.state", ack_to, sizeof(ack_to));
+	alarm_sql_from(ALARM_EV_SHELVE, shelve_from, sizeof(shelve_from));
+	alarm_sql_from(ALARM_EV_UNSHELVE, unshelve_from, sizeof(unshelve_from));
+	alarm_sql_from(ALARM_EV_HOST_SILENT, silent_from, sizeof(silent_from));
+	alarm_sql_from(ALARM_EV_HOST_BACK, back_from, sizeof(back_from));
+	a->a_ack_sql = alarm_sql_dup(
+	    "WITH t AS (SELECT id, state, rule, host, series FROM "
+	    "watchstand.alarms WHERE id = $1::bigint), u AS (UPDATE "
+	    "watchstand.alarms a SET acked_by = $2, acked_at = now(), "
+	    "updated_at = now(), state = %s, closed_at = CASE WHEN %s = "
+	    "'closed' THEN now() END FROM t WHERE a.id = t.id AND t.state IN "
+	    "(%s) RETURNING a.id, a.state, t.rule, t.host, t.series), l AS "
+	    "(INSERT INTO watchstand.shift_log (kind, actor, text) SELECT "
+	    "'alarm', $2, 'ACK ' || rule || ' on ' || host || ': ' || series "
+	    "|| coalesce(' -- ' || $3, '') || ' [alarm ' || id || ', now ' "
+	    "|| state || ']' FROM u) SELECT (SELECT state FROM t), (SELECT "
+	    "state FROM u)",
+	    ack_to, ack_to, ack_from);
+	a->a_ack_link_sql = alarm_sql_dup(
+	    "WITH prior AS (SELECT used_at FROM watchstand.notify_links_used "
+	    "WHERE signature = $4), t AS (SELECT id, state, rule, host, "
+	    "series FROM watchstand.alarms WHERE id = $1::bigint), u AS "
+	    "(UPDATE watchstand.alarms a SET acked_by = $2, acked_at = now(), "
+	    "updated_at = now(), state = %s, closed_at = CASE WHEN %s = "
+	    "'closed' THEN now() END FROM t WHERE a.id = t.id AND t.state IN "
+	    "(%s) AND NOT EXISTS (SELECT 1 FROM prior) RETURNING a.id, "
+	    "a.state, t.rule, t.host, t.series), l AS (INSERT INTO "
+	    "watchstand.shift_log (kind, actor, text) SELECT 'alarm', $2, "
+	    "'ACK ' || rule || ' on ' || host || ': ' || series || "
+	    "coalesce(' -- ' || $3, '') || ' [alarm ' || id || ', now ' || "
+	    "state || ']' FROM u), k AS (INSERT INTO "
+	    "watchstand.notify_links_used (signature, alarm_id, recipient) "
+	    "SELECT $4, id, $2 FROM u ON CONFLICT DO NOTHING) SELECT (SELECT "
+	    "state FROM t), (SELECT state FROM u), (SELECT to_char(used_at, "
+	    "'YYYY-MM-DD HH24:MI:SS TZ') FROM prior)",
+	    ack_to, ack_to, ack_from);
+	a->a_shelve_sql = alarm_sql_dup(
+	    "WITH t AS (SELECT id, state, rule, host, series FROM "
+	    "watchstand.alarms WHERE id = $1::bigint), u AS (UPDATE "
+	    "watchstand.alarms a SET state = 'shelved', shelved_from = "
+	    "t.state, shelved_until = now() + $4::int * interval '1 minute', "
+	    "shelved_by = $2, shelve_reason = $3, updated_at = now() FROM t "
+	    "WHERE a.id = t.id AND t.state IN (%s) RETURNING a.id, a.state, "
+	    "a.shelved_until, t.rule, t.host, t.series), l AS (INSERT INTO "
+	    "watchstand.shift_log (kind, actor, text) SELECT 'alarm', $2, "
+	    "'SHELVE ' || rule || ' on ' || host || ': ' || series || ' for ' "
+	    "|| $4 || ' min -- ' || $3 || ' [alarm ' || id || ']' FROM u) "
+	    "SELECT (SELECT state FROM t), (SELECT state FROM u), (SELECT "
+	    "shelved_until FROM u)",
+	    shelve_from);
+	a->a_unshelve_sql = alarm_sql_dup(
+	    "WITH t AS (SELECT id, state, rule, host, series FROM "
+	    "watchstand.alarms WHERE id = $1::bigint), u AS (UPDATE "
+	    "watchstand.alarms a SET state = a.shelved_from, shelved_until = "
+	    "NULL, updated_at = now() FROM t WHERE a.id = t.id AND t.state IN "
+	    "(%s) RETURNING a.id, a.state, t.rule, t.host, t.series), l AS "
+	    "(INSERT INTO watchstand.shift_log (kind, actor, text) SELECT "
+	    "'alarm', $2, 'UNSHELVE ' || rule || ' on ' || host || ': ' || "
+	    "series || ' [alarm ' || id || ', now ' || state || ']' FROM u) "
+	    "SELECT (SELECT state FROM t), (SELECT state FROM u), NULL",
+	    unshelve_from);
+	/* A silent host's other alarms are suppressed; when it is back,
+	 * what was suppressed is closed. */
+	a->a_silent_sql = alarm_sql_dup(
+	    "UPDATE watchstand.alarms SET state = 'suppressed', suppressed = "
+	    "true, updated_at = now() WHERE host = $1 AND rule <> "
+	    "'" ALARM_HOST_RULE "' AND state IN (%s)",
+	    silent_from);
+	a->a_back_sql = alarm_sql_dup(
+	    "UPDATE watchstand.alarms SET state = 'closed', closed_at = now(), "
+	    "updated_at = now() WHERE host = $1 AND state IN (%s) AND rule <> "
+	    "'" ALARM_HOST_RULE "'",
+	    back_from);
+}
+
 struct alarms *
-alarms_new(struct collector *c)
+alarms_new(struct store *st, struct events *ev, struct rules_engine *rules)
 {
 	struct alarms *a = calloc(1, sizeof(*a));
 
-	a->a_c = c;
+	if (a == NULL)
+		fatalx("alarm: out of memory");
+	a->a_store = st;
+	a->a_events = ev;
+	a->a_rules = rules;
+	alarm_sql_build(a);
 	return a;
 }
 
@@ -59,6 +220,12 @@ alarms_free(struct alarms *a)
 		HASH_DEL(a->a_silent, sh);
 		free(sh);
 	}
+	free(a->a_ack_sql);
+	free(a->a_ack_link_sql);
+	free(a->a_shelve_sql);
+	free(a->a_unshelve_sql);
+	free(a->a_silent_sql);
+	free(a->a_back_sql);
 	free(a);
 }
 
@@ -67,46 +234,6 @@ alarms_open(struct alarms *a)
 {
 	return (int)HASH_COUNT(a->a_open);
 }
-
-const char alarm_ack_sql[] =
-    "WITH t AS (SELECT id, state, rule, host, series FROM "
-    "watchstand.alarms WHERE id = $1::bigint), u AS (UPDATE "
-    "watchstand.alarms a SET acked_by = $2, acked_at = now(), updated_at = "
-    "now(), state = CASE WHEN t.state = 'cleared-unacknowledged' THEN "
-    "'closed' ELSE 'active-acknowledged' END, closed_at = CASE WHEN "
-    "t.state = 'cleared-unacknowledged' THEN now() END FROM t WHERE a.id = "
-    "t.id AND t.state IN ('active-unacknowledged', "
-    "'cleared-unacknowledged') RETURNING a.id, a.state, t.rule, t.host, "
-    "t.series), l AS (INSERT INTO watchstand.shift_log (kind, actor, text) "
-    "SELECT 'alarm', $2, 'ACK ' || rule || ' on ' || host || ': ' || "
-    "series || coalesce(' -- ' || $3, '') || ' [alarm ' || id || ', now ' "
-    "|| state || ']' FROM u) SELECT (SELECT state FROM t), (SELECT state "
-    "FROM u)";
-
-/*
- * The same through a phone's ack link ($4: its signature), which is spent
- * only when it acknowledged: a link refused for the alarm's state (409)
- * still works once the alarm can be acknowledged. Third column: when the
- * link was used before (then nothing is changed).
- */
-const char alarm_ack_link_sql[] =
-    "WITH prior AS (SELECT used_at FROM watchstand.notify_links_used WHERE "
-    "signature = $4), t AS (SELECT id, state, rule, host, series FROM "
-    "watchstand.alarms WHERE id = $1::bigint), u AS (UPDATE "
-    "watchstand.alarms a SET acked_by = $2, acked_at = now(), updated_at = "
-    "now(), state = CASE WHEN t.state = 'cleared-unacknowledged' THEN "
-    "'closed' ELSE 'active-acknowledged' END, closed_at = CASE WHEN "
-    "t.state = 'cleared-unacknowledged' THEN now() END FROM t WHERE a.id = "
-    "t.id AND t.state IN ('active-unacknowledged', "
-    "'cleared-unacknowledged') AND NOT EXISTS (SELECT 1 FROM prior) "
-    "RETURNING a.id, a.state, t.rule, t.host, t.series), l AS (INSERT INTO "
-    "watchstand.shift_log (kind, actor, text) SELECT 'alarm', $2, 'ACK ' "
-    "|| rule || ' on ' || host || ': ' || series || coalesce(' -- ' || $3, "
-    "'') || ' [alarm ' || id || ', now ' || state || ']' FROM u), k AS "
-    "(INSERT INTO watchstand.notify_links_used (signature, alarm_id, "
-    "recipient) SELECT $4, id, $2 FROM u ON CONFLICT DO NOTHING) SELECT "
-    "(SELECT state FROM t), (SELECT state FROM u), (SELECT "
-    "to_char(used_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM prior)";
 
 static struct open_alarm *
 alarm_find(struct alarms *a, const char *rule, const char *host,
@@ -152,7 +279,7 @@ static void
 alarm_noted(void *arg, PGresult *r)
 {
 	struct alarm_note *an = arg;
-	struct events *ev = an->an_a->a_c->c_events;
+	struct events *ev = an->an_a->a_events;
 
 	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
 	    PQntuples(r) == 1) {
@@ -192,8 +319,8 @@ alarm_query(struct alarms *a, const char *sql, int nparams,
 	an->an_value = value;
 	an->an_rule = strdup(rule);
 	an->an_host = strdup(host);
-	store_query(a->a_c->c_store, sql, nparams, params, alarm_noted, an);
-	events_log(a->a_c->c_events, "alarm", "system", text);
+	store_query(a->a_store, sql, nparams, params, alarm_noted, an);
+	events_log(a->a_events, "alarm", "system", text);
 }
 
 /* Writes the alarm row and its shift log entry in one statement. */
@@ -310,7 +437,10 @@ alarms_outcome(void *arg, const struct rule *r, const char *host,
 	char text[1024], cond[64];
 	const char *sev = severity_names[o->ro_severity];
 	int suppressed = o->ro_suppressed || host_silent(a, host);
-	const char *state = suppressed ? "suppressed" : "active-unacknowledged";
+	struct alarm_facts facts = {.af_suppressed = suppressed};
+	/* A new alarm's state; the row's own (if open) decides in SQL. */
+	const char *state = alarm_state_name(
+	    alarm_state_next(ALARM_ST_CLOSED, ALARM_EV_RAISE, &facts));
 
 	level_text(r, o->ro_level, cond, sizeof(cond));
 	switch (o->ro_what) {
@@ -387,13 +517,7 @@ alarms_host_silent(struct alarms *a, const char *host, int silent,
 		alarm_write(a, alarm_raise_sql, ALARM_HOST_RULE, host, "agent",
 		            "critical", "active-unacknowledged", 0, 0, 0,
 		            "the host's agent sends nothing", NULL, text);
-		store_sql(
-		    a->a_c->c_store,
-		    "UPDATE watchstand.alarms SET state = 'suppressed', "
-		    "suppressed = true, updated_at = now() WHERE host = $1 "
-		    "AND rule <> 'agent-silent' AND state IN "
-		    "('active-unacknowledged', 'active-acknowledged')",
-		    1, params);
+		store_sql(a->a_store, a->a_silent_sql, 1, params);
 		log_warnx("alarm: %s", text);
 		return;
 	}
@@ -406,11 +530,7 @@ alarms_host_silent(struct alarms *a, const char *host, int silent,
 	alarm_clear(a, ALARM_HOST_RULE, host, "agent", 0, text);
 	/* What was suppressed is closed; fresh samples raise again what
 	 * still holds. */
-	store_sql(a->a_c->c_store,
-	          "UPDATE watchstand.alarms SET state = 'closed', closed_at = "
-	          "now(), updated_at = now() WHERE host = $1 AND state = "
-	          "'suppressed' AND rule <> 'agent-silent'",
-	          1, params);
+	store_sql(a->a_store, a->a_back_sql, 1, params);
 	HASH_ITER(hh, a->a_open, oa, tmp)
 	{
 		if (strstr(oa->oa_key, prefix) != NULL &&
@@ -420,6 +540,303 @@ alarms_host_silent(struct alarms *a, const char *host, int silent,
 			free(oa);
 		}
 	}
-	rules_engine_forget_host(a->a_c->c_rules, host);
+	rules_engine_forget_host(a->a_rules, host);
 	log_info("alarm: %s", text);
+}
+
+/* ---- changes asked for by someone ---- */
+
+/* A change on its way to the database, for whoever asked. */
+struct alarm_call {
+	struct alarms *ac_a;
+	enum alarm_event ac_ev;
+	int ac_link; /* ALARM_EV_ACK through a link */
+	alarm_done_fn ac_cb;
+	void *ac_arg;
+	int64_t ac_id;
+	char ac_who[128];
+	char ac_host[128];
+};
+
+/* The state the database reports against the table's. */
+static void
+alarm_check(const struct alarm_call *ac, const char *from, const char *to)
+{
+	enum alarm_state want =
+	    alarm_state_next(alarm_state_parse(from), ac->ac_ev, NULL);
+
+	if (ac->ac_ev != ALARM_EV_UNSHELVE && want != alarm_state_parse(to))
+		log_warnx("alarm: %lld went from %s to %s, not %s",
+		          (long long)ac->ac_id, from, to,
+		          alarm_state_name(want) ? alarm_state_name(want)
+		                                 : "(refused)");
+}
+
+static void
+alarm_call_done(void *arg, PGresult *r)
+{
+	struct alarm_call *ac = arg;
+	struct alarms *a = ac->ac_a;
+	struct alarm_result res;
+	char text[1200];
+
+	memset(&res, 0, sizeof(res));
+	res.ar_id = ac->ac_id;
+	res.ar_host = ac->ac_host;
+	res.ar_state = ALARM_ST_REFUSED;
+	if (r == NULL)
+		res.ar_status = ALARM_NO_RESULT;
+	else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		res.ar_status = ALARM_DB_ERROR;
+		res.ar_error = PQresultErrorMessage(r);
+	} else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+		res.ar_status = ALARM_NOT_FOUND;
+	else if (ac->ac_ev == ALARM_EV_OUT_OF_SERVICE ||
+	         ac->ac_ev == ALARM_EV_IN_SERVICE) {
+		int out = ac->ac_ev == ALARM_EV_OUT_OF_SERVICE;
+
+		res.ar_status = ALARM_DONE;
+		res.ar_state = out ? ALARM_ST_OUT_OF_SERVICE : ALARM_ST_CLOSED;
+		res.ar_state_name = alarm_state_name(res.ar_state);
+		res.ar_until =
+		    PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1);
+		res.ar_count = atoi(PQgetvalue(r, 0, 2));
+		if (!out) {
+			/* Back in service: what was held back is looked at
+			 * afresh. */
+			rules_engine_forget_host(a->a_rules, ac->ac_host);
+			snprintf(text, sizeof(text), "IN SERVICE %s",
+			         ac->ac_host);
+		} else
+			snprintf(text, sizeof(text),
+			         "OUT OF SERVICE %s until %s", ac->ac_host,
+			         res.ar_until ? res.ar_until : "");
+		events_log(a->a_events, "alarm", ac->ac_who, text);
+	} else if (ac->ac_link && !PQgetisnull(r, 0, 2)) {
+		res.ar_status = ALARM_LINK_USED;
+		res.ar_used_at = PQgetvalue(r, 0, 2);
+	} else if (PQgetisnull(r, 0, 1)) {
+		res.ar_status = ALARM_REFUSED;
+		res.ar_state_name = PQgetvalue(r, 0, 0);
+		res.ar_state = alarm_state_parse(res.ar_state_name);
+	} else {
+		res.ar_status = ALARM_DONE;
+		res.ar_state_name = PQgetvalue(r, 0, 1);
+		res.ar_state = alarm_state_parse(res.ar_state_name);
+		alarm_check(ac, PQgetvalue(r, 0, 0), res.ar_state_name);
+		if (ac->ac_ev == ALARM_EV_SHELVE)
+			res.ar_until =
+			    PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2);
+		if (ac->ac_ev == ALARM_EV_ACK && !ac->ac_link) {
+			snprintf(text, sizeof(text), "ACK alarm %lld, now %s",
+			         (long long)ac->ac_id, res.ar_state_name);
+			events_log(a->a_events, "alarm", ac->ac_who, text);
+		}
+		if (ac->ac_ev == ALARM_EV_UNSHELVE)
+			events_publish(
+			    a->a_events,
+			    &(struct event_msg){.em_kind = EVENT_ALARM_RETURNED,
+			                        .em_alarm_id = ac->ac_id});
+	}
+	ac->ac_cb(ac->ac_arg, &res);
+	free(ac);
+}
+
+static struct alarm_call *
+alarm_call_new(struct alarms *a, enum alarm_event ev, int64_t id,
+               const char *host, const char *who, alarm_done_fn cb, void *arg)
+{
+	struct alarm_call *ac = calloc(1, sizeof(*ac));
+
+	if (ac == NULL)
+		fatalx("alarm: out of memory");
+	ac->ac_a = a;
+	ac->ac_ev = ev;
+	ac->ac_id = id;
+	ac->ac_cb = cb;
+	ac->ac_arg = arg;
+	snprintf(ac->ac_who, sizeof(ac->ac_who), "%s", who ? who : "");
+	snprintf(ac->ac_host, sizeof(ac->ac_host), "%s", host ? host : "");
+	return ac;
+}
+
+/* Queued, or sent by the deadline for a caller who waits. */
+static int
+alarm_call_send(struct alarm_call *ac, const char *sql, int n,
+                const char *const *params, int deadline_ms)
+{
+	struct store *st = ac->ac_a->a_store;
+
+	if (deadline_ms <= 0) {
+		store_query(st, sql, n, params, alarm_call_done, ac);
+		return 0;
+	}
+	if (store_query_by(st, sql, n, params, alarm_call_done, ac,
+	                   deadline_ms) == 0)
+		return 0;
+	free(ac);
+	return -1;
+}
+
+int
+alarm_ack(struct alarms *a, int64_t id, const char *who, const char *comment,
+          int deadline_ms, alarm_done_fn cb, void *arg)
+{
+	char idbuf[32];
+	const char *params[3] = {idbuf, who, comment};
+
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	return alarm_call_send(
+	    alarm_call_new(a, ALARM_EV_ACK, id, NULL, who, cb, arg),
+	    a->a_ack_sql, 3, params, deadline_ms);
+}
+
+int
+alarm_ack_link(struct alarms *a, int64_t id, const char *who, const char *sig,
+               int deadline_ms, alarm_done_fn cb, void *arg)
+{
+	char idbuf[32];
+	const char *params[4] = {idbuf, who, "via phone link", sig};
+	struct alarm_call *ac =
+	    alarm_call_new(a, ALARM_EV_ACK, id, NULL, who, cb, arg);
+
+	ac->ac_link = 1;
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	return alarm_call_send(ac, a->a_ack_link_sql, 4, params, deadline_ms);
+}
+
+int
+alarm_shelve(struct alarms *a, int64_t id, const char *who, int64_t minutes,
+             const char *reason, int deadline_ms, alarm_done_fn cb, void *arg)
+{
+	char idbuf[32], mbuf[32];
+	const char *params[4] = {idbuf, who, reason, mbuf};
+
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	snprintf(mbuf, sizeof(mbuf), "%lld", (long long)minutes);
+	return alarm_call_send(
+	    alarm_call_new(a, ALARM_EV_SHELVE, id, NULL, who, cb, arg),
+	    a->a_shelve_sql, 4, params, deadline_ms);
+}
+
+int
+alarm_unshelve(struct alarms *a, int64_t id, const char *who, int deadline_ms,
+               alarm_done_fn cb, void *arg)
+{
+	char idbuf[32];
+	const char *params[2] = {idbuf, who};
+
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	return alarm_call_send(
+	    alarm_call_new(a, ALARM_EV_UNSHELVE, id, NULL, who, cb, arg),
+	    a->a_unshelve_sql, 2, params, deadline_ms);
+}
+
+int
+alarms_host_out_of_service(struct alarms *a, const char *host, const char *who,
+                           int64_t minutes, const char *reason, int deadline_ms,
+                           alarm_done_fn cb, void *arg)
+{
+	char mbuf[32];
+	const char *params[4] = {host, who, reason, mbuf};
+
+	snprintf(mbuf, sizeof(mbuf), "%lld", (long long)minutes);
+	return alarm_call_send(
+	    alarm_call_new(a, ALARM_EV_OUT_OF_SERVICE, 0, host, who, cb, arg),
+	    "WITH h AS (SELECT name FROM watchstand.agents WHERE name = $1), "
+	    "o AS (INSERT INTO watchstand.hosts_out_of_service (host, "
+	    "reason, until, by_user) SELECT name, $3, now() + $4::int * "
+	    "interval '1 minute', $2 FROM h ON CONFLICT (host) DO UPDATE SET "
+	    "reason = EXCLUDED.reason, until = EXCLUDED.until, by_user = "
+	    "EXCLUDED.by_user RETURNING host, until), a AS (UPDATE "
+	    "watchstand.alarms SET state = 'out-of-service', updated_at = "
+	    "now() WHERE host IN (SELECT host FROM o) AND state <> 'closed' "
+	    "RETURNING id), l AS (INSERT INTO watchstand.shift_log (kind, "
+	    "actor, text) SELECT 'alarm', $2, 'OUT OF SERVICE ' || host || ' "
+	    "for ' || $4 || ' min -- ' || $3 FROM o) SELECT (SELECT host "
+	    "FROM o), (SELECT until FROM o), (SELECT count(*) FROM a)",
+	    4, params, deadline_ms);
+}
+
+int
+alarms_host_in_service(struct alarms *a, const char *host, const char *who,
+                       int deadline_ms, alarm_done_fn cb, void *arg)
+{
+	const char *params[2] = {host, who};
+
+	return alarm_call_send(
+	    alarm_call_new(a, ALARM_EV_IN_SERVICE, 0, host, who, cb, arg),
+	    "WITH h AS (SELECT name FROM watchstand.agents WHERE name = $1), "
+	    "d AS (DELETE FROM watchstand.hosts_out_of_service WHERE host IN "
+	    "(SELECT name FROM h) RETURNING host), a AS (UPDATE "
+	    "watchstand.alarms SET state = 'closed', closed_at = now(), "
+	    "updated_at = now() WHERE host IN (SELECT name FROM h) AND state "
+	    "= 'out-of-service' RETURNING id), l AS (INSERT INTO "
+	    "watchstand.shift_log (kind, actor, text) SELECT 'alarm', $2, 'IN "
+	    "SERVICE ' || name || ': its alarms are evaluated afresh' FROM h) "
+	    "SELECT (SELECT name FROM h), NULL, (SELECT count(*) FROM a)",
+	    2, params, deadline_ms);
+}
+
+/* ---- the ends of shelving and out of service ---- */
+
+/* Hosts whose out-of-service time is over are looked at afresh. */
+static void
+alarms_oos_over(void *arg, PGresult *r)
+{
+	struct alarms *a = arg;
+	int i;
+
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return;
+	for (i = 0; i < PQntuples(r); i++) {
+		char text[200];
+		rules_engine_forget_host(a->a_rules, PQgetvalue(r, i, 0));
+		snprintf(text, sizeof(text), "IN SERVICE %s (time over)",
+		         PQgetvalue(r, i, 0));
+		events_log(a->a_events, "alarm", "system", text);
+		log_info("alarm: %s", text);
+	}
+}
+
+/* Alarms whose shelving time is over may page again. */
+static void
+alarms_unshelved(void *arg, PGresult *r)
+{
+	struct alarms *a = arg;
+	int i;
+
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return;
+	for (i = 0; i < PQntuples(r); i++)
+		events_publish(a->a_events,
+		               &(struct event_msg){
+		                   .em_kind = EVENT_ALARM_RETURNED,
+		                   .em_alarm_id = atoll(PQgetvalue(r, i, 0))});
+}
+
+void
+alarms_expire(struct alarms *a)
+{
+	store_query(
+	    a->a_store,
+	    "WITH u AS (UPDATE watchstand.alarms SET state = shelved_from, "
+	    "shelved_until = NULL, updated_at = now() WHERE state = 'shelved' "
+	    "AND shelved_until <= now() RETURNING id, rule, host, series, "
+	    "state), l AS (INSERT INTO watchstand.shift_log (kind, actor, "
+	    "text) SELECT 'alarm', 'system', 'UNSHELVE (shelving time over) ' "
+	    "|| rule || ' on ' || host || ': ' || series || ' [alarm ' || id "
+	    "|| ', now ' || state || ']' FROM u) SELECT id FROM u",
+	    0, NULL, alarms_unshelved, a);
+	store_query(
+	    a->a_store,
+	    "WITH d AS (DELETE FROM watchstand.hosts_out_of_service WHERE "
+	    "until <= now() RETURNING host), a AS (UPDATE watchstand.alarms "
+	    "SET state = 'closed', closed_at = now(), updated_at = now() WHERE "
+	    "host IN (SELECT host FROM d) AND state = 'out-of-service' "
+	    "RETURNING id), l AS (INSERT INTO watchstand.shift_log (kind, "
+	    "actor, text) SELECT 'alarm', 'system', 'IN SERVICE ' || host || "
+	    "' (time over): its alarms are evaluated afresh' FROM d) SELECT "
+	    "host FROM d",
+	    0, NULL, alarms_oos_over, a);
 }

@@ -34,9 +34,4 @@ enum acklink_check acklink_verify(const unsigned char *key, size_t keylen,
                                   char *recipient, size_t rlen, char *sig,
                                   size_t siglen);
 
-struct collector;
-struct evhttp_request;
-/* Serves /ack/TOKEN; 0 when the path is not one. */
-int acklink_handle(struct collector *c, struct evhttp_request *req);
-
 #endif

@@ -13,14 +13,6 @@ void api_free(struct collector *c);
 void api_close_streams(void);
 /* Handles /api/v1/...; 0 when the path is not the API's. */
 int api_handle(struct collector *c, struct evhttp_request *req);
-/* Runs sql for a handler outside the API (the ack link pages); fn gets
- * the result while the client is still there, with a copy of ctx. */
-#include <libpq-fe.h>
-typedef void (*api_reply_fn)(struct evhttp_request *req, PGresult *r,
-                             const char *ctx);
-void api_query_for(struct collector *c, struct evhttp_request *req,
-                   const char *sql, int n, const char *const *params,
-                   api_reply_fn fn, const char *ctx);
 /* Login and session figures for /metrics. */
 struct evbuffer;
 void api_metrics(struct evbuffer *out);

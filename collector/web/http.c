@@ -13,6 +13,7 @@
 #include "watchstand/hostport.h"
 #include "watchstand/log.h"
 #include "collector.h"
+#include "web/ackpage.h"
 #include "web/api.h"
 #include "ingest/ingest.h"
 
@@ -103,7 +104,8 @@ http_sweep_cb(evutil_socket_t fd, short what, void *arg)
 			/* As evhttp's own timeout does: the connection is
 			 * dropped without an answer. */
 			bufferevent_trigger_event(
-			    hc->hc_bev, BEV_EVENT_TIMEOUT | BEV_EVENT_READING, 0);
+			    hc->hc_bev, BEV_EVENT_TIMEOUT | BEV_EVENT_READING,
+			    0);
 		}
 	}
 }
@@ -322,12 +324,12 @@ http_notfound(struct evhttp_request *req, void *arg)
 	http_request_begin(req);
 	/* evhttp would answer these in HTML; every answer here is JSON. */
 	if (cmd == EVHTTP_REQ_TRACE || cmd == EVHTTP_REQ_CONNECT) {
-		http_reply_json(req, 501,
-		                json_pack("{s:s}", "error",
-		                          "method not implemented"));
+		http_reply_json(
+		    req, 501,
+		    json_pack("{s:s}", "error", "method not implemented"));
 		return;
 	}
-	if (acklink_handle(arg, req) || api_handle(arg, req))
+	if (ackpage_handle(arg, req) || api_handle(arg, req))
 		return;
 	http_reply_json(req, 404, json_pack("{s:s}", "error", "no such path"));
 }
@@ -357,8 +359,7 @@ http_start(struct collector *c)
 	evhttp_set_bevcb(c->c_http, http_bevcb, c);
 	http.h_sweep =
 	    event_new(c->c_base, -1, EV_PERSIST, http_sweep_cb, NULL);
-	event_add(http.h_sweep,
-	          &(struct timeval){0, HTTP_SWEEP_MS * 1000});
+	event_add(http.h_sweep, &(struct timeval){0, HTTP_SWEEP_MS * 1000});
 	evhttp_set_cb(c->c_http, "/healthz", http_healthz, c);
 	evhttp_set_cb(c->c_http, "/metrics", http_metrics, c);
 	evhttp_set_gencb(c->c_http, http_notfound, c);

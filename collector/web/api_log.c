@@ -1,0 +1,183 @@
+/*
+ * The shift log: GET /log, POST /log (a note), and GET /events, the
+ * Server-Sent Events stream of every shift log entry as it is written.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "collector.h"
+#include "events.h"
+#include "web/api_int.h"
+
+/* A client following /events (Server-Sent Events). */
+struct api_sub {
+	struct api_sub *sub_next;
+	struct evhttp_request *sub_req;
+	struct evhttp_connection *sub_evcon;
+};
+
+static struct api_sub *api_subs;
+
+static void api_on_log(void *arg, const struct event_msg *m);
+
+void
+api_log_init(struct collector *c)
+{
+	api_subs = NULL;
+	events_subscribe(c->c_events, EVENT_MASK(EVENT_LOG), api_on_log, NULL);
+}
+
+void
+api_log_free(struct collector *c)
+{
+	events_unsubscribe(c->c_events, api_on_log, NULL);
+	while (api_subs != NULL) {
+		struct api_sub *sub = api_subs;
+		api_subs = sub->sub_next;
+		free(sub);
+	}
+}
+
+void
+api_close_streams(void)
+{
+	struct api_sub *sub;
+
+	while ((sub = api_subs) != NULL) {
+		api_subs = sub->sub_next;
+		evhttp_send_reply_end(sub->sub_req);
+		free(sub);
+	}
+}
+
+/* The client of a stream went away. */
+void
+api_log_closed(struct evhttp_connection *evcon)
+{
+	struct api_sub **sp, *sub;
+
+	for (sp = &api_subs; *sp != NULL;) {
+		sub = *sp;
+		if (sub->sub_evcon == evcon) {
+			*sp = sub->sub_next;
+			/* The stream's reply was never ended: end it, or evhttp
+			 * keeps the request when the client goes away. */
+			evhttp_send_reply_end(sub->sub_req);
+			free(sub);
+		} else
+			sp = &sub->sub_next;
+	}
+}
+
+/* Every shift log entry goes to each /events client. */
+static void
+api_on_log(void *arg, const struct event_msg *m)
+{
+	const char *kind = m->em_log_kind, *actor = m->em_actor,
+	           *text = m->em_text;
+	struct api_sub *sub;
+	struct evbuffer *chunk;
+	json_t *j;
+	char *t, when[32];
+	struct timespec ts;
+	struct tm tm;
+
+	if (api_subs == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	j = json_pack("{s:s, s:s, s:s, s:s}", "ts", when, "kind", kind, "actor",
+	              actor, "text", text);
+	t = json_dumps(j, JSON_COMPACT);
+	for (sub = api_subs; sub != NULL; sub = sub->sub_next) {
+		chunk = evbuffer_new();
+		evbuffer_add_printf(chunk, "event: %s\ndata: %s\n\n", kind, t);
+		evhttp_send_reply_chunk(sub->sub_req, chunk);
+		evbuffer_free(chunk);
+	}
+	free(t);
+	json_decref(j);
+}
+
+void
+api_events(struct api_req *ar)
+{
+	struct evhttp_request *req = ar->ar_req;
+	struct api_sub *sub = calloc(1, sizeof(*sub));
+	struct evbuffer *hello = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	sub->sub_req = req;
+	sub->sub_evcon = evhttp_request_get_connection(req);
+	evhttp_connection_set_closecb(sub->sub_evcon, api_conn_closed, NULL);
+	/* No read timeout on a stream that is quiet by design. */
+	evhttp_connection_set_timeout(sub->sub_evcon, -1);
+	evhttp_add_header(h, "Content-Type", "text/event-stream");
+	evhttp_add_header(h, "Cache-Control", "no-cache");
+	evhttp_send_reply_start(req, 200, "OK");
+	evbuffer_add_printf(hello, ": watchstand events\n\n");
+	evhttp_send_reply_chunk(req, hello);
+	evbuffer_free(hello);
+	sub->sub_next = api_subs;
+	api_subs = sub;
+}
+
+static void
+api_note_done(struct api_pending *p, PGresult *r)
+{
+	events_log(p->p_c->c_events, "note", p->p_user.s_login, p->p_text);
+	http_reply_json(
+	    p->p_req, 201,
+	    json_pack("{s:s}", "id", PQntuples(r) ? PQgetvalue(r, 0, 0) : ""));
+}
+
+void
+api_log_get(struct api_req *ar)
+{
+	static const char *const names[] = {"since", "kind"};
+	struct api_pending *p =
+	    api_pending_new(ar->ar_c, ar->ar_req, ar->ar_user, api_rows_done);
+	const char *params[2];
+
+	params[0] = evhttp_find_header(&ar->ar_query, "since");
+	params[1] = evhttp_find_header(&ar->ar_query, "kind");
+	api_name_params(p, names, params, 2);
+	api_send(p,
+	         "SELECT id, ts, shift_id, kind, actor, text FROM "
+	         "watchstand.v_shift_log WHERE ts >= now() - "
+	         "coalesce($1::interval, '8 hours') AND ($2::text IS "
+	         "NULL OR kind = $2) ORDER BY id DESC LIMIT 1000",
+	         2, params);
+}
+
+void
+api_log_post(struct api_req *ar)
+{
+	const char *text = NULL;
+	const char *params[2];
+	struct api_pending *p;
+
+	if (ar->ar_body == NULL ||
+	    json_unpack(ar->ar_body, "{s:s}", "text", &text) != 0 ||
+	    text[0] == '\0') {
+		api_error(ar->ar_req, 400, "expected {\"text\": \"...\"}");
+		return;
+	}
+	p = api_pending_new(ar->ar_c, ar->ar_req, ar->ar_user, api_note_done);
+	snprintf(p->p_text, sizeof(p->p_text), "%s", text);
+	params[0] = ar->ar_user->s_login;
+	params[1] = text;
+	api_send(p,
+	         "INSERT INTO watchstand.shift_log (kind, actor, "
+	         "text) VALUES ('note', $1, $2) RETURNING id",
+	         2, params);
+}
