@@ -5,6 +5,7 @@
 
 #include "watchstand/hostport.h"
 #include "watchstand/yconf.h"
+#include "watchstand/xalloc.h"
 #include "collector.h"
 
 static void
@@ -161,9 +162,9 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	conf_hostport(&yc, m, "listen", &c->cc_listen);
 	conf_hostport(&yc, m, "http", &c->cc_http);
 	if (c->cc_listen == NULL)
-		c->cc_listen = strdup("0.0.0.0:7730");
+		c->cc_listen = xstrdup("0.0.0.0:7730");
 	if (c->cc_http == NULL)
-		c->cc_http = strdup("127.0.0.1:8080");
+		c->cc_http = xstrdup("127.0.0.1:8080");
 	yconf_str(&yc, m, "collector", "database", 1, &c->cc_database);
 	yconf_str(&yc, m, "collector", "public_url", 0, &c->cc_public_url);
 	/* Relative to the config file, like the certificates. */
@@ -171,7 +172,7 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	    1)
 		yconf_resolve_path(file, &c->cc_state_dir);
 	if (c->cc_state_dir == NULL)
-		c->cc_state_dir = strdup(COLLECTOR_STATE_DIR);
+		c->cc_state_dir = xstrdup(COLLECTOR_STATE_DIR);
 	yconf_bool(&yc, m, "collector", "allow_owner", 0, &c->cc_allow_owner);
 	if (yconf_duration(&yc, m, "collector", "retention", 0,
 	                   &c->cc_retention_ms) == 1 &&
@@ -240,14 +241,14 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	/* Links in pages need a base: the HTTP listener, unless told. */
 	if (c->cc_public_url == NULL && c->cc_http != NULL) {
 		size_t n = strlen(c->cc_http) + sizeof("http://");
-		c->cc_public_url = malloc(n);
+		c->cc_public_url = xmalloc(n);
 		snprintf(c->cc_public_url, n, "http://%s", c->cc_http);
 		c->cc_public_url_default = 1;
 	}
 	/* The ack-link key lives in the state directory unless told. */
 	if (c->cc_notify.nc_secret_file == NULL && c->cc_state_dir != NULL) {
 		size_t n = strlen(c->cc_state_dir) + sizeof("/ack.key");
-		c->cc_notify.nc_secret_file = malloc(n);
+		c->cc_notify.nc_secret_file = xmalloc(n);
 		snprintf(c->cc_notify.nc_secret_file, n, "%s/ack.key",
 		         c->cc_state_dir);
 	}

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "events.h"
 
 struct event_sub {
@@ -19,11 +20,7 @@ struct events {
 struct events *
 events_new(void)
 {
-	struct events *ev = calloc(1, sizeof(*ev));
-
-	if (ev == NULL)
-		fatalx("out of memory");
-	return ev;
+	return xcalloc(1, sizeof(struct events));
 }
 
 void
@@ -43,10 +40,8 @@ events_free(struct events *ev)
 void
 events_subscribe(struct events *ev, unsigned mask, event_fn fn, void *arg)
 {
-	struct event_sub *s = calloc(1, sizeof(*s)), **sp;
+	struct event_sub *s = xcalloc(1, sizeof(*s)), **sp;
 
-	if (s == NULL)
-		fatalx("out of memory");
 	s->es_mask = mask;
 	s->es_fn = fn;
 	s->es_arg = arg;

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "collector.h"
 #include "reload.h"
 #include "alarm/alarm.h"

@@ -7,6 +7,7 @@
 #include <unicode/ucal.h>
 #include <unicode/ustring.h>
 
+#include "watchstand/xalloc.h"
 #include "alarm/calendar.h"
 
 static const char *const cal_daynames[7] = {"sun", "mon", "tue", "wed",
@@ -181,8 +182,8 @@ calendar_configure(struct calendar *cal, struct yconf *yc, yaml_node_t *node)
 	size_t nh = 0, i;
 
 	memset(cal, 0, sizeof(*cal));
-	cal->cal_tz = strdup("UTC");
-	cal->cal_default = strdup("closed");
+	cal->cal_tz = xstrdup("UTC");
+	cal->cal_default = xstrdup("closed");
 	if (node == NULL)
 		return cal_open(cal);
 	if (!yconf_is_map(node)) {
@@ -202,7 +203,7 @@ calendar_configure(struct calendar *cal, struct yconf *yc, yaml_node_t *node)
 	if (yconf_strlist(yc, node, "calendar", "holidays", 0, &holidays,
 	                  &nh) == 1) {
 		yaml_node_t *list = yconf_get(yc, node, "holidays");
-		cal->cal_holidays = calloc(nh + 1, sizeof(int64_t));
+		cal->cal_holidays = xcalloc(nh + 1, sizeof(int64_t));
 		for (i = 0; i < nh; i++)
 			if (cal_parse_date(holidays[i],
 			                   &cal->cal_holidays[i]) == -1)
@@ -222,7 +223,7 @@ calendar_configure(struct calendar *cal, struct yconf *yc, yaml_node_t *node)
 	else if (phases != NULL) {
 		size_t n = phases->data.sequence.items.top -
 		           phases->data.sequence.items.start;
-		cal->cal_phases = calloc(n + 1, sizeof(*cal->cal_phases));
+		cal->cal_phases = xcalloc(n + 1, sizeof(*cal->cal_phases));
 		for (it = phases->data.sequence.items.start;
 		     it < phases->data.sequence.items.top; it++) {
 			yaml_node_t *pn = yconf_node(yc, *it);

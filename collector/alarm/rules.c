@@ -6,6 +6,7 @@
 
 #include <uthash.h>
 
+#include "watchstand/xalloc.h"
 #include "alarm/rules.h"
 
 const char *const severity_names[SEV_N] = {"info", "warning", "minor", "major",
@@ -167,7 +168,7 @@ rule_configure_one(struct rule *r, struct yconf *yc, yaml_node_t *node,
 		yconf_error(yc, levels ? levels : node,
 		            "%s: expected a list of {when, severity}", sub);
 	} else {
-		r->r_levels = calloc(levels->data.sequence.items.top -
+		r->r_levels = xcalloc(levels->data.sequence.items.top -
 		                         levels->data.sequence.items.start,
 		                     sizeof(*r->r_levels));
 		for (it = levels->data.sequence.items.start;
@@ -233,7 +234,7 @@ rule_configure_one(struct rule *r, struct yconf *yc, yaml_node_t *node,
 	if (byp != NULL && !yconf_is_map(byp))
 		yconf_error(yc, byp, "%s: expected {phase: severity}", sub);
 	else if (byp != NULL) {
-		r->r_by_phase = calloc(byp->data.mapping.pairs.top -
+		r->r_by_phase = xcalloc(byp->data.mapping.pairs.top -
 		                           byp->data.mapping.pairs.start,
 		                       sizeof(*r->r_by_phase));
 		for (pair = byp->data.mapping.pairs.start;
@@ -257,7 +258,7 @@ rule_configure_one(struct rule *r, struct yconf *yc, yaml_node_t *node,
 				            ph, sv ? sv : "");
 				continue;
 			}
-			r->r_by_phase[r->r_nby_phase].rps_phase = strdup(ph);
+			r->r_by_phase[r->r_nby_phase].rps_phase = xstrdup(ph);
 			r->r_by_phase[r->r_nby_phase++].rps_severity = sev;
 		}
 	}
@@ -295,7 +296,7 @@ rules_configure(struct rules_conf *rc, struct yconf *yc, yaml_node_t *node,
 		return -1;
 	}
 	n = node->data.sequence.items.top - node->data.sequence.items.start;
-	rc->rc_rules = calloc(n + 1, sizeof(*rc->rc_rules));
+	rc->rc_rules = xcalloc(n + 1, sizeof(*rc->rc_rules));
 	for (it = node->data.sequence.items.start;
 	     it < node->data.sequence.items.top; it++) {
 		yaml_node_t *rn = yconf_node(yc, *it);
@@ -548,7 +549,7 @@ rules_engine_index(struct rules_engine *re, const struct rules_conf *rc)
 	size_t i;
 
 	re->re_conf = rc;
-	re->re_globs = calloc(rc->rc_n + 1, sizeof(*re->re_globs));
+	re->re_globs = xcalloc(rc->rc_n + 1, sizeof(*re->re_globs));
 	re->re_nglobs = 0;
 	for (i = 0; i < rc->rc_n; i++) {
 		const struct rule *r = &rc->rc_rules[i];
@@ -564,12 +565,12 @@ rules_engine_index(struct rules_engine *re, const struct rules_conf *rc)
 		n = strlen(r->r_series);
 		HASH_FIND(hh, re->re_literal, r->r_series, n, l);
 		if (l == NULL) {
-			l = calloc(1, sizeof(*l) + n + 1);
+			l = xcalloc(1, sizeof(*l) + n + 1);
 			memcpy(l->rl_series, r->r_series, n + 1);
 			HASH_ADD(hh, re->re_literal, rl_series[0], n, l);
 		}
 		l->rl_rules =
-		    realloc(l->rl_rules, (l->rl_n + 1) * sizeof(*l->rl_rules));
+		    xrealloc(l->rl_rules, (l->rl_n + 1) * sizeof(*l->rl_rules));
 		l->rl_rules[l->rl_n++] = r;
 	}
 }
@@ -593,7 +594,7 @@ rules_engine_unindex(struct rules_engine *re)
 struct rules_engine *
 rules_engine_new(const struct rules_conf *rc)
 {
-	struct rules_engine *re = calloc(1, sizeof(*re));
+	struct rules_engine *re = xcalloc(1, sizeof(*re));
 
 	rules_engine_index(re, rc);
 	return re;
@@ -629,7 +630,7 @@ rules_engine_attach(struct rules_series *s, const struct rule *r)
 	if (!rule_matches(r, s->rs_host, s->rs_role, s->rs_series))
 		return;
 	s->rs_insts =
-	    realloc(s->rs_insts, (s->rs_ninsts + 1) * sizeof(*s->rs_insts));
+	    xrealloc(s->rs_insts, (s->rs_ninsts + 1) * sizeof(*s->rs_insts));
 	s->rs_insts[s->rs_ninsts].ri_rule = r;
 	rule_state_init(&s->rs_insts[s->rs_ninsts++].ri_state);
 }
@@ -659,7 +660,7 @@ rules_engine_find(struct rules_engine *re, const char *host, const char *role,
 
 	if (klen + 1 > re->re_keycap) {
 		re->re_keycap = klen + 64;
-		re->re_key = realloc(re->re_key, re->re_keycap);
+		re->re_key = xrealloc(re->re_key, re->re_keycap);
 	}
 	memcpy(re->re_key, host, hlen);
 	re->re_key[hlen] = '\1';
@@ -668,7 +669,7 @@ rules_engine_find(struct rules_engine *re, const char *host, const char *role,
 	HASH_FIND(hh, re->re_map, re->re_key, klen, s);
 	if (s != NULL)
 		return s;
-	s = calloc(1, sizeof(*s) + 2 * (klen + 1) + rlen + 1);
+	s = xcalloc(1, sizeof(*s) + 2 * (klen + 1) + rlen + 1);
 	memcpy(s->rs_key, re->re_key, klen + 1);
 	memcpy(s->rs_key + klen + 1, re->re_key, klen + 1);
 	s->rs_key[klen + 1 + hlen] = '\0';
@@ -842,7 +843,7 @@ rules_engine_reconfigure(struct rules_engine *re, const struct rules_conf *rc,
 	{
 		struct rules_inst *old = s->rs_insts;
 		size_t nold = s->rs_ninsts;
-		char *kept = calloc(nold + 1, 1);
+		char *kept = xcalloc(nold + 1, 1);
 
 		s->rs_insts = NULL;
 		s->rs_ninsts = 0;

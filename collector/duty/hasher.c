@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "duty/hasher.h"
 #include "duty/users.h"
 
@@ -103,7 +104,7 @@ hasher_read_cb(evutil_socket_t fd, short what, void *arg)
 struct hasher *
 hasher_new(struct event_base *base, int queue_max)
 {
-	struct hasher *h = calloc(1, sizeof(*h));
+	struct hasher *h = xcalloc(1, sizeof(*h));
 
 	if (h == NULL)
 		return NULL;
@@ -184,10 +185,10 @@ hasher_check(struct hasher *h, const char *password, const char *hash,
 {
 	struct hasher_job *j;
 
-	if (hasher_busy(h) || (j = calloc(1, sizeof(*j))) == NULL)
+	if (hasher_busy(h) || (j = xcalloc(1, sizeof(*j))) == NULL)
 		return -1;
-	j->j_password = strdup(password);
-	j->j_hash = strdup(hash);
+	j->j_password = xstrdup(password);
+	j->j_hash = xstrdup(hash);
 	j->j_done = done;
 	j->j_arg = arg;
 	if (j->j_password == NULL || j->j_hash == NULL) {

@@ -15,6 +15,7 @@
 #define SHA256_DIGEST_LENGTH 32
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "events.h"
 #include "duty/shiftlog.h"
 #include "ingest/store.h"
@@ -276,14 +277,14 @@ anchor_timer_cb(evutil_socket_t fd, short what, void *arg)
 struct shiftlog_anchor *
 shiftlog_anchor_new(struct event_base *base, struct store *st, const char *dir)
 {
-	struct shiftlog_anchor *an = calloc(1, sizeof(*an));
+	struct shiftlog_anchor *an = xcalloc(1, sizeof(*an));
 	char err[512];
 	int rc;
 
 	if (an == NULL)
 		return NULL;
 	an->an_store = st;
-	an->an_dir = strdup(dir);
+	an->an_dir = xstrdup(dir);
 	rc = shiftlog_anchor_read(dir, &an->an_rec, err, sizeof(err));
 	if (rc == -1)
 		log_warnx("shift log: %s (it will be replaced by the head of "

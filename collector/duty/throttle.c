@@ -5,6 +5,7 @@
 
 #include <uthash.h>
 
+#include "watchstand/xalloc.h"
 #include "duty/throttle.h"
 
 struct throttle_entry {
@@ -26,7 +27,7 @@ struct throttle {
 struct throttle *
 throttle_new(const struct throttle_conf *conf)
 {
-	struct throttle *t = calloc(1, sizeof(*t));
+	struct throttle *t = xcalloc(1, sizeof(*t));
 
 	if (t == NULL)
 		return NULL;
@@ -143,7 +144,7 @@ throttle_fail(struct throttle *t, const char *key, int64_t now_ms, int *episode)
 		while (t->t_entries != NULL &&
 		       HASH_COUNT(t->t_entries) >= t->t_conf.tc_max_entries)
 			throttle_remove(t, throttle_victim(t, now_ms));
-		if ((e = calloc(1, sizeof(*e))) == NULL)
+		if ((e = xcalloc(1, sizeof(*e))) == NULL)
 			return 0;
 		snprintf(e->te_key, sizeof(e->te_key), "%s", key);
 	} else

@@ -18,6 +18,7 @@
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
 #include "watchstand/tls.h"
+#include "watchstand/xalloc.h"
 #include "events.h"
 #include "ingest/stats.h"
 #include "ingest/ingest.h"
@@ -187,7 +188,7 @@ ingest_agent_info(struct ingest *in, const char *name)
 	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
 		if (strcmp(ai->ai_name, name) == 0)
 			return ai;
-	ai = calloc(1, sizeof(*ai));
+	ai = xcalloc(1, sizeof(*ai));
 	ai->ai_id = -1;
 	snprintf(ai->ai_name, sizeof(ai->ai_name), "%s", name);
 	ai->ai_next = in->i_agents;
@@ -443,7 +444,7 @@ ingest_action(struct ingest *in, const char *host, const char *action,
 	a.a_run = run_id;
 	snprintf(a.a_step, sizeof(a.a_step), "%s", step);
 	a.a_flags = drill ? PROTO_ACTION_DRILL : 0;
-	pa = calloc(1, sizeof(*pa));
+	pa = xcalloc(1, sizeof(*pa));
 	pa->pa_request = a.a_request;
 	snprintf(pa->pa_host, sizeof(pa->pa_host), "%s", host);
 	snprintf(pa->pa_action, sizeof(pa->pa_action), "%s", action);
@@ -620,7 +621,7 @@ ingest_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
                  struct sockaddr *sa, int salen, void *arg)
 {
 	struct ingest *in = arg;
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = xcalloc(1, sizeof(*c));
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
 	SSL *ssl;
@@ -825,7 +826,7 @@ ingest_silence_cb(evutil_socket_t fd, short what, void *arg)
 struct ingest *
 ingest_new(const struct ingest_deps *d)
 {
-	struct ingest *in = calloc(1, sizeof(*in));
+	struct ingest *in = xcalloc(1, sizeof(*in));
 	struct store_callbacks cb = {ingest_on_hello, ingest_on_committed,
 	                             ingest_on_drained, in};
 	struct sockaddr_storage ss;

@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 
+#include "watchstand/xalloc.h"
 #include "ingest/migrate.h"
 
 /* Files are NNN_name.sql; the version is NNN, at least 1. */
@@ -65,7 +66,7 @@ migrations_load(int *n)
 	char err[256];
 	int i;
 
-	ms = calloc((size_t)migrate_files_n + 1, sizeof(*ms));
+	ms = xcalloc((size_t)migrate_files_n + 1, sizeof(*ms));
 	if (ms == NULL)
 		return NULL;
 	for (i = 0; i < migrate_files_n; i++) {
@@ -136,7 +137,7 @@ apply_one(PGconn *db, const struct migration *m)
 	char *sql;
 	int rc;
 
-	sql = strndup(m->m_sql, m->m_sqllen);
+	sql = xstrndup(m->m_sql, m->m_sqllen);
 	if (sql == NULL) {
 		fprintf(stderr, "migrate: out of memory\n");
 		return -1;

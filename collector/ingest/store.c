@@ -9,6 +9,7 @@
 
 #include "watchstand/clock.h"
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "ingest/migrate.h"
 #include "ingest/stats.h"
 #include "ingest/store.h"
@@ -462,7 +463,7 @@ char *
 store_array_text(const int64_t *v, size_t n)
 {
 	/* 20 digits and a sign, a comma each, the braces and NUL */
-	char *out = malloc(n * 22 + 3), *p = out;
+	char *out = xmalloc(n * 22 + 3), *p = out;
 	size_t i;
 
 	if (out == NULL)
@@ -480,7 +481,7 @@ store_array_text(const int64_t *v, size_t n)
 static char *
 store_array_names(const struct proto_hello *h)
 {
-	char *out = malloc((size_t)h->h_nactions * (PROTO_NAME_MAX + 3) + 3);
+	char *out = xmalloc((size_t)h->h_nactions * (PROTO_NAME_MAX + 3) + 3);
 	char *p = out;
 	uint16_t i;
 
@@ -549,7 +550,7 @@ store_txn_begin(struct store *st)
 			if (ids[i] == it->si_agent)
 				break;
 		if (i == nids) {
-			ids = realloc(ids, (nids + 1) * sizeof(*ids));
+			ids = xrealloc(ids, (nids + 1) * sizeof(*ids));
 			ids[nids++] = it->si_agent;
 		}
 	}
@@ -671,7 +672,7 @@ store_txn_copy(struct store *st)
 					if (newdays[i] == day)
 						break;
 				if (i == nnew) {
-					newdays = realloc(newdays,
+					newdays = xrealloc(newdays,
 					                  (nnew + 1) *
 					                      sizeof(*newdays));
 					newdays[nnew++] = day;
@@ -712,7 +713,7 @@ store_txn_copy(struct store *st)
 	st->s_copy_ended = 0;
 	/* Forgotten again if this transaction fails (see store_step_done). */
 	st->s_days =
-	    realloc(st->s_days, (st->s_ndays + nnew + 1) * sizeof(*st->s_days));
+	    xrealloc(st->s_days, (st->s_ndays + nnew + 1) * sizeof(*st->s_days));
 	for (i = 0; i < nnew; i++)
 		st->s_days[st->s_ndays + i] = newdays[i];
 	st->s_ndays += nnew;
@@ -753,9 +754,9 @@ store_txn_commit(struct store *st)
 
 	for (it = st->s_inflight.q_head; it != NULL; it = it->si_next)
 		cap++;
-	ids = calloc(cap + 1, sizeof(*ids));
-	streams = calloc(cap + 1, sizeof(*streams));
-	seqs = calloc(cap + 1, sizeof(*seqs));
+	ids = xcalloc(cap + 1, sizeof(*ids));
+	streams = xcalloc(cap + 1, sizeof(*streams));
+	seqs = xcalloc(cap + 1, sizeof(*seqs));
 	if (ids == NULL || streams == NULL || seqs == NULL)
 		abort();
 	for (it = st->s_inflight.q_head; it != NULL; it = it->si_next) {
@@ -1181,12 +1182,12 @@ struct store *
 store_new(struct event_base *base, struct collector_stats *stats,
           const char *conninfo, uint64_t retention_ms)
 {
-	struct store *st = calloc(1, sizeof(*st));
+	struct store *st = xcalloc(1, sizeof(*st));
 	struct timeval now = {0, 0}, maint = {STORE_MAINT_S, 0};
 
 	st->s_stats = stats;
 	st->s_base = base;
-	st->s_conninfo = strdup(conninfo);
+	st->s_conninfo = xstrdup(conninfo);
 	st->s_retention_ms = retention_ms;
 	st->s_retry = evtimer_new(st->s_base, store_retry_cb, st);
 	st->s_maint = event_new(st->s_base, -1, EV_PERSIST, store_maint_cb, st);
@@ -1237,11 +1238,11 @@ void
 store_hello(struct store *st, uint64_t conn_id, const struct proto_hello *h,
             const char *address)
 {
-	struct store_item *it = calloc(1, sizeof(*it));
+	struct store_item *it = xcalloc(1, sizeof(*it));
 
 	it->si_kind = ITEM_HELLO;
 	it->si_conn = conn_id;
-	if ((it->si_hello = malloc(sizeof(*h))) == NULL)
+	if ((it->si_hello = xmalloc(sizeof(*h))) == NULL)
 		abort();
 	*it->si_hello = *h;
 	snprintf(it->si_addr, sizeof(it->si_addr), "%s", address);
@@ -1254,7 +1255,7 @@ void
 store_batch(struct store *st, uint64_t conn_id, int agent_id, uint64_t stream,
             uint64_t seq, uint32_t count, const uint8_t *payload, size_t len)
 {
-	struct store_item *it = calloc(1, sizeof(*it));
+	struct store_item *it = xcalloc(1, sizeof(*it));
 
 	it->si_kind = ITEM_BATCH;
 	it->si_conn = conn_id;
@@ -1262,7 +1263,7 @@ store_batch(struct store *st, uint64_t conn_id, int agent_id, uint64_t stream,
 	it->si_stream = stream;
 	it->si_seq = seq;
 	it->si_count = count;
-	it->si_payload = malloc(len ? len : 1);
+	it->si_payload = xmalloc(len ? len : 1);
 	memcpy(it->si_payload, payload, len);
 	it->si_len = len;
 	st->s_queue_bytes += len;
@@ -1302,17 +1303,17 @@ store_query_by(struct store *st, const char *sql, int nparams,
 
 	if (deadline_ms > 0 && !store_up(st))
 		return -1;
-	it = calloc(1, sizeof(*it));
+	it = xcalloc(1, sizeof(*it));
 	if (deadline_ms > 0)
 		it->si_deadline = clock_mono_s() + deadline_ms / 1000.0;
 	it->si_cb = cb;
 	it->si_arg = arg;
 	it->si_kind = ITEM_SQL;
-	it->si_sql = strdup(sql);
+	it->si_sql = xstrdup(sql);
 	it->si_nparams =
 	    nparams < STORE_SQL_PARAMS ? nparams : STORE_SQL_PARAMS;
 	for (i = 0; i < it->si_nparams; i++)
-		it->si_params[i] = params[i] ? strdup(params[i]) : NULL;
+		it->si_params[i] = params[i] ? xstrdup(params[i]) : NULL;
 	q_push(&st->s_sql, it);
 	if (st->s_state == ST_IDLE)
 		store_next(st);

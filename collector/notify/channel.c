@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "watchstand/xalloc.h"
 #include "notify/channel.h"
 #include "version.h"
 
@@ -356,7 +357,7 @@ channel_vars(const struct notify_channel *ch, json_t *msg)
 static char *
 b64(const unsigned char *in, size_t n)
 {
-	char *out = malloc(4 * ((n + 2) / 3) + 1);
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
 
 	EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 	return out;
@@ -689,7 +690,7 @@ channel_render(const struct notify_channel *ch, json_t *msg, time_t now,
 		}
 	}
 	req->cr_url = template_render(ch->ch_url, vars, ESC_URL);
-	req->cr_method = strdup(ch->ch_method ? ch->ch_method : "POST");
+	req->cr_method = xstrdup(ch->ch_method ? ch->ch_method : "POST");
 	for (h = ch->ch_headers; h != NULL && *h != NULL; h++)
 		req->cr_headers = curl_slist_append(req->cr_headers, *h);
 	switch (ch->ch_type) {

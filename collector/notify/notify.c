@@ -30,6 +30,7 @@
 
 #include "watchstand/curlev.h"
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "notify/acklink.h"
 #include "notify/channel.h"
 #include "events.h"
@@ -269,7 +270,7 @@ static struct message *
 message_new(struct notifier *n, const struct notify_channel *ch, int64_t id,
             json_t *json)
 {
-	struct message *m = calloc(1, sizeof(*m));
+	struct message *m = xcalloc(1, sizeof(*m));
 
 	m->m_n = n;
 	m->m_ch = ch;
@@ -531,7 +532,7 @@ outbox_flush(struct outbox *ob)
 
 	if (count == 0)
 		return;
-	sorted = calloc(count, sizeof(*sorted));
+	sorted = xcalloc(count, sizeof(*sorted));
 	for (i = 0; i < count; i++)
 		sorted[i] = json_array_get(ob->ob_held, i);
 	qsort(sorted, count, sizeof(*sorted), page_cmp);
@@ -544,9 +545,9 @@ outbox_flush(struct outbox *ob)
 	free(sorted);
 	first = json_array_get(pages, 0);
 	to = json_object_get(first, "to");
-	mc = calloc(1, sizeof(*mc));
+	mc = xcalloc(1, sizeof(*mc));
 	mc->mc_n = n;
-	mc->mc_channel = strdup(ob->ob_ch->ch_name);
+	mc->mc_channel = xstrdup(ob->ob_ch->ch_name);
 	mc->mc_json = message_json(to, pages);
 	json_array_clear(ob->ob_held);
 	ob->ob_last_ms = now_ms();
@@ -622,7 +623,7 @@ outbox_add(struct notifier *n, const struct notify_channel *ch, json_t *page)
 		len = sizeof(key) - 1;
 	HASH_FIND(hh, n->n_outboxes, key, len, ob);
 	if (ob == NULL) {
-		ob = calloc(1, sizeof(*ob) + len + 1);
+		ob = xcalloc(1, sizeof(*ob) + len + 1);
 		memcpy(ob->ob_key, key, len);
 		ob->ob_n = n;
 		ob->ob_ch = ch;
@@ -630,7 +631,7 @@ outbox_add(struct notifier *n, const struct notify_channel *ch, json_t *page)
 		ob->ob_timer = evtimer_new(n->n_d.nd_base, outbox_timer_cb, ob);
 		if (ch->ch_rate_count > 0)
 			ob->ob_sent =
-			    calloc(ch->ch_rate_count, sizeof(*ob->ob_sent));
+			    xcalloc(ch->ch_rate_count, sizeof(*ob->ob_sent));
 		HASH_ADD(hh, n->n_outboxes, ob_key[0], len, ob);
 	}
 	json_array_foreach(ob->ob_held, i, held)
@@ -890,10 +891,10 @@ step_fire(struct notifier *n, int64_t alarm, const char *name, int k)
 		return;
 	}
 	params[3] = route_step(rt, k)->ns_unacked ? "t" : "f";
-	sc = calloc(1, sizeof(*sc));
+	sc = xcalloc(1, sizeof(*sc));
 	sc->sc_n = n;
 	sc->sc_alarm = alarm;
-	sc->sc_route = strdup(name);
+	sc->sc_route = xstrdup(name);
 	sc->sc_step = k;
 	/* The alarm decides in the same statement that marks the step:
 	 * acknowledged, shelved, suppressed or closed alarms page nobody. */
@@ -944,10 +945,10 @@ step_job_add(struct notifier *n, int64_t alarm, const char *route, int step,
 		if (j->sj_alarm == alarm && strcmp(j->sj_route, route) == 0 &&
 		    j->sj_step == step)
 			return; /* the sweep found one we wait for already */
-	j = calloc(1, sizeof(*j));
+	j = xcalloc(1, sizeof(*j));
 	j->sj_n = n;
 	j->sj_alarm = alarm;
-	j->sj_route = strdup(route);
+	j->sj_route = xstrdup(route);
 	j->sj_step = step;
 	j->sj_timer = evtimer_new(n->n_d.nd_base, step_job_cb, j);
 	j->sj_next = n->n_jobs;
@@ -1134,7 +1135,7 @@ notify_alarm_cleared(struct notifier *n, int64_t alarm_id, double value)
 		any |= n->n_conf->nc_routes[i].nr_send_clear;
 	if (!any)
 		return;
-	cc = calloc(1, sizeof(*cc));
+	cc = xcalloc(1, sizeof(*cc));
 	cc->cc_n = n;
 	cc->cc_value = value;
 	snprintf(id, sizeof(id), "%lld", (long long)alarm_id);
@@ -1269,7 +1270,7 @@ notifier_new(const struct notifier_deps *d)
 
 	if (d->nd_conf->nc_nchannels == 0)
 		return NULL;
-	n = calloc(1, sizeof(*n));
+	n = xcalloc(1, sizeof(*n));
 	if (n == NULL)
 		fatalx("out of memory");
 	n->n_d = *d;
@@ -1408,7 +1409,7 @@ notifier_reconfigure(struct notifier *n, const struct notify_conf *nc,
 			/* Another rate limit: its window starts afresh. */
 			free(ob->ob_sent);
 			ob->ob_sent = ch->ch_rate_count > 0
-			                  ? calloc(ch->ch_rate_count,
+			                  ? xcalloc(ch->ch_rate_count,
 			                           sizeof(*ob->ob_sent))
 			                  : NULL;
 			ob->ob_nsent = ob->ob_head = 0;

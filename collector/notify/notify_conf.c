@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "watchstand/xalloc.h"
 #include "notify/channel.h"
 #include "notify/notify.h"
 #include "alarm/rules.h"
@@ -68,7 +69,7 @@ conf_headers(struct yconf *yc, yaml_node_t *map, const char *prefix,
 		return;
 	}
 	*out =
-	    calloc(h->data.mapping.pairs.top - h->data.mapping.pairs.start + 1,
+	    xcalloc(h->data.mapping.pairs.top - h->data.mapping.pairs.start + 1,
 	           sizeof(char *));
 	for (p = h->data.mapping.pairs.start; p < h->data.mapping.pairs.top;
 	     p++) {
@@ -318,7 +319,7 @@ conf_route(struct notify_route *r, struct yconf *yc, yaml_node_t *node,
 		            sub);
 		return;
 	}
-	r->nr_steps = calloc(esc->data.sequence.items.top -
+	r->nr_steps = xcalloc(esc->data.sequence.items.top -
 	                         esc->data.sequence.items.start,
 	                     sizeof(*r->nr_steps));
 	for (it = esc->data.sequence.items.start;
@@ -428,7 +429,7 @@ notify_configure(struct notify_conf *nc, struct yconf *yc, yaml_node_t *node,
 		            "notify.channels: expected a list of {name, type, "
 		            "url, ...}");
 	else if (chans != NULL) {
-		nc->nc_channels = calloc(chans->data.sequence.items.top -
+		nc->nc_channels = xcalloc(chans->data.sequence.items.top -
 		                             chans->data.sequence.items.start,
 		                         sizeof(*nc->nc_channels));
 		for (it = chans->data.sequence.items.start;
@@ -464,7 +465,7 @@ notify_configure(struct notify_conf *nc, struct yconf *yc, yaml_node_t *node,
 		            "notify.routes: expected a list of {match, "
 		            "escalation}");
 	else if (routes != NULL) {
-		nc->nc_routes = calloc(routes->data.sequence.items.top -
+		nc->nc_routes = xcalloc(routes->data.sequence.items.top -
 		                           routes->data.sequence.items.start,
 		                       sizeof(*nc->nc_routes));
 		for (it = routes->data.sequence.items.start;

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 #include <uthash.h>
 
+#include "watchstand/clock.h"
 #include "watchstand/log.h"
 #include "collector.h"
 #include "duty/hasher.h"
@@ -150,15 +151,6 @@ api_auth(struct evhttp_request *req, int *code)
 
 /* ---- POST /login, POST /logout, sessions ---- */
 
-static int64_t
-api_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Text from a client made fit for the logs: control characters and
  * broken UTF-8 (a login cut short) become '?'. */
 static void
@@ -290,7 +282,7 @@ static void
 api_login_failed(struct api_login *l)
 {
 	struct collector *c = api.a_c;
-	int64_t now = api_now_ms(), bl, ba;
+	int64_t now = clock_mono_ms(), bl, ba;
 	int ep_login, ep_addr;
 	char login[200], text[512];
 
@@ -400,7 +392,7 @@ api_login(struct api_req *ar)
 	addr = peer != NULL ? peer : "unknown";
 	/* Refused at once, the password unchecked: no oracle while
 	 * throttled, and no hashing for whoever hammers. */
-	now = api_now_ms();
+	now = clock_mono_ms();
 	/* The key the failures are counted under (api_login_failed). */
 	snprintf(key, sizeof(key), "%s", login);
 	wait = throttle_wait(api.a_by_login, key, now);
@@ -553,7 +545,7 @@ api_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct api_session *s, *tmp;
 	time_t now = time(NULL);
-	int64_t mono = api_now_ms();
+	int64_t mono = clock_mono_ms();
 
 	(void)fd;
 	(void)what;

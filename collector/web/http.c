@@ -10,6 +10,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "watchstand/clock.h"
 #include "watchstand/hostport.h"
 #include "watchstand/log.h"
 #include "collector.h"
@@ -47,15 +48,6 @@ static struct {
 	uint64_t h_timed_out;
 } http;
 
-static double
-http_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* evhttp frees a connection's bufferevent by clearing its callbacks and
  * dropping its reference; ours keeps the memory until this notices. */
 static int
@@ -89,7 +81,7 @@ static void
 http_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_conn *hc;
-	double now = http_mono();
+	double now = clock_mono_s();
 
 	(void)fd;
 	(void)what;
@@ -123,7 +115,7 @@ http_bevcb(struct event_base *base, void *arg)
 	http_conns_prune(); /* count only the open ones */
 	bufferevent_incref(bev);
 	hc->hc_bev = bev;
-	hc->hc_deadline = http_mono() + http.h_request_s;
+	hc->hc_deadline = clock_mono_s() + http.h_request_s;
 	if ((uint64_t)http.h_nconns >= http.h_max_conns) {
 		/* evhttp sets the socket after this returns: closed on the
 		 * next sweep, which comes at once. */
@@ -159,7 +151,7 @@ http_request_done(struct evhttp_request *req, void *arg)
 	(void)arg;
 	if (hc != NULL) {
 		hc->hc_busy = 0;
-		hc->hc_deadline = http_mono() + http.h_request_s;
+		hc->hc_deadline = clock_mono_s() + http.h_request_s;
 	}
 }
 
