@@ -830,6 +830,58 @@ store_txn_done(struct store *st)
 		st->s_cb.sc_drained(st->s_cb.sc_arg);
 }
 
+/* A step of the ingest transaction failed: roll back, and try the same
+ * batches again shortly. The days are forgotten: their partitions may not
+ * exist. */
+static void
+store_txn_abort(struct store *st)
+{
+	st->s_ndays = 0;
+	store_send(st, STEP_ROLLBACK, "ROLLBACK");
+}
+
+/* The transaction's steps, in order: BEGIN, lock the agents' rows,
+ * partitions (when new days), COPY samples, COPY events (when any), the
+ * agents' sequences, COMMIT. */
+static void
+store_txn_next(struct store *st)
+{
+	struct pbuf tmp;
+
+	switch (st->s_step) {
+	case STEP_BEGIN:
+		store_txn_lock(st);
+		break;
+	case STEP_LOCK:
+		store_txn_copy(st);
+		break;
+	case STEP_PARTITIONS:
+		store_copy_samples(st);
+		break;
+	case STEP_COPY:
+		if (st->s_txn_events > 0) {
+			tmp = st->s_copy;
+			st->s_copy = st->s_events;
+			st->s_events = tmp;
+			st->s_copy_off = 0;
+			st->s_copy_ended = 0;
+			store_send(st, STEP_EVENTS,
+			           "COPY watchstand.events (ts, agent_id, probe, "
+			           "text) FROM STDIN (FORMAT binary)");
+		} else
+			store_txn_commit(st);
+		break;
+	case STEP_EVENTS:
+		store_txn_commit(st);
+		break;
+	case STEP_UPDATE:
+		store_send(st, STEP_COMMIT, "COMMIT");
+		break;
+	default:
+		break;
+	}
+}
+
 /* A step's results are all in: decide what comes next. */
 static void
 store_step_done(struct store *st)
@@ -860,78 +912,24 @@ store_step_done(struct store *st)
 	case STEP_HELLO:
 		it = q_pop(&st->s_hellos);
 		if (st->s_failed && st->s_cb.sc_hello != NULL)
-			if (st->s_cb.sc_hello != NULL)
-				st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn,
-				                  -1, 0);
+			st->s_cb.sc_hello(st->s_cb.sc_arg, it->si_conn, -1, 0);
 		item_free(it);
 		break;
 	case STEP_BEGIN:
-		if (st->s_failed) {
-			store_send(st, STEP_ROLLBACK, "ROLLBACK");
-			store_kick(st);
-			return;
-		}
-		store_txn_lock(st);
-		store_kick(st);
-		return;
 	case STEP_LOCK:
-		if (st->s_failed) {
-			store_send(st, STEP_ROLLBACK, "ROLLBACK");
-			store_kick(st);
-			return;
-		}
-		store_txn_copy(st);
-		store_kick(st);
-		return;
 	case STEP_PARTITIONS:
-		if (st->s_failed) {
-			st->s_ndays = 0;
-			store_send(st, STEP_ROLLBACK, "ROLLBACK");
-			store_kick(st);
-			return;
-		}
-		store_copy_samples(st);
-		store_kick(st);
-		return;
 	case STEP_COPY:
 	case STEP_EVENTS:
-		if (st->s_failed) {
-			/* Forget the days: their partitions may not exist. */
-			st->s_ndays = 0;
-			store_send(st, STEP_ROLLBACK, "ROLLBACK");
-			store_kick(st);
-			return;
-		}
-		if (st->s_step == STEP_COPY && st->s_txn_events > 0) {
-			struct pbuf tmp = st->s_copy;
-			st->s_copy = st->s_events;
-			st->s_events = tmp;
-			st->s_copy_off = 0;
-			st->s_copy_ended = 0;
-			store_send(
-			    st, STEP_EVENTS,
-			    "COPY watchstand.events (ts, agent_id, probe, "
-			    "text) FROM STDIN (FORMAT binary)");
-			store_kick(st);
-			return;
-		}
-		store_txn_commit(st);
-		store_kick(st);
-		return;
 	case STEP_UPDATE:
-		if (st->s_failed) {
-			st->s_ndays = 0;
-			store_send(st, STEP_ROLLBACK, "ROLLBACK");
-			store_kick(st);
-			return;
-		}
-		store_send(st, STEP_COMMIT, "COMMIT");
+		if (st->s_failed)
+			store_txn_abort(st);
+		else
+			store_txn_next(st);
 		store_kick(st);
 		return;
 	case STEP_COMMIT:
 		if (st->s_failed) {
-			st->s_ndays = 0;
-			store_send(st, STEP_ROLLBACK, "ROLLBACK");
+			store_txn_abort(st);
 			store_kick(st);
 			return;
 		}
