@@ -392,11 +392,21 @@ store_connect_poll(struct store *st)
 static void
 store_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
+	/* A network cut sends no reset: TCP keepalives and a user timeout
+	 * end a connection that went silent, so the API answers 503 and the
+	 * batches wait for the next connection. The configured conninfo
+	 * comes last and may set these itself. */
+	static const char *const keys[] = {
+	    "keepalives",       "keepalives_idle", "keepalives_interval",
+	    "keepalives_count", "tcp_user_timeout", "dbname",
+	    NULL};
 	struct store *st = arg;
+	const char *vals[] = {"1", "10", "5", "3", "30000", st->s_conninfo,
+	                      NULL};
 
 	(void)fd;
 	(void)what;
-	st->s_db = PQconnectStart(st->s_conninfo);
+	st->s_db = PQconnectStartParams(keys, vals, 1);
 	if (st->s_db == NULL || PQstatus(st->s_db) == CONNECTION_BAD) {
 		store_disconnect(st, st->s_db ? PQerrorMessage(st->s_db)
 		                              : "out of memory");
