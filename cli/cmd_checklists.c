@@ -147,11 +147,11 @@ cmd_runs(struct cli *c, const struct cli_args *a, int argc, char **argv)
 	if (c->json)
 		return cli_print_json(out);
 	list = checklists_list(out, "runs");
-	printf("%-6s %-24s %-10s %-8s %-19s  %-19s\n", "ID", "CHECKLIST",
-	       "KIND", "STATE", "STARTED", "FINISHED");
+	printf("%-6s %-24s %-10s %-8s %-19s  %s\n", "ID", "CHECKLIST", "KIND",
+	       "STATE", "STARTED", "FINISHED");
 	json_array_foreach(list, i, r)
 	{
-		printf("%-6s %-24s %-10s %-8s %-19.19s  %-19.19s%s\n",
+		printf("%-6s %-24s %-10s %-8s %-19.19s  %.19s%s\n",
 		       cli_scalar(r, "id", id, sizeof(id)),
 		       cli_str(r, "checklist"), cli_str(r, "kind"),
 		       cli_str(r, "state"), cli_str(r, "started_at"),
