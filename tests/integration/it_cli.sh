@@ -47,4 +47,26 @@ grep -q "note   carol        handover: decoy-down acknowledged" "$IT/log.txt" ||
 grep -q "carol        ACK decoy-down on host-a" "$IT/log.txt" || it_fail "ack not in the log"
 out=$(WATCHSTAND_TOKEN=bogus "$W" status 2>&1 || true)
 echo "$out" | grep -q "401" || it_fail "a bad token did not give 401: $out"
-it_ok "watchstand CLI: login, status, alarms (table, JSON), ack, shelve, unshelve, log"
+# help and a bad command print the command table's usage lines.
+"$W" help >"$IT/help.txt" || it_fail "help failed"
+for cmd in login logout status alarms ack shelve unshelve log tail checklists run runs steps exec confirm skip; do
+  grep -qE "^  $cmd( |\$)" "$IT/help.txt" || it_fail "help does not list $cmd: $(cat "$IT/help.txt")"
+done
+set +e
+"$W" frobnicate >/dev/null 2>"$IT/err"; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "unknown command 'frobnicate'" "$IT/err" && grep -q "^  ack ID \[-m TEXT\]" "$IT/err" || it_fail "a bad command: rc $rc, $(cat "$IT/err")"
+set +e
+"$W" ack >/dev/null 2>"$IT/err"; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "usage: watchstand ack ID" "$IT/err" || it_fail "ack without an id: rc $rc, $(cat "$IT/err")"
+# logout ends the session on the server, not just in the file.
+TOKEN=$(sed -n 's/^token: "\(.*\)"$/\1/p' "$HOME/.config/watchstand/cli.yaml")
+[ -n "$TOKEN" ] || it_fail "no token in the file"
+"$W" logout | grep -q "logged out (carol)" || it_fail "logout"
+grep -q "^token:" "$HOME/.config/watchstand/cli.yaml" && it_fail "logout left the token in the file"
+grep -q "^url: \"$WATCHSTAND_URL\"" "$HOME/.config/watchstand/cli.yaml" || it_fail "logout lost the url"
+out=$(WATCHSTAND_TOKEN=$TOKEN "$W" status 2>&1 || true)
+echo "$out" | grep -q "401" || it_fail "the token still works after logout: $out"
+"$W" logout 2>/dev/null && it_fail "a second logout succeeded"
+it_ok "watchstand CLI: login, status, alarms (table, JSON), ack, shelve, unshelve, log, help, logout"
