@@ -14,6 +14,10 @@
 #include "child.h"
 
 #define CHILD_OUTPUT_MAX (64 * 1024)
+/* After the process exits, how long its output may still come: a
+ * daemon it started that kept the pipe (in its own session, out of the
+ * group's reach) must not hold the result back for ever. */
+#define CHILD_DRAIN_MS 2000
 
 struct child {
 	struct child *ch_next;
@@ -21,6 +25,7 @@ struct child {
 	int ch_fd;
 	struct event *ch_read;
 	struct event *ch_timer;
+	struct event *ch_drain;
 	char *ch_out;
 	size_t ch_len;
 	int ch_eof;
@@ -56,6 +61,8 @@ child_free(struct child *ch)
 		event_free(ch->ch_read);
 	if (ch->ch_timer != NULL)
 		event_free(ch->ch_timer);
+	if (ch->ch_drain != NULL)
+		event_free(ch->ch_drain);
 	if (ch->ch_fd != -1)
 		close(ch->ch_fd);
 	free(ch->ch_out);
@@ -126,6 +133,21 @@ child_read_cb(evutil_socket_t fd, short what, void *arg)
 	child_maybe_done(ch);
 }
 
+/* The process is gone but its pipe is still held: report what came. */
+static void
+child_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *ch = arg;
+
+	(void)fd;
+	(void)what;
+	if (ch->ch_eof)
+		return;
+	event_del(ch->ch_read);
+	ch->ch_eof = 1;
+	child_maybe_done(ch);
+}
+
 static void
 child_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -175,6 +197,9 @@ child_spawn(struct event_base *base, const struct child_spec *cs,
 		dup2(devnull, 0);
 		dup2(fds[1], 1);
 		dup2(cs->cs_stderr ? fds[1] : devnull, 2);
+		/* Nothing of the agent's (its link to the collector, probe
+		 * sockets) goes on into what the child starts. */
+		closefrom(3);
 		if (cs->cs_drop &&
 		    (initgroups(cs->cs_user, cs->cs_gid) == -1 ||
 		     setgid(cs->cs_gid) == -1 || setuid(cs->cs_uid) == -1)) {
@@ -245,6 +270,15 @@ child_reap(void)
 			/* A grandchild may hold the pipe open: the group goes.
 			 */
 			kill(-pid, SIGKILL);
+			if (!ch->ch_eof) {
+				struct timeval tv = {CHILD_DRAIN_MS / 1000,
+				                     (CHILD_DRAIN_MS % 1000) *
+				                         1000};
+				ch->ch_drain =
+				    evtimer_new(event_get_base(ch->ch_read),
+				                child_drain_cb, ch);
+				evtimer_add(ch->ch_drain, &tv);
+			}
 			child_maybe_done(ch);
 			break;
 		}

@@ -818,6 +818,10 @@ alarms_unshelved(void *arg, PGresult *r)
 void
 alarms_expire(struct alarms *a)
 {
+	/* Nothing to do while the database is away: the next round after
+	 * it is back does what is due (not one queued statement per 5 s). */
+	if (!store_up(a->a_store))
+		return;
 	store_query(
 	    a->a_store,
 	    "WITH u AS (UPDATE watchstand.alarms SET state = shelved_from, "

@@ -761,21 +761,23 @@ static void
 ingest_on_drained(void *arg)
 {
 	struct ingest *in = arg;
-	struct conn *c, *next;
+	struct conn *c;
 
 	if (!in->i_paused)
 		return;
 	in->i_paused = 0;
 	log_info("ingest: write queue drained, reading agents again");
-	for (c = in->i_conns; c != NULL; c = next) {
-		next = c->c_next;
+	/* Reading may close and free any connection (a hello replaces an
+	 * agent's older one): walk the list afresh after each. */
+again:
+	for (c = in->i_conns; c != NULL; c = c->c_next)
 		if (c->c_paused && c->c_state != CONN_CLOSING) {
 			c->c_paused = 0;
 			bufferevent_enable(c->c_bev, EV_READ);
 			/* Frames already buffered would otherwise wait. */
 			conn_read_cb(c->c_bev, c);
+			goto again;
 		}
-	}
 }
 
 static void

@@ -278,9 +278,10 @@ store_disconnect(struct store *st, const char *why)
 	pbuf_reset(&st->s_copy);
 	store_complain(st, reason, 1);
 	store_set_up(st, 0);
-	store_drop_waited(st, 1, 1);
 	st->s_state = ST_DOWN;
 	evtimer_add(st->s_retry, &tv);
+	/* Last: the callbacks may queue more, which waits for the retry. */
+	store_drop_waited(st, 1, 1);
 }
 
 /*

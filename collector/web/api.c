@@ -61,6 +61,8 @@ api_pending_free(struct api_pending *p)
 	for (i = 0; i < 4; i++)
 		free(p->p_pvalues[i]);
 	explicit_bzero(p->p_password, sizeof(p->p_password));
+	if (p->p_orphan != NULL)
+		evhttp_request_free(p->p_orphan);
 	free(p);
 }
 
@@ -117,8 +119,22 @@ api_conn_closed(struct evhttp_connection *evcon, void *arg)
 	(void)arg;
 	for (p = api_pending; p != NULL; p = p->p_next)
 		if (p->p_evcon == evcon)
-			p->p_req = NULL;
+			api_req_gone(&p->p_req, &p->p_orphan);
 	api_log_closed(evcon);
+}
+
+/*
+ * A request whose client closes while it waits is either freed by evhttp
+ * with its connection, or, when evhttp had already handed it to us
+ * (detached: no connection any more), left for us to free. Either way
+ * nothing may answer it now.
+ */
+void
+api_req_gone(struct evhttp_request **req, struct evhttp_request **orphan)
+{
+	if (*req != NULL && evhttp_request_get_connection(*req) == NULL)
+		*orphan = *req;
+	*req = NULL;
 }
 
 void

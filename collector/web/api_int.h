@@ -55,6 +55,9 @@ struct api_pending {
 	struct api_pending *p_next;
 	struct collector *p_c;
 	struct evhttp_request *p_req; /* NULL once the client went away */
+	/* A request evhttp left to us when its client went away (it is
+	 * ours to free). */
+	struct evhttp_request *p_orphan;
 	struct evhttp_connection *p_evcon;
 	void (*p_done)(struct api_pending *, PGresult *);
 	struct api_session p_user;
@@ -84,6 +87,10 @@ void api_send(struct api_pending *p, const char *sql, int n,
               const char *const *params);
 /* For a request waiting on something else than api_send: tracked while
  * it waits (p_req becomes NULL when the client goes away), then ended. */
+/* The client of req closed: the request is NULL for its handler from now
+ * on; when evhttp left it to us (detached), *orphan takes it, to be freed
+ * with evhttp_request_free once nothing waits on it any more. */
+void api_req_gone(struct evhttp_request **req, struct evhttp_request **orphan);
 void api_pending_wait(struct api_pending *p);
 void api_pending_end(struct api_pending *p);
 /* A call into the alarm wing for p (p_adone set): rc is what the call

@@ -15,6 +15,7 @@
 
 #include "collector.h"
 #include "events.h"
+#include "watchstand/log.h"
 #include "web/api_int.h"
 
 /* A client following /events (Server-Sent Events). */
@@ -97,7 +98,14 @@ api_on_log(void *arg, const struct event_msg *m)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	j = json_pack("{s:s, s:s, s:s, s:s}", "ts", when, "kind", kind, "actor",
 	              actor, "text", text);
-	t = json_dumps(j, JSON_COMPACT);
+	/* Text that is not UTF-8 cannot be JSON: it stays in the log only. */
+	if (j == NULL || (t = json_dumps(j, JSON_COMPACT)) == NULL) {
+		log_warnx("api: a log entry of %s is not valid UTF-8: not "
+		          "streamed",
+		          actor ? actor : "?");
+		json_decref(j);
+		return;
+	}
 	for (sub = api_subs; sub != NULL; sub = sub->sub_next) {
 		chunk = evbuffer_new();
 		evbuffer_add_printf(chunk, "event: %s\ndata: %s\n\n", kind, t);

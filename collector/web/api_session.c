@@ -36,6 +36,7 @@
 struct api_login {
 	struct api_login *l_next;
 	struct evhttp_request *l_req; /* NULL once the client went away */
+	struct evhttp_request *l_orphan; /* ours to free (api_req_gone) */
 	struct evhttp_connection *l_evcon;
 	int l_role; /* -1: no such login (checked against the dummy hash) */
 	char l_login[65];
@@ -95,6 +96,8 @@ api_session_free(void)
 	api.a_hasher = NULL;
 	while ((l = api.a_logins) != NULL) {
 		api.a_logins = l->l_next;
+		if (l->l_orphan != NULL)
+			evhttp_request_free(l->l_orphan);
 		free(l);
 	}
 	if (api.a_sweep != NULL)
@@ -208,7 +211,7 @@ api_login_closed(struct evhttp_connection *evcon, void *arg)
 
 	for (l = api.a_logins; l != NULL; l = l->l_next)
 		if (l->l_evcon == evcon)
-			l->l_req = NULL;
+			api_req_gone(&l->l_req, &l->l_orphan);
 	api_conn_closed(evcon, arg);
 }
 
@@ -333,6 +336,8 @@ api_login_checked(void *arg, int ok)
 		if (l->l_req != NULL)
 			api_error(l->l_req, 401, "wrong login or password");
 	}
+	if (l->l_orphan != NULL)
+		evhttp_request_free(l->l_orphan);
 	free(l);
 }
 

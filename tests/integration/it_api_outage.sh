@@ -54,9 +54,10 @@ it_ok "after the outage: nothing refused was applied; writes work again"
 
 # 2. The database is up but stuck: a lock holds the shift log against
 # writes (SHARE: the collector's own reads of the log go on). The first
-# note waits on the lock (it was sent); the second waits behind it in
-# the collector and is given up on with 503; when the lock goes, only
-# the first is written.
+# note waits on the lock, or behind another statement of the collector
+# that does (the 5 s expiry writes the log too); a call queued behind a
+# stuck statement is given up on with 503 and never applied; a call
+# that was sent completes when the lock goes.
 mkfifo "$IT/lock.in"
 psql "$WS_DSN" -X -q -v ON_ERROR_STOP=1 <"$IT/lock.in" >"$IT/lock.out" 2>&1 &
 LOCKER=$!
@@ -71,18 +72,35 @@ IT_PIDS+=("$FIRST")
 waiting() {
   [ "$(ws_psql "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like '%shift_log%'")" -ge 1 ]
 }
-ws_wait_for 30 waiting || it_fail "the first note never reached the database"
+ws_wait_for 30 waiting || it_fail "nothing of the collector's waits on the lock"
+# A client that goes away while its call waits: evhttp leaves the request
+# to the collector, which must free it (the ASan pass reports a leak).
+python3 - "$IT_HTTP" "$TOKEN" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+body = b'{"text":"a ghost: its client left"}'
+s.sendall(b"POST /api/v1/log HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+          sys.argv[2].encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+s.close()
+PY
 call 503 -X POST "${A[@]}" -d '{"text":"second, given up on"}' "$API/log"
 grep -q "nothing was applied" "$IT/body" || it_fail "busy 503 body: $(cat "$IT/body")"
 echo "COMMIT;" >&7
 exec 7>&-
 wait "$FIRST" || true
-[ "$(cat "$IT/first.code")" = 201 ] || it_fail "the first note: $(cat "$IT/first.code") $(cat "$IT/first")"
+first=$(cat "$IT/first.code")
+case "$first" in
+  201) want_first=1 ;;
+  503) want_first=0 ;;
+  *) it_fail "the first note: $first $(cat "$IT/first")" ;;
+esac
 # Statements go in order: once a later note is written, nothing queued
 # before it can still come.
 call 201 -X POST "${A[@]}" -d '{"text":"third, after the lock"}' "$API/log"
 [ "$(ws_psql "select count(*) from watchstand.shift_log where text = 'second, given up on'")" = 0 ] ||
   it_fail "a note given up on with 503 was written later"
-[ "$(ws_psql "select count(*) from watchstand.shift_log where text = 'first, waits on the lock'")" = 1 ] ||
-  it_fail "the first note was not written once"
+[ "$(ws_psql "select count(*) from watchstand.shift_log where text like 'a ghost%'")" = 0 ] ||
+  it_fail "the note of a client that left was written"
+[ "$(ws_psql "select count(*) from watchstand.shift_log where text = 'first, waits on the lock'")" = "$want_first" ] ||
+  it_fail "the first note (answered $first) is in the log a different number of times than $want_first"
 it_ok "a stuck database: a queued call answers 503 and is never applied; the one on the wire completes"
