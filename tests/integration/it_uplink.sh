@@ -61,7 +61,9 @@ start_b
 it_start_agent "$H"
 ws_wait_for 30 has_after 0 "connected to collector 127.0.0.1:$A_PORT," || it_fail "agent did not connect to the first collector"
 it_ok "agent connected to the preferred collector A"
-sleep 1 # the logfile probe starts at the end of the file: let its first run pass
+# The logfile probe starts at the end of the file: once a run is stored,
+# later lines are read.
+ws_wait_for 30 it_has "$H" marks.matches || it_fail "the logfile probe reported nothing"
 mark 3
 ws_wait_for 30 marks_stored || it_fail "marks not stored via A"
 
