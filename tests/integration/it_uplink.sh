@@ -126,6 +126,12 @@ drop=$(tail -n +$((n + 1)) "$LOG" | grep -n "lost collector 127.0.0.1:$B_PORT: n
 back=$(tail -n +$((n + 1)) "$LOG" | grep -n "connected to collector 127.0.0.1:$A_PORT," | head -1 | cut -d: -f1)
 [ -n "$drop" ] || b_fail "agent did not log dropping the silent link to B: $(tail -n +$((n + 1)) "$LOG")"
 [ "$drop" -lt "$back" ] || b_fail "agent went back to A (log line $back) before losing B (line $drop): it left a working link"
+# The first try after the loss is the preferred A, not B again.
+next=$(tail -n +$((n + drop + 1)) "$LOG" | grep -m1 "collector 127.0.0.1:")
+case $next in
+*"connected to collector 127.0.0.1:$A_PORT,"*) ;;
+*) b_fail "after losing B the agent did not go to the preferred A first: $next" ;;
+esac
 kill -CONT "$B_PID"
 it_ok "B frozen: agent logged the silent link, dropped it and returned to the preferred A"
 mark 3
