@@ -231,6 +231,10 @@ struct nb {
 
 static void nb_connect(struct nb *n);
 
+/* --ts-offset: added to every sample's timestamp (tests of the collector's
+ * clock window: samples older than the retention or a day ahead). */
+static int64_t nb_ts_offset_us;
+
 static int64_t
 nb_now_us(void)
 {
@@ -339,7 +343,7 @@ nb_make(struct nb *n, uint64_t due)
 		pbuf_init(&b->nb_frame);
 		start = proto_batch_begin(&b->nb_frame, b->nb_seq);
 		for (j = 0; j < k; j++) {
-			int64_t ts = nb_now_us();
+			int64_t ts = nb_now_us() + nb_ts_offset_us;
 			if (ts <= n->n_last_ts)
 				ts = n->n_last_ts + 1;
 			n->n_last_ts = ts;
@@ -762,6 +766,7 @@ main(int argc, char **argv)
 		LG_OPT_LIMIT,
 		LG_OPT_STATUS,
 		LG_OPT_DROP_ACKS,
+		LG_OPT_TS_OFFSET,
 	};
 	static const struct option longopts[] = {
 	    {"count", required_argument, NULL, LG_OPT_COUNT},
@@ -771,6 +776,7 @@ main(int argc, char **argv)
 	    {"limit", required_argument, NULL, LG_OPT_LIMIT},
 	    {"status", required_argument, NULL, LG_OPT_STATUS},
 	    {"drop-acks-while", required_argument, NULL, LG_OPT_DROP_ACKS},
+	    {"ts-offset", required_argument, NULL, LG_OPT_TS_OFFSET},
 	    {NULL, 0, NULL, 0},
 	};
 	uint64_t nb_count = 0;
@@ -807,6 +813,9 @@ main(int argc, char **argv)
 			break;
 		case LG_OPT_DROP_ACKS:
 			nb_drop = optarg;
+			break;
+		case LG_OPT_TS_OFFSET: /* seconds, may be negative */
+			nb_ts_offset_us = strtoll(optarg, NULL, 10) * 1000000;
 			break;
 		case 'a':
 			lg.nagents = atoi(optarg);
@@ -847,8 +856,8 @@ main(int argc, char **argv)
 			        "-d dsn -r rows | "
 			        "-T tlsdir -c host:port --numbered --count N "
 			        "[--rate per_s --name agent --limit secs "
-			        "--status file --drop-acks-while file -b "
-			        "batch]\n");
+			        "--status file --drop-acks-while file "
+			        "--ts-offset secs -b batch]\n");
 			return 2;
 		}
 	}
