@@ -25,6 +25,7 @@
 #include "ingest/migrate.h"
 #include "ingest/store.h"
 #include "duty/users.h"
+#include "duty/checklists.h"
 
 static void
 usage(void)
@@ -138,6 +139,8 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 		log_info("calendar: %s", text);
 		if (c->c_store != NULL)
 			shiftlog_add(c->c_store, c->c_events, "phase", "calendar", text);
+		if (c->c_checklists != NULL)
+			checklists_phase(c->c_checklists, c->c_phase, now);
 	}
 	c->c_phase = now;
 }
@@ -393,10 +396,13 @@ collector_on_batch(void *arg, const char *host, const char *role,
 	now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 	if (proto_batch_open(&b, payload, len, &why) == -1)
 		return;
-	while (proto_batch_next(&b, &s, &why) == 1)
+	while (proto_batch_next(&b, &s, &why) == 1) {
 		rules_engine_sample(c->c_rules, host, role, s.s_series,
 		                    s.s_series_len, s.s_value, now_ms,
 		                    c->c_phase, alarms_outcome, c->c_alarms);
+		checklists_sample(c->c_checklists, host, s.s_series,
+		                  s.s_series_len, s.s_value, now_ms);
+	}
 	while (proto_batch_next_event(&b, &e, &why) == 1) {
 		snprintf(text, sizeof(text), "%.*s: %.*s", (int)e.e_probe_len,
 		         e.e_probe, (int)e.e_text_len, e.e_text);
@@ -410,6 +416,16 @@ collector_on_silent(void *arg, const char *host, int silent, const char *why)
 	struct collector *c = arg;
 
 	alarms_host_silent(c->c_alarms, host, silent, why);
+	checklists_host_silent(c->c_checklists, host, silent);
+}
+
+/* An action result for a request sent before a restart. */
+static void
+collector_on_action_result(void *arg, const struct action_result *r)
+{
+	struct collector *c = arg;
+
+	checklists_action_late(c->c_checklists, r);
 }
 
 static int
@@ -447,9 +463,19 @@ collector_run(struct collector *c, const char *file)
 	         .id_stats = &c->c_stats,
 	         .id_listen = c->c_conf.cc_listen,
 	         .id_silence_ms = c->c_conf.cc_agent_silence_ms,
-	         .id_hooks = {collector_on_batch, collector_on_silent, c, NULL},
+	         .id_hooks = {collector_on_batch, collector_on_silent, c,
+	                       collector_on_action_result},
 	     })) == NULL)
 		fatalx("cannot listen for agents on %s", c->c_conf.cc_listen);
+	c->c_checklists = checklists_new(&(struct checklists_deps){
+	    .cd_base = c->c_base,
+	    .cd_store = c->c_store,
+	    .cd_events = c->c_events,
+	    .cd_ingest = c->c_ingest,
+	    .cd_alarms = c->c_alarms,
+	    .cd_conf = &c->c_conf.cc_checklists,
+	    .cd_cal = &c->c_conf.cc_calendar,
+	});
 	collector_anchor =
 	    shiftlog_anchor_new(c->c_base, c->c_store, c->c_conf.cc_state_dir);
 	if (c->c_conf.cc_notify.nc_secret_file != NULL &&
@@ -490,6 +516,7 @@ collector_run(struct collector *c, const char *file)
 	event_base_dispatch(c->c_base);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
+	checklists_stop(c->c_checklists);
 	http_stop(c);
 	notifier_free(c->c_notifier);
 	c->c_notifier = NULL;
@@ -503,6 +530,8 @@ collector_run(struct collector *c, const char *file)
 	alarms_free(c->c_alarms);
 	store_free(c->c_store);
 	c->c_store = NULL;
+	checklists_free(c->c_checklists);
+	c->c_checklists = NULL;
 	rules_engine_free(c->c_rules);
 	SSL_CTX_free(c->c_ctx);
 	events_free(c->c_events);
