@@ -83,6 +83,64 @@ done:
 	PQfinish(db);
 }
 
+/* check-config, third part: a step's action that its agent did not list
+ * in its last hello (watchstand.agents.actions). Warnings. */
+static void
+collector_check_actions(const struct collector_conf *cc)
+{
+	const char *keys[] = {"dbname", "connect_timeout", NULL};
+	const char *vals[] = {cc->cc_database, "3", NULL};
+	const struct checklists_conf *ck = &cc->cc_checklists;
+	PGconn *db;
+	PGresult *r;
+	size_t i, j;
+	int row;
+
+	if (ck->ck_n == 0)
+		return;
+	db = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(db) != CONNECTION_OK) {
+		printf("checklists: actions not checked against the agents "
+		       "(the database is not reachable)\n");
+		goto done;
+	}
+	r = PQexec(db, "SELECT name, a FROM watchstand.agents LEFT JOIN "
+	               "unnest(actions) a ON true WHERE actions IS NOT NULL");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		printf("checklists: actions not checked against the agents "
+		       "(%s)\n",
+		       PQresultErrorMessage(r));
+		PQclear(r);
+		goto done;
+	}
+	for (i = 0; i < ck->ck_n; i++) {
+		const struct checklist *cl = &ck->ck_lists[i];
+		for (j = 0; j < cl->cl_nsteps; j++) {
+			const struct checklist_step *s = &cl->cl_steps[j];
+			int known = 0, hit = 0;
+			if (s->cs_action == NULL || s->cs_host == NULL)
+				continue;
+			for (row = 0; row < PQntuples(r); row++) {
+				if (strcmp(PQgetvalue(r, row, 0), s->cs_host) != 0)
+					continue;
+				known = 1;
+				if (!PQgetisnull(r, row, 1) &&
+				    strcmp(PQgetvalue(r, row, 1), s->cs_action) == 0)
+					hit = 1;
+			}
+			if (known && !hit)
+				printf("warning: checklists %s, step %s: action "
+				       "'%s' is not in agent %s's last reported "
+				       "actions\n",
+				       cl->cl_name, s->cs_name, s->cs_action,
+				       s->cs_host);
+		}
+	}
+	PQclear(r);
+done:
+	PQfinish(db);
+}
+
 /* calendar [--at "YYYY-MM-DD HH:MM"]: the phase then (or now). */
 static int
 collector_calendar(const struct calendar *cal, const char *at)
@@ -139,8 +197,11 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 		log_info("calendar: %s", text);
 		if (c->c_store != NULL)
 			shiftlog_add(c->c_store, c->c_events, "phase", "calendar", text);
-		if (c->c_checklists != NULL)
-			checklists_phase(c->c_checklists, c->c_phase, now);
+		if (c->c_checklists != NULL) {
+			const char *old = c->c_phase;
+			c->c_phase = now;
+			checklists_phase(c->c_checklists, old, now);
+		}
 	}
 	c->c_phase = now;
 }
@@ -475,6 +536,7 @@ collector_run(struct collector *c, const char *file)
 	    .cd_alarms = c->c_alarms,
 	    .cd_conf = &c->c_conf.cc_checklists,
 	    .cd_cal = &c->c_conf.cc_calendar,
+	    .cd_phase = &c->c_phase,
 	});
 	collector_anchor =
 	    shiftlog_anchor_new(c->c_base, c->c_store, c->c_conf.cc_state_dir);
@@ -632,6 +694,7 @@ main(int argc, char **argv)
 			    "collector.public_url to an address they reach\n",
 			    c.c_conf.cc_public_url);
 		collector_check_rules(&c.c_conf);
+		collector_check_actions(&c.c_conf);
 		rc = 0;
 	} else if (strcmp(cmd, "useradd") == 0) {
 		if (login == NULL || role == NULL) {

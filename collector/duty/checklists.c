@@ -447,6 +447,65 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the order watch ---- */
 
+/* critical while trading; major in the other phases of the calendar
+ * (pre-open, ...), minor in its default phase (closed): a process out of
+ * order matters most when orders flow. */
+static enum severity
+order_severity(struct checklists *e)
+{
+	const char *ph = e->e_d.cd_phase ? *e->e_d.cd_phase : NULL;
+
+	if (ph == NULL || strcmp(ph, "trading") == 0)
+		return SEV_CRITICAL;
+	if (e->e_d.cd_cal && e->e_d.cd_cal->cal_default &&
+	    strcmp(ph, e->e_d.cd_cal->cal_default) == 0)
+		return SEV_MINOR;
+	return SEV_MAJOR;
+}
+
+static void
+order_raise(struct checklists *e, const struct checklist *cl, size_t step,
+            size_t pred, const char *text)
+{
+	char series[300];
+
+	snprintf(series, sizeof(series), "order:%s:%s:%s", cl->cl_name,
+	         cl->cl_steps[step].cs_name, cl->cl_steps[pred].cs_name);
+	alarms_raise_external(e->e_d.cd_alarms, ORDER_RULE,
+	                      cl->cl_steps[step].cs_host, series,
+	                      order_severity(e),
+	                      "a process started before its predecessor", text);
+}
+
+/* The phase changed: the raised violations take its severity. */
+static void
+order_reseverity(struct checklists *e)
+{
+	const struct checklists_conf *cc = e->e_d.cd_conf;
+	size_t i, s, p;
+
+	if (e->e_ow == NULL)
+		return;
+	for (i = 0; i < cc->ck_n; i++) {
+		const struct checklist *cl = &cc->ck_lists[i];
+		if (cl->cl_kind != CK_STARTUP || !cl->cl_valid)
+			continue;
+		for (s = 0; s < cl->cl_nsteps; s++)
+			for (p = 0; p < cl->cl_nsteps; p++) {
+				struct ow_decision d = {
+				    .od_cl = cl,
+				    .od_step = s,
+				    .od_pred = p,
+				    .od_host = cl->cl_steps[s].cs_host};
+				char text[512];
+				if (!orderwatch_active(e->e_ow, cl, s, p))
+					continue;
+				orderwatch_text(&d, text, sizeof(text));
+				order_raise(e, cl, s, p, text);
+			}
+	}
+}
+
 static void
 order_update(struct checklists *e, const struct checklist *cl)
 {
@@ -474,10 +533,7 @@ order_update(struct checklists *e, const struct checklist *cl)
 		         cl->cl_steps[od->od_pred].cs_name);
 		orderwatch_text(od, text, sizeof(text));
 		if (od->od_what == OW_RAISE)
-			alarms_raise_external(
-			    e->e_d.cd_alarms, ORDER_RULE, od->od_host, series,
-			    SEV_CRITICAL,
-			    "a process started before its predecessor", text);
+			order_raise(e, cl, od->od_step, od->od_pred, text);
 		else
 			alarms_clear_external(e->e_d.cd_alarms, ORDER_RULE,
 			                      od->od_host, series, text);
@@ -914,8 +970,10 @@ checklists_phase(struct checklists *e, const char *old, const char *now)
 	char err[256];
 	size_t i;
 
-	if (old != NULL)
+	if (old != NULL) {
 		phase_ended(e, old);
+		order_reseverity(e);
+	}
 	/* The default phase is what holidays and weekends are: a schedule
 	 * opens runs only when a trading phase begins. At start (old NULL)
 	 * nothing opens: the phase did not begin now. */

@@ -36,6 +36,7 @@ struct checklists_deps {
 	struct alarms *cd_alarms;
 	const struct checklists_conf *cd_conf; /* outlives the engine */
 	const struct calendar *cd_cal;
+	const char *const *cd_phase; /* the calendar's phase now */
 };
 
 struct checklists *checklists_new(const struct checklists_deps *d);

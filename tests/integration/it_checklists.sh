@@ -40,6 +40,11 @@ calendar:
   timezone: UTC
   phases: [{name: pre-open, days: daily, from: "$FROM", to: "$TO"}]
   default: closed
+rules:
+  - name: q-down
+    match: {host: host-q, series: q.count}
+    levels: [{when: "< 1", severity: warning}]
+    runbook: misc
 checklists:
   - name: sod
     kind: startup
@@ -112,6 +117,17 @@ L=(-H "Authorization: Bearer $(login lea)")
 step_state() { ws_psql "select state from watchstand.v_checklist_steps where run_id = $1 and step = '$2'"; }
 step_is() { [ "$(step_state "$1" "$2")" = "$3" ]; }
 run_is() { [ "$(ws_psql "select state from watchstand.v_checklist_runs where id = $1")" = "$2" ]; }
+
+# check-config: a step's action the agent did not report.
+$C check-config | grep -q "step refused: action 'nope' is not in agent host-q's" ||
+  it_fail "check-config: $($C check-config)"
+# A rule whose runbook names a procedure offers it.
+proc() {
+  code "${A[@]}" "$API/alarms" >/dev/null
+  grep -q '"procedure": *"misc"' "$IT/body"
+}
+ws_wait_for 10 proc || it_fail "GET /alarms offers no procedure: $(cat "$IT/body")"
+it_ok "check-config warns of an unknown action; an alarm offers its procedure"
 
 expect 200 "${A[@]}" "$API/checklists"
 grep -q '"eod"' "$IT/body" || it_fail "GET /checklists: $(cat "$IT/body")"
