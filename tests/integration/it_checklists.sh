@@ -73,6 +73,17 @@ checklists:
       - {name: refused, host: host-q, action: nope, verify: {series: "q.count", when: ">= 0", within: 5s}}
       - {name: hang, host: host-db, action: hang, verify: {series: "db.count", when: ">= 0", within: 5s}}
       - {name: late, host: host-db, action: noop, verify: {series: "db.count", when: ">= 1", within: 2s}}
+  - name: chg
+    kind: change
+    hosts: [host-db]
+    baseline: [db.count]
+    steps:
+      - {name: inst, host: host-db, action: noop, verify: {series: "db.count", when: ">= 1", within: 5s}}
+      - {name: post, host: host-db, after: [inst], verify: {series: "db.count", vs_baseline: "within 0%", within: 5s}}
+  - name: slow
+    kind: procedure
+    steps:
+      - {name: wait, host: host-db, action: slow, verify: {series: "db.count", when: ">= 0", within: 30s}}
   - name: chk
     kind: check
     schedule: {phase: pre-open}
@@ -88,6 +99,7 @@ agent() {
 agent host-db db $DB "  start-db: {run: [\"$W/start.sh\", \"$DB\"]}
   stop-db: {run: [\"$W/stop.sh\", \"$DB\"]}
   noop: {run: [\"/bin/true\"]}
+  slow: {run: [\"$W/$HANG\", \"4\"]}
   hang: {run: [\"$W/$HANG\", \"600\"], timeout: 1s}"
 agent host-q q $Q "  start-q: {run: [\"$W/start.sh\", \"$Q\"]}
   stop-q: {run: [\"$W/stop.sh\", \"$Q\"], drill: true}"
@@ -185,6 +197,21 @@ expect 200 "${L[@]}" -X POST -d '{"reason":"hangs"}' "$API/runs/$MISC/steps/hang
 ws_wait_for 10 run_is "$MISC" done || it_fail "misc not done"
 it_ok "a failed step executed again is done"
 
+# A change window: baseline, its host out of service while open, a
+# post-check against the baseline, back in service at the end.
+expect 201 "${A[@]}" -X POST "$API/checklists/chg/runs"
+CHG=$(field "['id']")
+oos() { [ "$(ws_psql "select count(*) from watchstand.hosts_out_of_service where host = 'host-db'")" = "$1" ]; }
+ws_wait_for 10 oos 1 || it_fail "host-db not out of service during the change"
+ws_psql "select value from watchstand.checklist_baselines where run_id = $CHG" | grep -q 1 || it_fail "no baseline"
+expect 200 "${A[@]}" -X POST "$API/runs/$CHG/steps/inst/execute"
+ws_wait_for 10 step_is "$CHG" inst awaiting-confirmation || it_fail "inst: $(step_state "$CHG" inst)"
+expect 200 "${B[@]}" -X POST "$API/runs/$CHG/steps/inst/confirm"
+expect 200 "${A[@]}" -X POST "$API/runs/$CHG/steps/post/execute"
+ws_wait_for 10 run_is "$CHG" done || it_fail "change: post $(step_state "$CHG" post)"
+ws_wait_for 10 oos 0 || it_fail "host-db not back in service after the change"
+it_ok "a change run: baseline, out of service while open, vs_baseline, back in service"
+
 # The order watch: no violation when the predecessor's agent restarts.
 kill -9 "$DB_AGENT"
 wait "$DB_AGENT" 2>/dev/null || true
@@ -228,6 +255,21 @@ ws_wait_for 10 drilled || it_fail "drill result: $(ws_psql "select state, result
 ws_psql "select text from watchstand.shift_log where kind = 'checklist' and text like 'DRILL run $DR %'" | grep -q . ||
   it_fail "the drill is not marked DRILL in the shift log"
 it_ok "a drill runs no action that is not drill: true, and says DRILL"
+
+# A result that arrives after a collector restart is matched by its
+# request id and recorded.
+expect 201 "${A[@]}" -X POST "$API/checklists/slow/runs"
+SLOW=$(field "['id']")
+expect 200 "${A[@]}" -X POST "$API/runs/$SLOW/steps/wait/execute"
+sent() { [ -n "$(ws_psql "select request_id from watchstand.checklist_steps where run_id = $SLOW")" ]; }
+ws_wait_for 10 sent || it_fail "no request id stored"
+it_stop_collector
+it_start_collector
+late() { [ -n "$(ws_psql "select result from watchstand.checklist_steps where run_id = $SLOW")" ]; }
+ws_wait_for 30 late || it_fail "the late result was not recorded"
+ws_psql "select text from watchstand.shift_log where text like '%after a restart%'" | grep -q "run $SLOW" ||
+  it_fail "the late result is not in the shift log"
+it_ok "an action result after a collector restart is recorded by request id"
 
 # The scheduled check opens when pre-open begins.
 chk() { [ -n "$(ws_psql "select id from watchstand.v_checklist_runs where checklist = 'chk'")" ]; }
