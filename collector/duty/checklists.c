@@ -60,6 +60,10 @@ struct checklists {
 	struct orderwatch *e_ow;
 	struct event *e_tick;
 	int e_stopped; /* the ingest and the API are going away */
+	/* Configurations replaced by a reload while runs pointed into them:
+	 * freed with the engine. */
+	struct checklists_conf *e_retired;
+	size_t e_nretired;
 };
 
 static int64_t
@@ -477,6 +481,53 @@ order_raise(struct checklists *e, const struct checklist *cl, size_t step,
 	                      "a process started before its predecessor", text);
 }
 
+/* Clears every raised violation (the watch is about to be rebuilt). */
+static void
+order_clear_all(struct checklists *e, const struct checklists_conf *cc)
+{
+	size_t i, s, p;
+
+	for (i = 0; i < cc->ck_n; i++) {
+		const struct checklist *cl = &cc->ck_lists[i];
+		if (cl->cl_kind != CK_STARTUP || !cl->cl_valid)
+			continue;
+		for (s = 0; s < cl->cl_nsteps; s++)
+			for (p = 0; p < cl->cl_nsteps; p++) {
+				char series[300];
+				if (!orderwatch_active(e->e_ow, cl, s, p))
+					continue;
+				snprintf(series, sizeof(series),
+				         "order:%s:%s:%s", cl->cl_name,
+				         cl->cl_steps[s].cs_name,
+				         cl->cl_steps[p].cs_name);
+				alarms_clear_external(
+				    e->e_d.cd_alarms, ORDER_RULE,
+				    cl->cl_steps[s].cs_host, series,
+				    "the checklists were reloaded");
+			}
+	}
+}
+
+void
+checklists_reconfigure(struct checklists *e, struct checklists_conf *old)
+{
+	struct erun *er;
+	int open = 0;
+
+	if (e->e_ow != NULL)
+		order_clear_all(e, old);
+	orderwatch_free(e->e_ow);
+	e->e_ow = orderwatch_new(e->e_d.cd_conf);
+	for (er = e->e_runs; er != NULL; er = er->er_next)
+		open = 1;
+	if (!open)
+		return;
+	e->e_retired =
+	    realloc(e->e_retired, (e->e_nretired + 1) * sizeof(*e->e_retired));
+	e->e_retired[e->e_nretired++] = *old;
+	memset(old, 0, sizeof(*old));
+}
+
 /* The phase changed: the raised violations take its severity. */
 static void
 order_reseverity(struct checklists *e)
@@ -615,6 +666,7 @@ checklists_free(struct checklists *e)
 	struct erun *er, *next;
 	struct latest *l, *lt;
 	struct silent *s, *st;
+	size_t i;
 
 	if (e == NULL)
 		return;
@@ -636,6 +688,9 @@ checklists_free(struct checklists *e)
 		free(s);
 	}
 	orderwatch_free(e->e_ow);
+	for (i = 0; i < e->e_nretired; i++)
+		checklists_conf_free(&e->e_retired[i]);
+	free(e->e_retired);
 	free(e);
 }
 

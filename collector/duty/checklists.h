@@ -45,6 +45,12 @@ void checklists_stop(struct checklists *e);
 /* After the store is freed (its callbacks may still reach the runs). */
 void checklists_free(struct checklists *e);
 
+/* A reload: cd_conf now holds the new checklists, old the ones it
+ * replaced. Runs in memory keep pointing into old, which the engine then
+ * takes over (old is left empty); the order watch starts afresh on the
+ * new ones, its raised violations cleared. */
+void checklists_reconfigure(struct checklists *e, struct checklists_conf *old);
+
 /* A sample of a committed batch (collector_on_batch). */
 void checklists_sample(struct checklists *e, const char *host,
                        const char *series, size_t series_len, double value,
