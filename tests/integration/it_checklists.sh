@@ -256,6 +256,13 @@ ws_psql "select text from watchstand.shift_log where kind = 'checklist' and text
   it_fail "the drill is not marked DRILL in the shift log"
 it_ok "a drill runs no action that is not drill: true, and says DRILL"
 
+# A reload while the drill is open: its run still answers.
+kill -HUP "$IT_COLLECTOR_PID"
+reloaded() { ws_psql "select count(*) from watchstand.shift_log where text like 'config reloaded%'" | grep -qv '^0$'; }
+ws_wait_for 10 reloaded || it_fail "no reload"
+expect 409 "${A[@]}" -X POST "$API/runs/$DR/steps/quote/execute"
+it_ok "a run open across a reload still answers"
+
 # A result that arrives after a collector restart is matched by its
 # request id and recorded.
 expect 201 "${A[@]}" -X POST "$API/checklists/slow/runs"
