@@ -121,19 +121,22 @@ collector_check_actions(const struct collector_conf *cc)
 			if (s->cs_action == NULL || s->cs_host == NULL)
 				continue;
 			for (row = 0; row < PQntuples(r); row++) {
-				if (strcmp(PQgetvalue(r, row, 0), s->cs_host) != 0)
+				if (strcmp(PQgetvalue(r, row, 0), s->cs_host) !=
+				    0)
 					continue;
 				known = 1;
 				if (!PQgetisnull(r, row, 1) &&
-				    strcmp(PQgetvalue(r, row, 1), s->cs_action) == 0)
+				    strcmp(PQgetvalue(r, row, 1),
+				           s->cs_action) == 0)
 					hit = 1;
 			}
 			if (known && !hit)
-				printf("warning: checklists %s, step %s: action "
-				       "'%s' is not in agent %s's last reported "
-				       "actions\n",
-				       cl->cl_name, s->cs_name, s->cs_action,
-				       s->cs_host);
+				printf(
+				    "warning: checklists %s, step %s: action "
+				    "'%s' is not in agent %s's last reported "
+				    "actions\n",
+				    cl->cl_name, s->cs_name, s->cs_action,
+				    s->cs_host);
 		}
 	}
 	PQclear(r);
@@ -196,7 +199,8 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 		         now);
 		log_info("calendar: %s", text);
 		if (c->c_store != NULL)
-			shiftlog_add(c->c_store, c->c_events, "phase", "calendar", text);
+			shiftlog_add(c->c_store, c->c_events, "phase",
+			             "calendar", text);
 		if (c->c_checklists != NULL) {
 			const char *old = c->c_phase;
 			c->c_phase = now;
@@ -525,7 +529,7 @@ collector_run(struct collector *c, const char *file)
 	         .id_listen = c->c_conf.cc_listen,
 	         .id_silence_ms = c->c_conf.cc_agent_silence_ms,
 	         .id_hooks = {collector_on_batch, collector_on_silent, c,
-	                       collector_on_action_result},
+	                      collector_on_action_result},
 	     })) == NULL)
 		fatalx("cannot listen for agents on %s", c->c_conf.cc_listen);
 	c->c_checklists = checklists_new(&(struct checklists_deps){

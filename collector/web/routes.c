@@ -50,8 +50,8 @@ const struct route routes[] = {
      api_step_execute, "a viewer cannot execute a step"},
     {EVHTTP_REQ_POST, "/runs/{id}/steps/{name}/confirm", ROLE_WATCHSTANDER,
      api_step_confirm, "a viewer cannot confirm a step"},
-    {EVHTTP_REQ_POST, "/runs/{id}/steps/{name}/skip", ROLE_LEAD,
-     api_step_skip, "only a lead can skip a step"},
+    {EVHTTP_REQ_POST, "/runs/{id}/steps/{name}/skip", ROLE_LEAD, api_step_skip,
+     "only a lead can skip a step"},
     {EVHTTP_REQ_POST, "/reload", ROLE_ADMIN, api_reload,
      "only an admin can reload the configuration"},
 };
