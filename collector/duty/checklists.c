@@ -454,17 +454,22 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 /* critical while trading; major in the other phases of the calendar
  * (pre-open, ...), minor in its default phase (closed): a process out of
  * order matters most when orders flow. */
+enum severity
+checklists_order_severity(const char *phase, const char *default_phase)
+{
+	if (phase == NULL || strcmp(phase, "trading") == 0)
+		return SEV_CRITICAL;
+	if (default_phase != NULL && strcmp(phase, default_phase) == 0)
+		return SEV_MINOR;
+	return SEV_MAJOR;
+}
+
 static enum severity
 order_severity(struct checklists *e)
 {
-	const char *ph = e->e_d.cd_phase ? *e->e_d.cd_phase : NULL;
-
-	if (ph == NULL || strcmp(ph, "trading") == 0)
-		return SEV_CRITICAL;
-	if (e->e_d.cd_cal && e->e_d.cd_cal->cal_default &&
-	    strcmp(ph, e->e_d.cd_cal->cal_default) == 0)
-		return SEV_MINOR;
-	return SEV_MAJOR;
+	return checklists_order_severity(
+	    e->e_d.cd_phase ? *e->e_d.cd_phase : NULL,
+	    e->e_d.cd_cal ? e->e_d.cd_cal->cal_default : NULL);
 }
 
 static void

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alarm/rules.h"
 #include "duty/checklist_conf.h"
 #include "duty/users.h"
 
@@ -80,6 +81,12 @@ enum checklists_op { CHK_EXECUTE, CHK_CONFIRM, CHK_SKIP };
 int checklists_step(struct checklists *e, int64_t run_id, const char *step,
                     enum checklists_op op, const char *who, enum user_role role,
                     const char *reason, char *err, size_t errlen);
+
+/* An order violation's severity in phase: critical while trading (and
+ * when no phase is known), minor in the calendar's default phase
+ * (closed), major in its other phases. */
+enum severity checklists_order_severity(const char *phase,
+                                        const char *default_phase);
 
 /* The procedure checklist a rule's runbook names, or NULL. */
 const char *checklists_procedure(const struct checklists_conf *cc,
