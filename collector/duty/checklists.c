@@ -626,6 +626,20 @@ checklists_new(const struct checklists_deps *d)
 
 	e->e_d = *d;
 	e->e_ow = orderwatch_new(d->cd_conf);
+	/* Runs open before a restart are not resumed: closed (failed), so
+	 * their checklists can open again. Late action results are still
+	 * recorded against their steps by request id. */
+	store_sql(
+	    d->cd_store,
+	    "WITH r AS (UPDATE watchstand.checklist_runs SET state = "
+	    "'failed', finished_at = now(), report = coalesce(report, "
+	    "'closed: the collector restarted while the run was open') "
+	    "WHERE state = 'open' RETURNING id, checklist, drill) "
+	    "INSERT INTO watchstand.shift_log (kind, actor, text) SELECT "
+	    "'checklist', 'collector', CASE WHEN drill THEN 'DRILL ' ELSE "
+	    "'' END || 'run ' || id || ' ' || checklist || ': closed, the "
+	    "collector restarted while it was open' FROM r",
+	    0, NULL);
 	e->e_tick = event_new(d->cd_base, -1, EV_PERSIST, tick_cb, e);
 	event_add(e->e_tick, &(struct timeval){0, 250000});
 	return e;

@@ -276,7 +276,9 @@ late() { [ -n "$(ws_psql "select result from watchstand.checklist_steps where ru
 ws_wait_for 30 late || it_fail "the late result was not recorded"
 ws_psql "select text from watchstand.shift_log where text like '%after a restart%'" | grep -q "run $SLOW" ||
   it_fail "the late result is not in the shift log"
-it_ok "an action result after a collector restart is recorded by request id"
+run_is "$SLOW" failed || it_fail "the run open at the restart was not closed"
+expect 201 "${A[@]}" -X POST "$API/checklists/slow/runs"
+it_ok "an action result after a collector restart is recorded by request id; the run open then is closed"
 
 # The scheduled check opens when pre-open begins.
 chk() { [ -n "$(ws_psql "select id from watchstand.v_checklist_runs where checklist = 'chk'")" ]; }
