@@ -268,6 +268,16 @@ run_report(struct erun *er)
 			APPEND(", %s = %g at %s", s->cs_verify.cv_series,
 			       rs->rs_value, t1);
 		}
+		if (s->cs_verify.cv_baseline) {
+			/* A change's post-check: before and after side by
+			 * side. */
+			const double *b =
+			    run_baseline(r, s->cs_host, s->cs_verify.cv_series);
+			if (b != NULL)
+				APPEND(" (before: %g)", *b);
+			else
+				APPEND(" (before: no baseline)");
+		}
 		if (rs->rs_error)
 			APPEND(", error: %.200s", rs->rs_error);
 	}
