@@ -210,6 +210,8 @@ expect 200 "${B[@]}" -X POST "$API/runs/$CHG/steps/inst/confirm"
 expect 200 "${A[@]}" -X POST "$API/runs/$CHG/steps/post/execute"
 ws_wait_for 10 run_is "$CHG" done || it_fail "change: post $(step_state "$CHG" post)"
 ws_wait_for 10 oos 0 || it_fail "host-db not back in service after the change"
+ws_psql "select report from watchstand.checklist_runs where id = $CHG" | grep -q "before: 1" ||
+  it_fail "the change's report does not show the baseline: $(ws_psql "select report from watchstand.checklist_runs where id = $CHG")"
 it_ok "a change run: baseline, out of service while open, vs_baseline, back in service"
 
 # The order watch: no violation when the predecessor's agent restarts.
