@@ -64,7 +64,22 @@ struct checklists {
 	 * freed with the engine. */
 	struct checklists_conf *e_retired;
 	size_t e_nretired;
+	/* Checks whose checklist-not-done alarm is raised: cleared when a
+	 * run of the same check is done. */
+	char **e_notdone;
+	size_t e_nnotdone;
 };
+
+static int
+notdone_find(struct checklists *e, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->e_nnotdone; i++)
+		if (strcmp(e->e_notdone[i], name) == 0)
+			return (int)i;
+	return -1;
+}
 
 static int64_t
 now_ms(void)
@@ -299,6 +314,7 @@ run_ended(struct erun *er)
 	char id[32], *rep;
 	const char *params[3];
 	size_t i;
+	int k;
 
 	if (er->er_out) {
 		for (i = 0; i < er->er_run->r_cl->cl_nhosts; i++)
@@ -306,6 +322,17 @@ run_ended(struct erun *er)
 			    e->e_d.cd_alarms, er->er_run->r_cl->cl_hosts[i],
 			    "checklist", 0, service_done, NULL);
 		er->er_out = 0;
+	}
+	if (er->er_run->r_state == RUN_DONE &&
+	    (k = notdone_find(e, er->er_run->r_cl->cl_name)) >= 0) {
+		char series[200];
+		snprintf(series, sizeof(series), "checklist:%s",
+		         er->er_run->r_cl->cl_name);
+		alarms_clear_external(e->e_d.cd_alarms, "checklist-not-done",
+		                      "collector", series,
+		                      "a run of the check is done");
+		free(e->e_notdone[k]);
+		e->e_notdone[k] = e->e_notdone[--e->e_nnotdone];
 	}
 	if (er->er_reported)
 		return;
@@ -720,6 +747,9 @@ checklists_free(struct checklists *e)
 	for (i = 0; i < e->e_nretired; i++)
 		checklists_conf_free(&e->e_retired[i]);
 	free(e->e_retired);
+	for (i = 0; i < e->e_nnotdone; i++)
+		free(e->e_notdone[i]);
+	free(e->e_notdone);
 	free(e);
 }
 
@@ -1044,6 +1074,12 @@ phase_ended(struct checklists *e, const char *old)
 		                      "a scheduled check was not done in its "
 		                      "phase",
 		                      text);
+		if (notdone_find(e, cl->cl_name) < 0) {
+			e->e_notdone =
+			    realloc(e->e_notdone, (e->e_nnotdone + 1) *
+			                              sizeof(*e->e_notdone));
+			e->e_notdone[e->e_nnotdone++] = strdup(cl->cl_name);
+		}
 	}
 }
 
