@@ -50,6 +50,7 @@ struct store;
 struct ingest;
 struct rules_engine;
 struct alarms;
+struct checklists;
 
 struct collector {
 	struct event_base *c_base;
@@ -62,6 +63,7 @@ struct collector {
 	const char *c_phase; /* the calendar's phase now */
 	struct rules_engine *c_rules;
 	struct alarms *c_alarms;
+	struct checklists *c_checklists;
 	struct event *c_rules_timer;
 	struct event *c_phase_timer;
 	struct notifier *c_notifier;

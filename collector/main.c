@@ -25,6 +25,7 @@
 #include "ingest/migrate.h"
 #include "ingest/store.h"
 #include "duty/users.h"
+#include "duty/checklists.h"
 
 static void
 usage(void)
@@ -76,6 +77,67 @@ collector_check_rules(const struct collector_conf *cc)
 			printf("warning: rules[%zu] (%s): matches no series "
 			       "seen in the last hour\n",
 			       i, ru->r_name);
+	}
+	PQclear(r);
+done:
+	PQfinish(db);
+}
+
+/* check-config, third part: a step's action that its agent did not list
+ * in its last hello (watchstand.agents.actions). Warnings. */
+static void
+collector_check_actions(const struct collector_conf *cc)
+{
+	const char *keys[] = {"dbname", "connect_timeout", NULL};
+	const char *vals[] = {cc->cc_database, "3", NULL};
+	const struct checklists_conf *ck = &cc->cc_checklists;
+	PGconn *db;
+	PGresult *r;
+	size_t i, j;
+	int row;
+
+	if (ck->ck_n == 0)
+		return;
+	db = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(db) != CONNECTION_OK) {
+		printf("checklists: actions not checked against the agents "
+		       "(the database is not reachable)\n");
+		goto done;
+	}
+	r = PQexec(db, "SELECT name, a FROM watchstand.agents LEFT JOIN "
+	               "unnest(actions) a ON true WHERE actions IS NOT NULL");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		printf("checklists: actions not checked against the agents "
+		       "(%s)\n",
+		       PQresultErrorMessage(r));
+		PQclear(r);
+		goto done;
+	}
+	for (i = 0; i < ck->ck_n; i++) {
+		const struct checklist *cl = &ck->ck_lists[i];
+		for (j = 0; j < cl->cl_nsteps; j++) {
+			const struct checklist_step *s = &cl->cl_steps[j];
+			int known = 0, hit = 0;
+			if (s->cs_action == NULL || s->cs_host == NULL)
+				continue;
+			for (row = 0; row < PQntuples(r); row++) {
+				if (strcmp(PQgetvalue(r, row, 0), s->cs_host) !=
+				    0)
+					continue;
+				known = 1;
+				if (!PQgetisnull(r, row, 1) &&
+				    strcmp(PQgetvalue(r, row, 1),
+				           s->cs_action) == 0)
+					hit = 1;
+			}
+			if (known && !hit)
+				printf(
+				    "warning: checklists %s, step %s: action "
+				    "'%s' is not in agent %s's last reported "
+				    "actions\n",
+				    cl->cl_name, s->cs_name, s->cs_action,
+				    s->cs_host);
+		}
 	}
 	PQclear(r);
 done:
@@ -137,7 +199,13 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 		         now);
 		log_info("calendar: %s", text);
 		if (c->c_store != NULL)
-			shiftlog_add(c->c_store, c->c_events, "phase", "calendar", text);
+			shiftlog_add(c->c_store, c->c_events, "phase",
+			             "calendar", text);
+		if (c->c_checklists != NULL) {
+			const char *old = c->c_phase;
+			c->c_phase = now;
+			checklists_phase(c->c_checklists, old, now);
+		}
 	}
 	c->c_phase = now;
 }
@@ -393,10 +461,13 @@ collector_on_batch(void *arg, const char *host, const char *role,
 	now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 	if (proto_batch_open(&b, payload, len, &why) == -1)
 		return;
-	while (proto_batch_next(&b, &s, &why) == 1)
+	while (proto_batch_next(&b, &s, &why) == 1) {
 		rules_engine_sample(c->c_rules, host, role, s.s_series,
 		                    s.s_series_len, s.s_value, now_ms,
 		                    c->c_phase, alarms_outcome, c->c_alarms);
+		checklists_sample(c->c_checklists, host, s.s_series,
+		                  s.s_series_len, s.s_value, now_ms);
+	}
 	while (proto_batch_next_event(&b, &e, &why) == 1) {
 		snprintf(text, sizeof(text), "%.*s: %.*s", (int)e.e_probe_len,
 		         e.e_probe, (int)e.e_text_len, e.e_text);
@@ -410,6 +481,16 @@ collector_on_silent(void *arg, const char *host, int silent, const char *why)
 	struct collector *c = arg;
 
 	alarms_host_silent(c->c_alarms, host, silent, why);
+	checklists_host_silent(c->c_checklists, host, silent);
+}
+
+/* An action result for a request sent before a restart. */
+static void
+collector_on_action_result(void *arg, const struct action_result *r)
+{
+	struct collector *c = arg;
+
+	checklists_action_late(c->c_checklists, r);
 }
 
 static int
@@ -447,9 +528,20 @@ collector_run(struct collector *c, const char *file)
 	         .id_stats = &c->c_stats,
 	         .id_listen = c->c_conf.cc_listen,
 	         .id_silence_ms = c->c_conf.cc_agent_silence_ms,
-	         .id_hooks = {collector_on_batch, collector_on_silent, c, NULL},
+	         .id_hooks = {collector_on_batch, collector_on_silent, c,
+	                      collector_on_action_result},
 	     })) == NULL)
 		fatalx("cannot listen for agents on %s", c->c_conf.cc_listen);
+	c->c_checklists = checklists_new(&(struct checklists_deps){
+	    .cd_base = c->c_base,
+	    .cd_store = c->c_store,
+	    .cd_events = c->c_events,
+	    .cd_ingest = c->c_ingest,
+	    .cd_alarms = c->c_alarms,
+	    .cd_conf = &c->c_conf.cc_checklists,
+	    .cd_cal = &c->c_conf.cc_calendar,
+	    .cd_phase = &c->c_phase,
+	});
 	collector_anchor =
 	    shiftlog_anchor_new(c->c_base, c->c_store, c->c_conf.cc_state_dir);
 	if (c->c_conf.cc_notify.nc_secret_file != NULL &&
@@ -490,6 +582,7 @@ collector_run(struct collector *c, const char *file)
 	event_base_dispatch(c->c_base);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
+	checklists_stop(c->c_checklists);
 	http_stop(c);
 	notifier_free(c->c_notifier);
 	c->c_notifier = NULL;
@@ -503,6 +596,8 @@ collector_run(struct collector *c, const char *file)
 	alarms_free(c->c_alarms);
 	store_free(c->c_store);
 	c->c_store = NULL;
+	checklists_free(c->c_checklists);
+	c->c_checklists = NULL;
 	rules_engine_free(c->c_rules);
 	SSL_CTX_free(c->c_ctx);
 	events_free(c->c_events);
@@ -603,6 +698,7 @@ main(int argc, char **argv)
 			    "collector.public_url to an address they reach\n",
 			    c.c_conf.cc_public_url);
 		collector_check_rules(&c.c_conf);
+		collector_check_actions(&c.c_conf);
 		rc = 0;
 	} else if (strcmp(cmd, "useradd") == 0) {
 		if (login == NULL || role == NULL) {

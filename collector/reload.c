@@ -8,6 +8,7 @@
 #include "watchstand/xalloc.h"
 #include "collector.h"
 #include "reload.h"
+#include "duty/checklists.h"
 #include "alarm/alarm.h"
 #include "duty/shiftlog.h"
 #include "ingest/ingest.h"
@@ -213,6 +214,8 @@ collector_reload(struct collector *c, const char *file, const char *actor,
 		             text);
 	}
 	c->c_phase = phase;
+	if (c->c_checklists != NULL)
+		checklists_reconfigure(c->c_checklists, &old.cc_checklists);
 	ingest_set_silence(c->c_ingest, c->c_conf.cc_agent_silence_ms);
 	store_set_retention(c->c_store, c->c_conf.cc_retention_ms);
 	collector_conf_free(&old);

@@ -429,6 +429,51 @@ level_text(const struct rule *r, int level, char *buf, size_t len)
 }
 
 void
+alarms_raise_external(struct alarms *a, const char *rule, const char *host,
+                      const char *series, enum severity sev,
+                      const char *description, const char *what)
+{
+	struct open_alarm *oa;
+	char text[1024];
+	int suppressed = host_silent(a, host);
+	struct alarm_facts facts = {.af_suppressed = suppressed};
+	const char *state = alarm_state_name(
+	    alarm_state_next(ALARM_ST_CLOSED, ALARM_EV_RAISE, &facts));
+
+	oa = alarm_find(a, rule, host, series, 0);
+	if (oa != NULL && !oa->oa_cleared && oa->oa_severity == sev)
+		return;
+	oa = alarm_find(a, rule, host, series, 1);
+	oa->oa_severity = sev;
+	oa->oa_cleared = 0;
+	oa->oa_suppressed = suppressed;
+	snprintf(text, sizeof(text), "RAISE %s %s on %s: %s%s",
+	         severity_names[sev], rule, host, what,
+	         suppressed ? ", suppressed" : "");
+	alarm_write(a, alarm_raise_sql, rule, host, series, severity_names[sev],
+	            state, 1, suppressed, 0, description, NULL, text);
+	if (!suppressed)
+		log_info("alarm: %s", text);
+}
+
+void
+alarms_clear_external(struct alarms *a, const char *rule, const char *host,
+                      const char *series, const char *what)
+{
+	struct open_alarm *oa;
+	char text[1024];
+
+	oa = alarm_find(a, rule, host, series, 0);
+	if (oa != NULL) {
+		HASH_DEL(a->a_open, oa);
+		free(oa);
+	}
+	snprintf(text, sizeof(text), "CLEAR %s on %s: %s", rule, host, what);
+	alarm_clear(a, rule, host, series, 0, text);
+	log_info("alarm: %s", text);
+}
+
+void
 alarms_outcome(void *arg, const struct rule *r, const char *host,
                const char *series, const struct rule_outcome *o)
 {

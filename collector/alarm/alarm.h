@@ -32,6 +32,15 @@ void alarms_free(struct alarms *a);
 /* A rules_fn: a rule's transition on one series. */
 void alarms_outcome(void *arg, const struct rule *r, const char *host,
                     const char *series, const struct rule_outcome *o);
+/* An alarm decided outside the rules engine (the order watch): raised
+ * (or its severity changed) and cleared through the same path as a
+ * rule's, so it is logged, paged and clears like any alarm. what is the
+ * text after "RAISE sev rule on host: ". */
+void alarms_raise_external(struct alarms *a, const char *rule, const char *host,
+                           const char *series, enum severity sev,
+                           const char *description, const char *what);
+void alarms_clear_external(struct alarms *a, const char *rule, const char *host,
+                           const char *series, const char *what);
 /* The agent of host fell silent (1) or is back (0). */
 void alarms_host_silent(struct alarms *a, const char *host, int silent,
                         const char *why);

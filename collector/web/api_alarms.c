@@ -12,8 +12,28 @@
 
 #include "collector.h"
 #include "alarm/alarm.h"
+#include "duty/checklists.h"
 #include "web/api_int.h"
 #include "web/routes.h"
+
+/* The rows, each with "procedure": the procedure checklist its runbook
+ * names (offered to open as a run), or null. */
+static void
+api_alarms_rows_done(struct api_pending *p, PGresult *r)
+{
+	json_t *rows = api_rows(r), *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row)
+	{
+		const char *proc = checklists_procedure(
+		    &p->p_c->c_conf.cc_checklists,
+		    json_string_value(json_object_get(row, "runbook")));
+		json_object_set_new(row, "procedure",
+		                    proc ? json_string(proc) : json_null());
+	}
+	http_reply_json(p->p_req, 200, rows);
+}
 
 void
 api_alarms_get(struct api_req *ar)
@@ -27,7 +47,7 @@ api_alarms_get(struct api_req *ar)
 	          "watchstand.alarms WHERE ($1::text IS NULL AND state "
 	          "<> 'closed') OR state = $1 ORDER BY raised_at DESC "
 	          "LIMIT 500",
-	          1, params, api_rows_done);
+	          1, params, api_alarms_rows_done);
 }
 
 static void

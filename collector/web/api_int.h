@@ -154,4 +154,13 @@ void api_alarm_unshelve(struct api_req *ar);
 void api_host_out_of_service(struct api_req *ar);
 void api_host_in_service(struct api_req *ar);
 
+/* api_checklists.c */
+void api_checklists_get(struct api_req *ar);
+void api_run_open(struct api_req *ar);
+void api_runs_get(struct api_req *ar);
+void api_run_get(struct api_req *ar);
+void api_step_execute(struct api_req *ar);
+void api_step_confirm(struct api_req *ar);
+void api_step_skip(struct api_req *ar);
+
 #endif
