@@ -15,6 +15,7 @@
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
 #include "watchstand/tls.h"
+#include "watchstand/xalloc.h"
 #include "collector.h"
 #include "events.h"
 #include "reload.h"
@@ -685,7 +686,7 @@ main(int argc, char **argv)
 	 * one config, the owner's connection given here. */
 	if (database != NULL) {
 		free(c.c_conf.cc_database);
-		c.c_conf.cc_database = strdup(database);
+		c.c_conf.cc_database = xstrdup(database);
 		c.c_database_arg = database;
 	}
 	if (strcmp(cmd, "check-config") == 0) {

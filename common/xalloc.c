@@ -49,7 +49,11 @@ xrealloc(void *p, size_t size)
 char *
 xstrdup(const char *s)
 {
-	char *p = strdup(s);
+	char *p;
+
+	if (s == NULL)
+		return NULL; /* an absent string stays absent */
+	p = strdup(s);
 
 	if (p == NULL)
 		xalloc_die(strlen(s) + 1);

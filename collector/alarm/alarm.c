@@ -7,6 +7,7 @@
 #include <uthash.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "alarm/alarm.h"
 #include "events.h"
 #include "ingest/store.h"
@@ -191,7 +192,7 @@ alarm_sql_build(struct alarms *a)
 struct alarms *
 alarms_new(struct store *st, struct events *ev, struct rules_engine *rules)
 {
-	struct alarms *a = calloc(1, sizeof(*a));
+	struct alarms *a = xcalloc(1, sizeof(*a));
 
 	if (a == NULL)
 		fatalx("alarm: out of memory");
@@ -249,7 +250,7 @@ alarm_find(struct alarms *a, const char *rule, const char *host,
 		n = sizeof(key) - 1;
 	HASH_FIND(hh, a->a_open, key, n, oa);
 	if (oa == NULL && create) {
-		oa = calloc(1, sizeof(*oa) + n + 1);
+		oa = xcalloc(1, sizeof(*oa) + n + 1);
 		memcpy(oa->oa_key, key, n + 1);
 		HASH_ADD(hh, a->a_open, oa_key[0], n, oa);
 	}
@@ -311,14 +312,14 @@ alarm_query(struct alarms *a, const char *sql, int nparams,
             const char *host, const char *severity, double value,
             const char *text)
 {
-	struct alarm_note *an = calloc(1, sizeof(*an));
+	struct alarm_note *an = xcalloc(1, sizeof(*an));
 
 	an->an_a = a;
 	an->an_clear = clear;
 	an->an_severity = severity ? severity_parse(severity) : 0;
 	an->an_value = value;
-	an->an_rule = strdup(rule);
-	an->an_host = strdup(host);
+	an->an_rule = xstrdup(rule);
+	an->an_host = xstrdup(host);
 	store_query(a->a_store, sql, nparams, params, alarm_noted, an);
 	events_log(a->a_events, "alarm", "system", text);
 }
@@ -552,7 +553,7 @@ alarms_host_silent(struct alarms *a, const char *host, int silent,
 	snprintf(prefix, sizeof(prefix), "\1%s\1", host);
 	if (silent) {
 		size_t n = strlen(host);
-		sh = calloc(1, sizeof(*sh) + n + 1);
+		sh = xcalloc(1, sizeof(*sh) + n + 1);
 		memcpy(sh->sh_host, host, n + 1);
 		HASH_ADD(hh, a->a_silent, sh_host[0], n, sh);
 		snprintf(text, sizeof(text),
@@ -691,7 +692,7 @@ static struct alarm_call *
 alarm_call_new(struct alarms *a, enum alarm_event ev, int64_t id,
                const char *host, const char *who, alarm_done_fn cb, void *arg)
 {
-	struct alarm_call *ac = calloc(1, sizeof(*ac));
+	struct alarm_call *ac = xcalloc(1, sizeof(*ac));
 
 	if (ac == NULL)
 		fatalx("alarm: out of memory");

@@ -5,32 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "watchstand/xalloc.h"
 #include "duty/checklist_conf.h"
 
 const char *const checklist_kind_names[CK_N] = {"startup", "shutdown", "check",
                                                 "procedure", "change"};
-
-static char *
-xstrdup(const char *s)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = strdup(s)) == NULL)
-		abort();
-	return d;
-}
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n == 0 ? 1 : n, size);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
 
 /* "within 10%" (or "within 2.5 %"): 0 with *pct, -1 if malformed. */
 static int

@@ -13,6 +13,7 @@
 
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
+#include "watchstand/xalloc.h"
 #include "events.h"
 #include "alarm/alarm.h"
 #include "alarm/calendar.h"
@@ -236,7 +237,7 @@ run_report(struct erun *er)
 	const struct run *r = er->er_run;
 	const struct checklist *cl = r->r_cl;
 	size_t cap = 4096, len = 0, i;
-	char *buf = malloc(cap), t1[16], t2[16];
+	char *buf = xmalloc(cap), t1[16], t2[16];
 	int n;
 
 #define APPEND(...)                                                            \
@@ -246,7 +247,7 @@ run_report(struct erun *er)
 			if (n >= 0 && (size_t)n < cap - len)                   \
 				break;                                         \
 			cap *= 2;                                              \
-			buf = realloc(buf, cap);                               \
+			buf = xrealloc(buf, cap);                               \
 		}                                                              \
 		len += (size_t)n;                                              \
 	} while (0)
@@ -565,7 +566,7 @@ checklists_reconfigure(struct checklists *e, struct checklists_conf *old)
 	if (!open)
 		return;
 	e->e_retired =
-	    realloc(e->e_retired, (e->e_nretired + 1) * sizeof(*e->e_retired));
+	    xrealloc(e->e_retired, (e->e_nretired + 1) * sizeof(*e->e_retired));
 	e->e_retired[e->e_nretired++] = *old;
 	memset(old, 0, sizeof(*old));
 }
@@ -608,7 +609,7 @@ order_update(struct checklists *e, const struct checklist *cl)
 
 	if (e->e_ow == NULL || cl->cl_kind != CK_STARTUP || !cl->cl_valid)
 		return;
-	holds = calloc(cl->cl_nsteps, sizeof(*holds));
+	holds = xcalloc(cl->cl_nsteps, sizeof(*holds));
 	for (i = 0; i < cl->cl_nsteps; i++) {
 		const struct checklist_step *s = &cl->cl_steps[i];
 		const double *val = NULL;
@@ -659,7 +660,7 @@ order_host(struct checklists *e, const char *host)
 struct checklists *
 checklists_new(const struct checklists_deps *d)
 {
-	struct checklists *e = calloc(1, sizeof(*e));
+	struct checklists *e = xcalloc(1, sizeof(*e));
 
 	e->e_d = *d;
 	e->e_ow = orderwatch_new(d->cd_conf);
@@ -771,8 +772,8 @@ checklists_sample(struct checklists *e, const char *host, const char *series,
 	snprintf(key, sizeof(key), "%s\x1f%s", host, name);
 	HASH_FIND_STR(e->e_latest, key, l);
 	if (l == NULL) {
-		l = calloc(1, sizeof(*l));
-		l->l_key = strdup(key);
+		l = xcalloc(1, sizeof(*l));
+		l->l_key = xstrdup(key);
 		HASH_ADD_KEYPTR(hh, e->e_latest, l->l_key, strlen(l->l_key), l);
 	}
 	l->l_value = value;
@@ -796,8 +797,8 @@ checklists_host_silent(struct checklists *e, const char *host, int silent)
 
 	HASH_FIND_STR(e->e_silent, host, s);
 	if (silent && s == NULL) {
-		s = calloc(1, sizeof(*s));
-		s->s_host = strdup(host);
+		s = xcalloc(1, sizeof(*s));
+		s->s_host = xstrdup(host);
 		HASH_ADD_KEYPTR(hh, e->e_silent, s->s_host, strlen(s->s_host),
 		                s);
 	} else if (!silent && s != NULL) {
@@ -848,13 +849,13 @@ static char *
 text_array(const char *const *v, size_t n)
 {
 	size_t cap = 64, len = 0, i;
-	char *buf = malloc(cap);
+	char *buf = xmalloc(cap);
 	const char *p;
 
 #define PUT(ch)                                                                \
 	do {                                                                   \
 		if (len + 2 > cap)                                             \
-			buf = realloc(buf, cap *= 2);                          \
+			buf = xrealloc(buf, cap *= 2);                          \
 		buf[len++] = (ch);                                             \
 	} while (0)
 	PUT('{');
@@ -987,20 +988,20 @@ open_run(struct checklists *e, const struct checklist *cl, int drill,
 		snprintf(err, errlen, "the database is not available");
 		return 503;
 	}
-	er = calloc(1, sizeof(*er));
+	er = xcalloc(1, sizeof(*er));
 	er->er_e = e;
 	er->er_run = run_new(cl, drill, now_ms());
-	er->er_request = calloc(cl->cl_nsteps + 1, sizeof(*er->er_request));
-	er->er_opened_by = strdup(who);
+	er->er_request = xcalloc(cl->cl_nsteps + 1, sizeof(*er->er_request));
+	er->er_opened_by = xstrdup(who);
 	er->er_scheduled = scheduled;
 	er->er_cb = cb;
 	er->er_cb_arg = arg;
 	er->er_next = e->e_runs;
 	e->e_runs = er;
-	names = calloc(cl->cl_nsteps + 1, sizeof(char *));
-	hosts = calloc(cl->cl_nsteps + 1, sizeof(char *));
-	actions = calloc(cl->cl_nsteps + 1, sizeof(char *));
-	manuals = calloc(cl->cl_nsteps + 1, sizeof(char *));
+	names = xcalloc(cl->cl_nsteps + 1, sizeof(char *));
+	hosts = xcalloc(cl->cl_nsteps + 1, sizeof(char *));
+	actions = xcalloc(cl->cl_nsteps + 1, sizeof(char *));
+	manuals = xcalloc(cl->cl_nsteps + 1, sizeof(char *));
 	for (i = 0; i < cl->cl_nsteps; i++) {
 		const struct checklist_step *s = &cl->cl_steps[cl->cl_order[i]];
 		names[i] = s->cs_name;
@@ -1076,9 +1077,9 @@ phase_ended(struct checklists *e, const char *old)
 		                      text);
 		if (notdone_find(e, cl->cl_name) < 0) {
 			e->e_notdone =
-			    realloc(e->e_notdone, (e->e_nnotdone + 1) *
+			    xrealloc(e->e_notdone, (e->e_nnotdone + 1) *
 			                              sizeof(*e->e_notdone));
-			e->e_notdone[e->e_nnotdone++] = strdup(cl->cl_name);
+			e->e_notdone[e->e_nnotdone++] = xstrdup(cl->cl_name);
 		}
 	}
 }

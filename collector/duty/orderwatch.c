@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "watchstand/xalloc.h"
 #include "duty/orderwatch.h"
 
 /* A (step, predecessor) pair to watch: pred is the nearest verified
@@ -24,16 +25,6 @@ struct orderwatch {
 	struct ow_list *ow_lists;
 	size_t ow_n;
 };
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n == 0 ? 1 : n, size);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
 
 static int
 has_verify(const struct checklist *cl, size_t i)
@@ -82,7 +73,7 @@ list_init(struct ow_list *l, const struct checklist *cl)
 				continue;
 			if (l->ol_npairs == cap) {
 				cap = cap ? cap * 2 : 8;
-				l->ol_pairs = realloc(
+				l->ol_pairs = xrealloc(
 				    l->ol_pairs, cap * sizeof(*l->ol_pairs));
 				if (l->ol_pairs == NULL)
 					abort();
@@ -144,7 +135,7 @@ decide(struct ow_decisions *out, enum ow_what what, enum ow_why why,
 
 	if (out->n == out->cap) {
 		out->cap = out->cap ? out->cap * 2 : 8;
-		out->od = realloc(out->od, out->cap * sizeof(*out->od));
+		out->od = xrealloc(out->od, out->cap * sizeof(*out->od));
 		if (out->od == NULL)
 			abort();
 	}

@@ -4,24 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "watchstand/xalloc.h"
 #include "duty/run.h"
 
 const char *const step_state_names[STEP_N] = {
     "pending", "running", "verifying", "awaiting-confirmation",
     "done",    "failed",  "skipped"};
 const char *const run_state_names[RUN_N] = {"open", "done", "failed"};
-
-static char *
-xstrdup(const char *s)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((d = strdup(s)) == NULL)
-		abort();
-	return d;
-}
 
 static void
 set_str(char **dst, const char *s)
@@ -130,7 +119,7 @@ step_next(const struct checklist_step *s)
 struct run *
 run_new(const struct checklist *cl, int drill, int64_t now)
 {
-	struct run *r = calloc(1, sizeof(*r));
+	struct run *r = xcalloc(1, sizeof(*r));
 	size_t i;
 
 	if (r == NULL)
@@ -139,7 +128,7 @@ run_new(const struct checklist *cl, int drill, int64_t now)
 	r->r_drill = drill;
 	r->r_opened_at = now;
 	r->r_steps =
-	    calloc(cl->cl_nsteps ? cl->cl_nsteps : 1, sizeof(*r->r_steps));
+	    xcalloc(cl->cl_nsteps ? cl->cl_nsteps : 1, sizeof(*r->r_steps));
 	if (r->r_steps == NULL)
 		abort();
 	/* A check verifies its items at once. */
@@ -419,7 +408,7 @@ run_set_baseline(struct run *r, const char *host, const char *series,
 			r->r_baseline[i].rb_value = value;
 			return;
 		}
-	b = realloc(r->r_baseline, (r->r_nbaseline + 1) * sizeof(*b));
+	b = xrealloc(r->r_baseline, (r->r_nbaseline + 1) * sizeof(*b));
 	if (b == NULL)
 		abort();
 	r->r_baseline = b;

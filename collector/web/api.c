@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "collector.h"
 #include "alarm/alarm.h"
 #include "ingest/store.h"
@@ -214,7 +215,7 @@ api_pending_new(struct collector *c, struct evhttp_request *req,
                 const struct api_session *user,
                 void (*done)(struct api_pending *, PGresult *))
 {
-	struct api_pending *p = calloc(1, sizeof(*p));
+	struct api_pending *p = xcalloc(1, sizeof(*p));
 
 	if (p == NULL)
 		fatalx("api: out of memory");
@@ -250,7 +251,7 @@ api_name_params(struct api_pending *p, const char *const *names,
 
 	for (i = 0; i < n && i < 4; i++) {
 		p->p_pnames[i] = names[i];
-		p->p_pvalues[i] = values[i] ? strdup(values[i]) : NULL;
+		p->p_pvalues[i] = values[i] ? xstrdup(values[i]) : NULL;
 	}
 }
 

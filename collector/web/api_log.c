@@ -16,6 +16,7 @@
 #include "collector.h"
 #include "events.h"
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "web/api_int.h"
 
 /* A client following /events (Server-Sent Events). */
@@ -120,7 +121,7 @@ void
 api_events(struct api_req *ar)
 {
 	struct evhttp_request *req = ar->ar_req;
-	struct api_sub *sub = calloc(1, sizeof(*sub));
+	struct api_sub *sub = xcalloc(1, sizeof(*sub));
 	struct evbuffer *hello = evbuffer_new();
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 

@@ -19,6 +19,7 @@
 
 #include "watchstand/clock.h"
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "collector.h"
 #include "duty/hasher.h"
 #include "duty/shiftlog.h"
@@ -225,7 +226,7 @@ api_session_saved(struct api_pending *p, PGresult *r)
 	(void)r;
 	HASH_FIND_STR(api.a_sessions, p->p_user.s_hash, s);
 	if (s == NULL) {
-		if ((s = calloc(1, sizeof(*s))) == NULL) {
+		if ((s = xcalloc(1, sizeof(*s))) == NULL) {
 			api_error(p->p_req, 503, "out of memory");
 			return;
 		}
@@ -348,7 +349,7 @@ api_login_done(struct api_pending *p, PGresult *r)
 {
 	int known = PQntuples(r) == 1;
 	const char *hash = known ? PQgetvalue(r, 0, 1) : api.a_dummy;
-	struct api_login *l = calloc(1, sizeof(*l));
+	struct api_login *l = xcalloc(1, sizeof(*l));
 
 	if (l == NULL) {
 		api_login_busy(p->p_req);
@@ -499,7 +500,7 @@ api_sessions_synced(void *arg, PGresult *r)
 			continue;
 		HASH_FIND_STR(api.a_sessions, hash, s);
 		if (s == NULL) {
-			if (!may_add || (s = calloc(1, sizeof(*s))) == NULL)
+			if (!may_add || (s = xcalloc(1, sizeof(*s))) == NULL)
 				continue;
 			snprintf(s->s_hash, sizeof(s->s_hash), "%s", hash);
 			snprintf(s->s_login, sizeof(s->s_login), "%s",

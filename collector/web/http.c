@@ -13,6 +13,7 @@
 #include "watchstand/clock.h"
 #include "watchstand/hostport.h"
 #include "watchstand/log.h"
+#include "watchstand/xalloc.h"
 #include "collector.h"
 #include "web/ackpage.h"
 #include "web/api.h"
@@ -110,7 +111,7 @@ http_bevcb(struct event_base *base, void *arg)
 	struct http_conn *hc;
 
 	(void)arg;
-	if (bev == NULL || (hc = calloc(1, sizeof(*hc))) == NULL)
+	if (bev == NULL || (hc = xcalloc(1, sizeof(*hc))) == NULL)
 		return bev;
 	http_conns_prune(); /* count only the open ones */
 	bufferevent_incref(bev);

@@ -1,7 +1,8 @@
 /*
  * Allocation policy: running out of memory is not a condition the agent
- * or the common code recovers from, so these abort with a message instead
- * of returning NULL. A size of 0 asks for 1 byte (never NULL).
+ * or the collector recovers from, so these abort with a message instead
+ * of returning NULL. A size of 0 asks for 1 byte (never NULL);
+ * xstrdup(NULL) is NULL.
  */
 #ifndef WATCHSTAND_XALLOC_H
 #define WATCHSTAND_XALLOC_H
