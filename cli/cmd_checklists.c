@@ -262,8 +262,16 @@ checklists_step_call(struct cli *c, const char *run, const char *step,
 	}
 	if (c->json)
 		return cli_print_json(out);
-	printf("run %s step %s %s: now %s\n", run, step, done,
-	       checklists_step_state(out, step));
+	{
+		/* The answer may carry the step's new state, or only say
+		 * what was done: `watchstand steps` shows the rest. */
+		const char *st = checklists_step_state(out, step);
+		if (strcmp(st, "-") == 0)
+			printf("run %s step %s %s\n", run, step, done);
+		else
+			printf("run %s step %s %s: now %s\n", run, step, done,
+			       st);
+	}
 	json_decref(out);
 	return 0;
 }
