@@ -1168,6 +1168,13 @@ checklists_step(struct checklists *e, int64_t run_id, const char *step,
 	default:
 		rc =
 		    run_skip(er->er_run, (size_t)i, who, role, reason, now, &v);
+		/* A result of the action, if it still comes, is not this
+		 * step's any more. */
+		if (rc == 0 && v.rv_code == 0 && er->er_request[i] != 0) {
+			ingest_action_cancel(e->e_d.cd_ingest,
+			                     er->er_request[i]);
+			er->er_request[i] = 0;
+		}
 	}
 	if (rc != 0 || v.rv_code != 0) {
 		snprintf(err, errlen, "%s", v.rv_reason);

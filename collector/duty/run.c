@@ -369,10 +369,13 @@ run_skip(struct run *r, size_t step, const char *who, enum user_role role,
 		return refuse(v, 403, "skipping a step needs a lead");
 	if (reason == NULL || reason[strspn(reason, " \t\r\n")] == '\0')
 		return refuse(v, 400, "skipping a step needs a reason");
-	if (rs->rs_state != STEP_PENDING && rs->rs_state != STEP_FAILED)
+	/* Running too: an action whose result never comes (the agent died
+	 * with it) must not hold the run for ever; a lead decides. */
+	if (rs->rs_state != STEP_PENDING && rs->rs_state != STEP_FAILED &&
+	    rs->rs_state != STEP_RUNNING)
 		return refuse(v, 409,
-		              "step %s is %s: only a pending or failed step "
-		              "can be skipped",
+		              "step %s is %s: only a pending, running or "
+		              "failed step can be skipped",
 		              s->cs_name, step_state_names[rs->rs_state]);
 	set_str(&rs->rs_skipped_by, who);
 	set_str(&rs->rs_skip_reason, reason);

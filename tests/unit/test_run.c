@@ -149,8 +149,7 @@ static const struct row table[] = {
      "step a is not awaiting confirmation (it is running)"},
     {STEP_RUNNING, EV_CONFIRM_EXECUTOR, REFUSED,
      "step a is not awaiting confirmation (it is running)"},
-    {STEP_RUNNING, EV_SKIP, REFUSED,
-     "step a is running: only a pending or failed step can be skipped"},
+    {STEP_RUNNING, EV_SKIP, STEP_SKIPPED, NULL},
 
     {STEP_VERIFYING, EV_EXECUTE, REFUSED,
      "step a is verifying: only a pending or failed step can be executed"},
@@ -167,7 +166,7 @@ static const struct row table[] = {
     {STEP_VERIFYING, EV_CONFIRM_EXECUTOR, REFUSED,
      "step a is not awaiting confirmation (it is verifying)"},
     {STEP_VERIFYING, EV_SKIP, REFUSED,
-     "step a is verifying: only a pending or failed step can be skipped"},
+     "step a is verifying: only a pending, running or failed step can be skipped"},
 
     {STEP_AWAITING, EV_EXECUTE, REFUSED,
      "step a is awaiting-confirmation: only a pending or failed step can be "
@@ -186,8 +185,8 @@ static const struct row table[] = {
     {STEP_AWAITING, EV_CONFIRM_EXECUTOR, REFUSED,
      "the person who executed a step cannot confirm it"},
     {STEP_AWAITING, EV_SKIP, REFUSED,
-     "step a is awaiting-confirmation: only a pending or failed step can be "
-     "skipped"},
+     "step a is awaiting-confirmation: only a pending, running or failed "
+     "step can be skipped"},
 
     {STEP_DONE, EV_EXECUTE, REFUSED,
      "step a is done: only a pending or failed step can be executed"},
@@ -204,7 +203,7 @@ static const struct row table[] = {
     {STEP_DONE, EV_CONFIRM_EXECUTOR, REFUSED,
      "step a is not awaiting confirmation (it is done)"},
     {STEP_DONE, EV_SKIP, REFUSED,
-     "step a is done: only a pending or failed step can be skipped"},
+     "step a is done: only a pending, running or failed step can be skipped"},
 
     {STEP_FAILED, EV_EXECUTE, STEP_RUNNING, NULL},
     {STEP_FAILED, EV_ACTION_OK, REFUSED,
@@ -238,7 +237,7 @@ static const struct row table[] = {
     {STEP_SKIPPED, EV_CONFIRM_EXECUTOR, REFUSED,
      "step a is not awaiting confirmation (it is skipped)"},
     {STEP_SKIPPED, EV_SKIP, REFUSED,
-     "step a is skipped: only a pending or failed step can be skipped"},
+     "step a is skipped: only a pending, running or failed step can be skipped"},
 };
 
 static void
