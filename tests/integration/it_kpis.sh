@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The KPIs of docs/kpis.md on a fixed, seeded set of alarms, pages and
+# checklist runs, every figure against a hand-computed answer.
+. "$(dirname "$0")/lib.sh"
+
+ws_pg_start "$IT/pg"
+it_collector_config
+"$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" migrate >/dev/null
+
+# Window: 2026-01-05 08:00 to 12:00 UTC, 4 h = 24 buckets of 10 min.
+ws_psql "
+INSERT INTO watchstand.ack_targets VALUES ('critical', '5 minutes'), ('major', '15 minutes');
+-- 12 minor 'flap' alarms, one every 30 s from 08:00: a flood in the first bucket; 2 chattering.
+INSERT INTO watchstand.alarms (rule, host, series, severity, state, chattering, raised_at, cleared_at, closed_at)
+  SELECT 'flap', 'h1', 's' || i, 'minor', 'closed', i < 2,
+    '2026-01-05 08:00Z'::timestamptz + i * interval '30 s',
+    '2026-01-05 08:01Z'::timestamptz + i * interval '30 s',
+    '2026-01-05 08:01Z'::timestamptz + i * interval '30 s'
+  FROM generate_series(0, 11) i;
+-- 3 critical 'cpu': acked after 60, 240, 600 s; cleared after 300, 600, 1200 s.
+INSERT INTO watchstand.alarms (rule, host, series, severity, state, raised_at, acked_by, acked_at, cleared_at, closed_at) VALUES
+  ('cpu', 'h2', 'a', 'critical', 'closed', '2026-01-05 09:00Z', 'alice', '2026-01-05 09:01Z', '2026-01-05 09:05Z', '2026-01-05 09:05Z'),
+  ('cpu', 'h2', 'b', 'critical', 'closed', '2026-01-05 09:20Z', 'alice', '2026-01-05 09:24Z', '2026-01-05 09:30Z', '2026-01-05 09:30Z'),
+  ('cpu', 'h2', 'c', 'critical', 'closed', '2026-01-05 09:40Z', 'bob', '2026-01-05 09:50Z', '2026-01-05 10:00Z', '2026-01-05 10:00Z');
+-- 1 major 'disk' raised at 10:00, never acked, still active: standing.
+INSERT INTO watchstand.alarms (rule, host, series, severity, state, raised_at) VALUES
+  ('disk', 'h3', 'x', 'major', 'active', '2026-01-05 10:00Z');
+-- Before the window: 'old' still active (standing and stale), 'gone' cleared in it.
+INSERT INTO watchstand.alarms (rule, host, series, severity, state, raised_at) VALUES
+  ('old', 'h4', 'x', 'major', 'active', '2026-01-03 08:00Z');
+INSERT INTO watchstand.alarms (rule, host, series, severity, state, raised_at, cleared_at, closed_at) VALUES
+  ('gone', 'h4', 'y', 'major', 'closed', '2026-01-04 08:00Z', '2026-01-05 08:30Z', '2026-01-05 08:30Z');
+-- Pages: alice 2 sent, bob 1 sent after a retry; one failed page to carol.
+INSERT INTO watchstand.notify_messages (id, channel, recipient, deadline) VALUES
+  (1, 'webhook', 'alice', '2026-01-06Z'), (2, 'webhook', 'alice', '2026-01-06Z'),
+  (3, 'webhook', 'bob', '2026-01-06Z'), (4, 'webhook', 'carol', '2026-01-06Z');
+INSERT INTO watchstand.notify_pages (key, channel, recipient, kind, info, message_id)
+  SELECT 'k' || id, 'webhook', recipient, 'raise', '{}', id FROM watchstand.notify_messages;
+INSERT INTO watchstand.notify_attempts (message_id, attempt, status, at) VALUES
+  (1, 1, 'sent', '2026-01-05 09:01Z'), (2, 1, 'sent', '2026-01-05 09:21Z'),
+  (3, 1, 'retry', '2026-01-05 09:41Z'), (3, 2, 'sent', '2026-01-05 09:42Z'),
+  (4, 1, 'failed', '2026-01-05 09:41Z');
+-- Checklist runs: one done, one failed, a drill of 12.5 min; one outside the window.
+INSERT INTO watchstand.checklist_runs (checklist, kind, drill, state, opened_by, started_at, finished_at) VALUES
+  ('sod', 'manual', false, 'done', 'alice', '2026-01-05 08:30Z', '2026-01-05 08:40Z'),
+  ('sod2', 'manual', false, 'failed', 'alice', '2026-01-05 08:45Z', '2026-01-05 08:50Z'),
+  ('failover', 'manual', true, 'done', 'bob', '2026-01-05 09:00Z', '2026-01-05 09:12:30Z'),
+  ('sod', 'manual', false, 'done', 'alice', '2026-01-06 08:30Z', '2026-01-06 08:40Z');
+INSERT INTO watchstand.shifts (name, started_at, ended_at, lead) VALUES
+  ('morning', '2026-01-05 08:00Z', '2026-01-05 12:00Z', 'alice');
+" >/dev/null
+
+q="metric || '|' || coalesce(label, '') || '|' || round(value::numeric, 6)"
+ws_psql "select $q from watchstand.kpis('2026-01-05 08:00Z', '2026-01-05 12:00Z') order by 1" >"$IT/got"
+# failover drill id is 3.
+cat >"$IT/want" <<'W'
+ack_time_p50|critical|240.000000
+ack_time_p90|critical|528.000000
+ack_within_target|critical|0.666667
+ack_within_target|major|0.000000
+alarms_per_10min||0.666667
+alarms_raised||16.000000
+alarms_raised|critical|3.000000
+alarms_raised|major|1.000000
+alarms_raised|minor|12.000000
+chattering||2.000000
+checklist_runs|done|1.000000
+checklist_runs|failed|1.000000
+clear_time_p50|critical|600.000000
+clear_time_p50|minor|60.000000
+clear_time_p90|critical|1080.000000
+clear_time_p90|minor|60.000000
+drill_duration|failover#3|750.000000
+drills|done|1.000000
+flood_time_share||0.041667
+floods||1.000000
+noisiest_rule|cpu|3.000000
+noisiest_rule|disk|1.000000
+noisiest_rule|flap|12.000000
+noisiest_share|cpu|0.187500
+noisiest_share|disk|0.062500
+noisiest_share|flap|0.750000
+pages|alice|2.000000
+pages|bob|1.000000
+peak_10min||12.000000
+stale||1.000000
+standing||2.000000
+W
+LC_ALL=C sort -o "$IT/want" "$IT/want"
+LC_ALL=C sort -o "$IT/got" "$IT/got"
+diff "$IT/want" "$IT/got" || it_fail "kpis differ from the hand-computed figures (diff want got above)"
+it_ok "every KPI matches the hand-computed figure"
+
+ws_psql "select $q from watchstand.v_shift_kpis where name = 'morning'" | LC_ALL=C sort >"$IT/shift"
+diff "$IT/want" "$IT/shift" || it_fail "v_shift_kpis differs from kpis() over the shift's window"
+it_ok "v_shift_kpis joins the shift's window"
+
+# An empty window: counts are zero, no division by zero.
+[ "$(ws_psql "select value from watchstand.kpis('2030-01-01Z', '2030-01-02Z') where metric = 'alarms_raised' and label is null")" = 0 ] ||
+  it_fail "an empty window does not count zero alarms"
+it_ok "an empty window gives zero"
