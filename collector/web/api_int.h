@@ -129,6 +129,10 @@ const struct api_session *api_auth(struct evhttp_request *req, int *code);
 void api_login(struct api_req *ar);
 void api_logout(struct api_req *ar);
 
+/* api_report.c */
+void api_shift_report(struct api_req *ar);
+void api_report(struct api_req *ar);
+
 /* api_log.c */
 void api_log_init(struct collector *c);
 void api_log_free(struct collector *c);

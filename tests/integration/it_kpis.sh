@@ -3,9 +3,7 @@
 # checklist runs, every figure against a hand-computed answer.
 . "$(dirname "$0")/lib.sh"
 
-ws_pg_start "$IT/pg"
-it_collector_config
-"$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" migrate >/dev/null
+it_setup
 
 # Window: 2026-01-05 08:00 to 12:00 UTC, 4 h = 24 buckets of 10 min.
 ws_psql "
@@ -99,3 +97,32 @@ it_ok "v_shift_kpis joins the shift's window"
 [ "$(ws_psql "select value from watchstand.kpis('2030-01-01Z', '2030-01-02Z') where metric = 'alarms_raised' and label is null")" = 0 ] ||
   it_fail "an empty window does not count zero alarms"
 it_ok "an empty window gives zero"
+
+# The API: a shift's report, a window, a day; 404 for an unknown shift.
+echo "victor-password" | "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" useradd victor --role viewer >/dev/null
+it_start_collector
+API="http://127.0.0.1:$IT_HTTP/api/v1"
+ws_wait_for 20 curl -sf -o /dev/null -X POST -d '{"login":"victor","password":"victor-password"}' "$API/login" ||
+  it_fail "no login"
+TOKEN=$(curl -s -X POST -d '{"login":"victor","password":"victor-password"}' "$API/login" |
+  python3 -c "import json,sys; print(json.load(sys.stdin)['token'])")
+V=(-H "Authorization: Bearer $TOKEN")
+code() { curl -s -o "$IT/body" -w '%{http_code}' "$@"; }
+SID=$(ws_psql "select id from watchstand.shifts where name = 'morning'")
+[ "$(code "${V[@]}" "$API/shifts/$SID/report")" = 200 ] || it_fail "shift report: $(cat "$IT/body")"
+check() {
+  python3 - "$IT/body" "$IT/want" <<'PY'
+import json, sys
+got = sorted("%s|%s|%.6f" % (k["metric"], k["label"] or "", k["value"]) for k in json.load(open(sys.argv[1]))["kpis"])
+want = sorted(l.strip() for l in open(sys.argv[2]) if l.strip())
+if got != want:
+    sys.exit("got %s" % got)
+PY
+}
+check || it_fail "the shift report's KPIs differ"
+[ "$(code "${V[@]}" "$API/shifts/999999/report")" = 404 ] || it_fail "an unknown shift is not 404"
+[ "$(code "${V[@]}" "$API/report?from=2026-01-05T08:00:00Z&to=2026-01-05T12:00:00Z")" = 200 ] || it_fail "report: $(cat "$IT/body")"
+check || it_fail "the window's KPIs differ"
+[ "$(code "${V[@]}" "$API/report")" = 400 ] || it_fail "a report without a window is not 400"
+[ "$(code "${V[@]}" "$API/report?day=2026-01-05")" = 200 ] || it_fail "day report: $(cat "$IT/body")"
+it_ok "GET /shifts/{id}/report, /report?from=&to=, ?day=, 404 and 400"

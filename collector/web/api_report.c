@@ -1,0 +1,77 @@
+/*
+ * KPI reports (docs/kpis.md): GET /shifts/{id}/report, the KPIs over a
+ * shift's window, and GET /report?from=&to= or ?day=YYYY-MM-DD.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "collector.h"
+#include "web/api_int.h"
+#include "web/routes.h"
+
+/* One row: from, to, the KPIs as a JSON array of {metric, label, value}. */
+static void
+api_report_done(struct api_pending *p, PGresult *r)
+{
+	json_t *kpis;
+	json_error_t jerr;
+
+	if (PQntuples(r) != 1) {
+		api_error(p->p_req, 404, "no such shift");
+		return;
+	}
+	kpis = json_loads(PQgetvalue(r, 0, 2), 0, &jerr);
+	http_reply_json(
+	    p->p_req, 200,
+	    json_pack("{s:s, s:s, s:o}", "from", PQgetvalue(r, 0, 0), "to",
+	              PQgetvalue(r, 0, 1), "kpis", kpis ? kpis : json_array()));
+}
+
+#define API_REPORT_KPIS                                                        \
+	"coalesce((SELECT json_agg(json_build_object('metric', k.metric, "     \
+	"'label', k.label, 'value', k.value) ORDER BY k.metric, k.label) "     \
+	"FROM watchstand.kpis(w.f, w.t) k), '[]')::text"
+
+void
+api_shift_report(struct api_req *ar)
+{
+	char id[32];
+	const char *params[1] = {id};
+
+	snprintf(id, sizeof(id), "%" PRId64, (int64_t)ar->ar_caps->rc_id);
+	api_query(ar,
+	          "SELECT w.f, w.t, " API_REPORT_KPIS " FROM (SELECT "
+	          "started_at AS f, coalesce(ended_at, now()) AS t FROM "
+	          "watchstand.shifts WHERE id = $1::bigint) w",
+	          1, params, api_report_done);
+}
+
+void
+api_report(struct api_req *ar)
+{
+	static const char *const names[] = {"from", "to", "day"};
+	const char *params[3];
+	struct api_pending *p;
+
+	params[0] = evhttp_find_header(&ar->ar_query, "from");
+	params[1] = evhttp_find_header(&ar->ar_query, "to");
+	params[2] = evhttp_find_header(&ar->ar_query, "day");
+	if (params[2] == NULL && (params[0] == NULL || params[1] == NULL)) {
+		api_error(ar->ar_req, 400, "expected ?from=&to= or ?day=");
+		return;
+	}
+	p = api_pending_new(ar->ar_c, ar->ar_req, ar->ar_user, api_report_done);
+	api_name_params(p, names, params, 3);
+	api_send(p,
+	         "SELECT w.f, w.t, " API_REPORT_KPIS " FROM (SELECT "
+	         "coalesce($3::date::timestamptz, $1::timestamptz) AS f, "
+	         "coalesce($3::date::timestamptz + interval '1 day', "
+	         "$2::timestamptz) AS t) w",
+	         3, params);
+}
