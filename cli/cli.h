@@ -25,6 +25,8 @@ struct cli_args {
 	const char *dur;    /* --for */
 	const char *reason; /* --reason */
 	int drill;          /* --drill */
+	const char *shift;  /* --shift */
+	const char *day;    /* --day */
 };
 
 /* A command: the positional arguments after its name in argv[0..argc). */
@@ -64,6 +66,9 @@ int cmd_unshelve(struct cli *, const struct cli_args *, int, char **);
 /* cmd_log.c */
 int cmd_log(struct cli *, const struct cli_args *, int, char **);
 int cmd_tail(struct cli *, const struct cli_args *, int, char **);
+
+/* cmd_report.c */
+int cmd_report(struct cli *, const struct cli_args *, int, char **);
 
 /* cmd_checklists.c */
 int cmd_checklists(struct cli *, const struct cli_args *, int, char **);

@@ -46,6 +46,8 @@ static const struct cmd_entry cmd_table[] = {
     {"confirm", "RUN STEP", "confirm a two-person step (a second person)", 2, 2,
      cmd_confirm},
     {"skip", "RUN STEP --reason TEXT", "skip a step (a lead)", 2, 2, cmd_skip},
+    {"report", "[--shift ID | --day DATE]", "KPIs of a shift or a day", 0, 0,
+     cmd_report},
     {"help", "", "this list", 0, 0, cmd_help},
 };
 
@@ -110,6 +112,8 @@ main(int argc, char **argv)
 	    {"for", required_argument, NULL, 'f'},
 	    {"reason", required_argument, NULL, 'R'},
 	    {"drill", no_argument, NULL, 'D'},
+	    {"shift", required_argument, NULL, 'T'},
+	    {"day", required_argument, NULL, 'Y'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	const struct cmd_entry *ce;
@@ -141,6 +145,12 @@ main(int argc, char **argv)
 			break;
 		case 'D':
 			a.drill = 1;
+			break;
+		case 'T':
+			a.shift = optarg;
+			break;
+		case 'Y':
+			a.day = optarg;
 			break;
 		case 'h':
 			cmd_usage_print(stdout);

@@ -1,0 +1,54 @@
+/* report: the KPIs of a shift or a day (docs/kpis.md). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+int
+cmd_report(struct cli *c, const struct cli_args *a, int argc, char **argv)
+{
+	char path[160], day[16];
+	json_t *out = NULL, *kpis, *k, *label;
+	const char *l, *m;
+	size_t i;
+	time_t now;
+	struct tm tm;
+
+	(void)argc;
+	(void)argv;
+	if (a->shift != NULL)
+		snprintf(path, sizeof(path), "/shifts/%s/report", a->shift);
+	else {
+		if (a->day == NULL) {
+			now = time(NULL);
+			localtime_r(&now, &tm);
+			strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+		}
+		snprintf(path, sizeof(path), "/report?day=%s",
+		         a->day ? a->day : day);
+	}
+	if (cli_call(c, "GET", path, NULL, &out) != 200) {
+		json_decref(out);
+		return 1;
+	}
+	if (c->json)
+		return cli_print_json(out);
+	printf("KPIs from %s to %s\n", cli_str(out, "from"),
+	       cli_str(out, "to"));
+	kpis = json_object_get(out, "kpis");
+	for (i = 0; i < json_array_size(kpis); i++) {
+		k = json_array_get(kpis, i);
+		m = cli_str(k, "metric");
+		label = json_object_get(k, "label");
+		l = json_is_string(label) ? json_string_value(label) : "";
+		printf("  %-20s %-24s %12.3f\n", m, l,
+		       json_real_value(json_object_get(k, "value")) +
+		           (double)json_integer_value(
+		               json_object_get(k, "value")));
+	}
+	json_decref(out);
+	return 0;
+}
