@@ -132,6 +132,7 @@ void api_logout(struct api_req *ar);
 /* api_report.c */
 void api_shift_report(struct api_req *ar);
 void api_report(struct api_req *ar);
+void api_alarm_get(struct api_req *ar);
 
 /* api_log.c */
 void api_log_init(struct collector *c);

@@ -75,3 +75,54 @@ api_report(struct api_req *ar)
 	         "$2::timestamptz) AS t) w",
 	         3, params);
 }
+
+static void
+api_alarm_one_done(struct api_pending *p, PGresult *r)
+{
+	json_t *o;
+	json_error_t jerr;
+
+	if (PQntuples(r) != 1 ||
+	    (o = json_loads(PQgetvalue(r, 0, 0), 0, &jerr)) == NULL) {
+		api_error(p->p_req, 404, "no such alarm");
+		return;
+	}
+	http_reply_json(p->p_req, 200, o);
+}
+
+/*
+ * GET /alarms/{id}: the alarm and its history, the last 5 earlier
+ * occurrences of its rule on its host: when raised, how long active, who
+ * acked with what comment, and the notes of the shift log while it was
+ * open (docs/kpis.md, "What the desk learned last time").
+ */
+void
+api_alarm_get(struct api_req *ar)
+{
+	char id[32];
+	const char *params[1] = {id};
+
+	snprintf(id, sizeof(id), "%" PRId64, (int64_t)ar->ar_caps->rc_id);
+	api_query(
+	    ar,
+	    "SELECT row_to_json(x)::text FROM (SELECT a.id, a.rule, a.host, "
+	    "a.series, a.severity, a.state, a.value, a.description, a.runbook, "
+	    "a.raised_at, a.acked_by, a.acked_at, a.cleared_at, a.closed_at, "
+	    "coalesce((SELECT json_agg(h ORDER BY h.raised_at DESC) FROM "
+	    "(SELECT p.id, p.raised_at, extract(epoch FROM "
+	    "coalesce(p.cleared_at, p.closed_at, now()) - p.raised_at) AS "
+	    "active_s, p.acked_by, p.acked_at, (SELECT substring(l.text FROM "
+	    "' -- (.*) \\[alarm [0-9]+, now [^]]*\\]$') FROM "
+	    "watchstand.shift_log l WHERE l.kind = 'alarm' AND l.text LIKE "
+	    "'ACK %[alarm ' || p.id || ', now %' ORDER BY l.id DESC LIMIT 1) "
+	    "AS ack_comment, coalesce((SELECT json_agg(json_build_object("
+	    "'ts', l.ts, 'actor', l.actor, 'text', l.text) ORDER BY l.id) "
+	    "FROM watchstand.shift_log l WHERE l.kind = 'note' AND l.ts >= "
+	    "p.raised_at AND l.ts <= coalesce(p.cleared_at, p.closed_at, "
+	    "now())), '[]') AS notes FROM watchstand.alarms p WHERE p.rule = "
+	    "a.rule AND p.host = a.host AND p.id <> a.id AND p.raised_at <= "
+	    "a.raised_at ORDER BY p.raised_at DESC, p.id DESC LIMIT 5) h), "
+	    "'[]') AS history FROM watchstand.alarms a WHERE a.id = "
+	    "$1::bigint) x",
+	    1, params, api_alarm_one_done);
+}

@@ -28,6 +28,7 @@ const struct route routes[] = {
     {EVHTTP_REQ_GET, "/series", ROLE_VIEWER, api_series, NULL},
     {EVHTTP_REQ_GET, "/samples", ROLE_VIEWER, api_samples, NULL},
     {EVHTTP_REQ_GET, "/alarms", ROLE_VIEWER, api_alarms_get, NULL},
+    {EVHTTP_REQ_GET, "/alarms/{id}", ROLE_VIEWER, api_alarm_get, NULL},
     {EVHTTP_REQ_POST, "/alarms/{id}/ack", ROLE_WATCHSTANDER, api_alarm_ack,
      "a viewer cannot acknowledge"},
     {EVHTTP_REQ_POST, "/alarms/{id}/shelve", ROLE_WATCHSTANDER,

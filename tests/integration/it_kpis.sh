@@ -140,3 +140,29 @@ set +e
 set -e
 [ $rc -ne 0 ] || it_fail "report of an unknown shift exited 0"
 it_ok "watchstand report --shift, --day"
+
+# What the desk learned last time: GET /alarms/{id} carries the earlier
+# occurrences of its rule on its host, with the ack comment and the notes
+# written while each was open. (The shift log stamps its own times, so
+# these occurrences are around now; the ack entry is the text alarm.c writes.)
+A1=$(ws_psql "INSERT INTO watchstand.alarms (rule, host, series, severity, state, raised_at, acked_by, acked_at)
+  VALUES ('hist', 'h9', 'x', 'major', 'active-acknowledged', now() - interval '1 min', 'alice', now()) RETURNING id" | head -1)
+ws_psql "INSERT INTO watchstand.shift_log (kind, actor, text) VALUES
+  ('alarm', 'alice', 'ACK hist on h9: x -- restarted the feed [alarm $A1, now active-acknowledged]'),
+  ('note', 'alice', 'vendor says line 2 is flapping')" >/dev/null
+ws_psql "UPDATE watchstand.alarms SET state = 'closed', cleared_at = clock_timestamp(), closed_at = clock_timestamp() WHERE id = $A1" >/dev/null
+ws_psql "INSERT INTO watchstand.shift_log (kind, actor, text) VALUES ('note', 'bob', 'after it cleared')" >/dev/null
+A2=$(ws_psql "INSERT INTO watchstand.alarms (rule, host, series, severity, state) VALUES ('hist', 'h9', 'x', 'major', 'active') RETURNING id" | head -1)
+[ "$(code "${V[@]}" "$API/alarms/$A2")" = 200 ] || it_fail "GET /alarms/$A2: $(cat "$IT/body")"
+python3 - "$IT/body" "$A1" "$A2" <<'PY' || it_fail "history: $(cat "$IT/body")"
+import json, sys
+a = json.load(open(sys.argv[1]))
+assert a["id"] == int(sys.argv[3]) and a["rule"] == "hist", a
+h = a["history"]
+assert len(h) == 1 and h[0]["id"] == int(sys.argv[2]), h
+assert h[0]["acked_by"] == "alice" and h[0]["ack_comment"] == "restarted the feed", h
+assert [n["text"] for n in h[0]["notes"]] == ["vendor says line 2 is flapping"], h
+assert h[0]["active_s"] >= 60, h
+PY
+[ "$(code "${V[@]}" "$API/alarms/999999")" = 404 ] || it_fail "an unknown alarm is not 404"
+it_ok "GET /alarms/{id}: history with the earlier occurrence, its ack comment and its note"
