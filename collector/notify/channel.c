@@ -13,9 +13,10 @@
 #include "version.h"
 
 const char *const template_names[] = {
-    "severity", "host",      "role",    "rule",    "series",   "value", "phase",
-    "state",    "summary",   "runbook", "ack_url", "alarm_id", "time",  "phone",
-    "email",    "recipient", "count",   "text",    "title",    "kind",  NULL};
+    "severity", "host",  "role",      "rule",      "series",  "value",
+    "phase",    "state", "summary",   "runbook",   "ack_url", "alarm_id",
+    "time",     "phone", "email",     "recipient", "count",   "text",
+    "title",    "kind",  "last_note", NULL};
 
 /* Calls fn for each {{name}}; the text between goes to lit. -1 when a
  * placeholder is not closed. */
@@ -76,7 +77,7 @@ check_var(void *arg, const char *name, size_t n)
 		         "unknown placeholder {{%.*s}} (known: severity, host, "
 		         "role, rule, series, value, phase, state, summary, "
 		         "runbook, ack_url, alarm_id, time, phone, email, "
-		         "recipient, count, text, title, kind)",
+		         "recipient, count, text, title, kind, last_note)",
 		         (int)(n > 40 ? 40 : n), name);
 		cs->bad = 1;
 	}
@@ -235,7 +236,8 @@ message_text(json_t *msg, enum text_style style)
 		abort();
 	json_array_foreach(pages, i, p)
 	{
-		const char *ack = jstr(p, "ack_url"), *rb = jstr(p, "runbook");
+		const char *ack = jstr(p, "ack_url"), *rb = jstr(p, "runbook"),
+		           *ln = jstr(p, "last_note");
 		page_label(p, label, sizeof(label));
 		if (i > 0)
 			fputs("\n\n", out);
@@ -247,6 +249,8 @@ message_text(json_t *msg, enum text_style style)
 			        jstr(p, "time"));
 			if (*rb)
 				fprintf(out, "runbook: %s\n", rb);
+			if (*ln)
+				fprintf(out, "last time: %s\n", ln);
 			if (*ack)
 				fprintf(out, "acknowledge: %s\n", ack);
 			break;
@@ -258,6 +262,8 @@ message_text(json_t *msg, enum text_style style)
 			        jstr(p, "time"));
 			if (*rb)
 				fprintf(out, "\n\nrunbook: %s", rb);
+			if (*ln)
+				fprintf(out, "\n\nlast time: %s", ln);
 			if (*ack)
 				fprintf(out, "\n\n[Acknowledge](%s)", ack);
 			break;
@@ -267,6 +273,8 @@ message_text(json_t *msg, enum text_style style)
 			        jstr(p, "state"), jstr(p, "time"));
 			if (*rb)
 				fprintf(out, "\nrunbook: %s", rb);
+			if (*ln)
+				fprintf(out, "\nlast time: %s", ln);
 			if (*ack)
 				fprintf(out, "\n<%s|Acknowledge>", ack);
 			break;
@@ -779,7 +787,8 @@ channel_easy_setup(const struct notify_channel *ch, CURL *easy,
 			curl_mime_encoder(part, "quoted-printable");
 		}
 		curl_easy_setopt(easy, CURLOPT_MIMEPOST, req->cr_mime);
-		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->cr_mail_headers);
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
+		                 req->cr_mail_headers);
 		if (ch->ch_starttls)
 			curl_easy_setopt(easy, CURLOPT_USE_SSL,
 			                 (long)CURLUSESSL_ALL);

@@ -757,14 +757,15 @@ page_info(PGresult *r, const char *kind, const char *phase)
 	         PQgetvalue(r, 0, 6), *desc ? " -- " : "", desc);
 	return json_pack(
 	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:f, s:s, s:s, s:s, s:s, s:s, "
-	    "s:s}",
+	    "s:s, s:s}",
 	    "alarm_id", (json_int_t)atoll(PQgetvalue(r, 0, 11)), "rule",
 	    PQgetvalue(r, 0, 1), "host", PQgetvalue(r, 0, 2), "role",
 	    PQgetvalue(r, 0, 3), "series", PQgetvalue(r, 0, 4), "severity",
 	    PQgetvalue(r, 0, 5), "value", atof(PQgetvalue(r, 0, 6)), "state",
 	    PQgetvalue(r, 0, 7), "time", PQgetvalue(r, 0, 8), "runbook",
 	    PQgetvalue(r, 0, 10), "summary", summary, "kind", kind, "phase",
-	    phase ? phase : "");
+	    phase ? phase : "", "last_note",
+	    PQnfields(r) > 12 ? PQgetvalue(r, 0, 12) : "");
 }
 
 /* One page per channel of the step and per person it names. */
@@ -910,7 +911,16 @@ step_fire(struct notifier *n, int64_t alarm, const char *name, int k)
 	    "coalesce(g.role, ''), s.series, s.severity, coalesce(s.value, "
 	    "0), s.state, to_char(s.raised_at AT TIME ZONE 'UTC', "
 	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(s.description, ''), "
-	    "coalesce(s.runbook, ''), s.id FROM s LEFT JOIN "
+	    "coalesce(s.runbook, ''), s.id, coalesce((SELECT (SELECT CASE "
+	    "WHEN l.kind = 'note' THEN l.text ELSE substring(l.text FROM ' -- "
+	    "(.*) \\[alarm [0-9]+, now [^]]*\\]$') END FROM "
+	    "watchstand.shift_log l WHERE (l.kind = 'note' AND l.ts >= "
+	    "p.raised_at AND l.ts <= coalesce(p.cleared_at, p.closed_at, "
+	    "now())) OR (l.kind = 'alarm' AND l.text LIKE 'ACK % -- %[alarm ' "
+	    "|| p.id || ', now %') ORDER BY l.id DESC LIMIT 1) FROM "
+	    "watchstand.alarms p WHERE p.rule = s.rule AND p.host = s.host AND "
+	    "p.id <> s.id AND p.raised_at <= s.raised_at ORDER BY p.raised_at "
+	    "DESC, p.id DESC LIMIT 1), '') FROM s LEFT JOIN "
 	    "watchstand.agents g ON g.name = s.host",
 	    4, params, step_fired, sc);
 }
@@ -1410,7 +1420,7 @@ notifier_reconfigure(struct notifier *n, const struct notify_conf *nc,
 			free(ob->ob_sent);
 			ob->ob_sent = ch->ch_rate_count > 0
 			                  ? xcalloc(ch->ch_rate_count,
-			                           sizeof(*ob->ob_sent))
+			                            sizeof(*ob->ob_sent))
 			                  : NULL;
 			ob->ob_nsent = ob->ob_head = 0;
 			ob->ob_ch = ch;
