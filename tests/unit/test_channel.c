@@ -118,6 +118,29 @@ test_render_mail(void **state)
 	json_decref(msg);
 }
 
+/* The default text says what was noted last time, only when there is a note. */
+static void
+test_render_last_note(void **state)
+{
+	struct notify_channel ch = {.ch_name = "mail",
+	                            .ch_type = CH_SMTP,
+	                            .ch_url = "smtp://localhost",
+	                            .ch_from = "watchstand@example.test"};
+	struct channel_request req;
+	json_t *msg = mail_msg("alice@example.test");
+
+	(void)state;
+	assert_int_equal(channel_render(&ch, msg, 0, "ws-2-1", &req), 0);
+	assert_null(strstr(req.cr_body, "last time:"));
+	channel_request_free(&req);
+	json_object_set_new(json_array_get(json_object_get(msg, "pages"), 0),
+	                    "last_note", json_string("restarted the feed"));
+	assert_int_equal(channel_render(&ch, msg, 0, "ws-2-2", &req), 0);
+	assert_non_null(strstr(req.cr_body, "last time: restarted the feed"));
+	channel_request_free(&req);
+	json_decref(msg);
+}
+
 int
 main(void)
 {
@@ -125,6 +148,7 @@ main(void)
 	    cmocka_unit_test(test_addr_good),
 	    cmocka_unit_test(test_addr_bad),
 	    cmocka_unit_test(test_render_mail),
+	    cmocka_unit_test(test_render_last_note),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
