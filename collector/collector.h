@@ -14,6 +14,7 @@
 #include "notify/notify.h"
 #include "alarm/rules.h"
 #include "duty/checklist_conf.h"
+#include "duty/shifts.h"
 #include "duty/throttle.h"
 
 #include "version.h"
@@ -44,6 +45,7 @@ struct collector_conf {
 	struct rules_conf cc_rules;
 	struct notify_conf cc_notify;
 	struct checklists_conf cc_checklists;
+	struct shifts_conf cc_shifts;
 };
 
 struct store;

@@ -114,7 +114,8 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
                     size_t errlen)
 {
 	static const char *const top[] = {"collector", "calendar",   "rules",
-	                                  "notify",    "checklists", NULL};
+	                                  "notify",    "checklists", "shifts",
+	                                  "roster",    NULL};
 	static const char *const keys[] = {
 	    "listen",     "http",      "database",      "tls",
 	    "public_url", "retention", "agent_silence", "max_shelve",
@@ -149,6 +150,8 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	checklists_configure(&c->cc_checklists, &yc,
 	                     yconf_get(&yc, root, "checklists"),
 	                     conf_phase_known, &c->cc_calendar);
+	shifts_configure(&c->cc_shifts, &yc, yconf_get(&yc, root, "shifts"),
+	                 yconf_get(&yc, root, "roster"));
 	m = yconf_get(&yc, root, "collector");
 	if (m == NULL) {
 		yconf_error(&yc, root, "collector: required key is missing");
@@ -284,5 +287,6 @@ collector_conf_free(struct collector_conf *c)
 	rules_conf_free(&c->cc_rules);
 	notify_conf_free(&c->cc_notify);
 	checklists_conf_free(&c->cc_checklists);
+	shifts_conf_free(&c->cc_shifts);
 	memset(c, 0, sizeof(*c));
 }
