@@ -66,6 +66,7 @@ struct collector {
 	struct rules_engine *c_rules;
 	struct alarms *c_alarms;
 	struct checklists *c_checklists;
+	struct shiftclock *c_shiftclock; /* duty/shiftclock.h */
 	struct event *c_rules_timer;
 	struct event *c_phase_timer;
 	struct notifier *c_notifier;

@@ -7,7 +7,6 @@ CREATE TABLE watchstand.shifts (
   ended_at timestamptz,
   lead text,
   on_duty text[] not null default '{}');
-CREATE UNIQUE INDEX shifts_open ON watchstand.shifts ((true)) WHERE ended_at IS NULL;
 CREATE TABLE watchstand.handovers (
   id bigserial PRIMARY KEY,
   shift_id bigint NOT NULL REFERENCES watchstand.shifts (id),
