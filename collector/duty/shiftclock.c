@@ -72,8 +72,8 @@ shiftclock_roster(void *arg, int lead, json_t *out)
 		return;
 	if (lead) {
 		if (sn.sn_entry->re_lead != NULL)
-			json_array_append_new(out,
-			                      json_string(sn.sn_entry->re_lead));
+			json_array_append_new(
+			    out, json_string(sn.sn_entry->re_lead));
 		return;
 	}
 	for (i = 0; i < sn.sn_entry->re_n; i++)

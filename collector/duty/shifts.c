@@ -58,11 +58,12 @@ shifts_cover(const struct shifts_conf *sc, char *msg, size_t len)
 		int to = d->sd_to <= d->sd_from ? d->sd_to + 1440 : d->sd_to;
 		for (m = d->sd_from; m < to; m++) {
 			if (owner[m % 1440] != 0) {
-				snprintf(msg, len,
-				         "shifts %s and %s overlap at %02d:%02d",
-				         sc->sc_defs[owner[m % 1440] - 1].sd_name,
-				         d->sd_name, (m % 1440) / 60,
-				         (m % 1440) % 60);
+				snprintf(
+				    msg, len,
+				    "shifts %s and %s overlap at %02d:%02d",
+				    sc->sc_defs[owner[m % 1440] - 1].sd_name,
+				    d->sd_name, (m % 1440) / 60,
+				    (m % 1440) % 60);
 				rc = -1;
 				break;
 			}
@@ -105,7 +106,8 @@ shifts_read_defs(struct shifts_conf *sc, struct yconf *yc, yaml_node_t *node)
 	size_t i;
 
 	if (!yconf_is_seq(node)) {
-		yconf_error(yc, node, "shifts: expected a list of {name, from, to}");
+		yconf_error(yc, node,
+		            "shifts: expected a list of {name, from, to}");
 		return;
 	}
 	sc->sc_defs = xcalloc((size_t)(node->data.sequence.items.top -
@@ -119,7 +121,8 @@ shifts_read_defs(struct shifts_conf *sc, struct yconf *yc, yaml_node_t *node)
 		char *from = NULL, *to = NULL;
 		snprintf(path, sizeof(path), "shifts[%zu]", i);
 		if (!yconf_is_map(n)) {
-			yconf_error(yc, n, "%s: expected {name, from, to}", path);
+			yconf_error(yc, n, "%s: expected {name, from, to}",
+			            path);
 			continue;
 		}
 		yconf_check_keys(yc, n, path, keys);
@@ -131,12 +134,13 @@ shifts_read_defs(struct shifts_conf *sc, struct yconf *yc, yaml_node_t *node)
 		if (yconf_str(yc, n, path, "from", 1, &from) == 1 &&
 		    calendar_parse_hhmm(from, &d->sd_from) == -1)
 			yconf_error(yc, yconf_get(yc, n, "from"),
-			            "%s.from: expected \"HH:MM\", got '%s'", path,
-			            from);
+			            "%s.from: expected \"HH:MM\", got '%s'",
+			            path, from);
 		if (yconf_str(yc, n, path, "to", 1, &to) == 1 &&
 		    calendar_parse_hhmm(to, &d->sd_to) == -1)
 			yconf_error(yc, yconf_get(yc, n, "to"),
-			            "%s.to: expected \"HH:MM\", got '%s'", path, to);
+			            "%s.to: expected \"HH:MM\", got '%s'", path,
+			            to);
 		d->sd_from %= 1440;
 		d->sd_to %= 1440;
 		free(from);
@@ -148,8 +152,8 @@ shifts_read_defs(struct shifts_conf *sc, struct yconf *yc, yaml_node_t *node)
 static void
 shifts_read_roster(struct shifts_conf *sc, struct yconf *yc, yaml_node_t *node)
 {
-	static const char *const keys[] = {"shift", "days", "date", "on_duty",
-	                                   "lead", NULL};
+	static const char *const keys[] = {"shift",   "days", "date",
+	                                   "on_duty", "lead", NULL};
 	struct roster *ro = &sc->sc_roster;
 	yaml_node_item_t *it;
 	char path[64];
@@ -172,8 +176,9 @@ shifts_read_roster(struct shifts_conf *sc, struct yconf *yc, yaml_node_t *node)
 		char *days = NULL, *date = NULL;
 		snprintf(path, sizeof(path), "roster[%zu]", i);
 		if (!yconf_is_map(n)) {
-			yconf_error(yc, n, "%s: expected {shift, days | date, "
-			                   "on_duty, lead}",
+			yconf_error(yc, n,
+			            "%s: expected {shift, days | date, "
+			            "on_duty, lead}",
 			            path);
 			continue;
 		}
@@ -221,7 +226,8 @@ shifts_configure(struct shifts_conf *sc, struct yconf *yc, yaml_node_t *shifts,
 	memset(sc, 0, sizeof(*sc));
 	if (shifts != NULL) {
 		shifts_read_defs(sc, yc, shifts);
-		if (yc->yc_errors == before && shifts_cover(sc, msg, sizeof(msg)) == -1)
+		if (yc->yc_errors == before &&
+		    shifts_cover(sc, msg, sizeof(msg)) == -1)
 			yconf_error(yc, shifts, "shifts: %s", msg);
 	}
 	if (roster != NULL) {
@@ -302,4 +308,117 @@ shifts_at(const struct shifts_conf *sc, const struct roster *ro,
 		return 0;
 	}
 	return -1;
+}
+
+int
+roster_from_json(const json_t *a, struct roster *ro, char *msg, size_t len)
+{
+	size_t i, j;
+	json_t *e;
+
+	memset(ro, 0, sizeof(*ro));
+	if (!json_is_array(a)) {
+		snprintf(msg, len,
+		         "expected a list of {shift, days | date, "
+		         "on_duty, lead}");
+		return -1;
+	}
+	ro->ro_entries =
+	    xcalloc(json_array_size(a) + 1, sizeof(*ro->ro_entries));
+	json_array_foreach(a, i, e)
+	{
+		struct roster_entry *re = &ro->ro_entries[ro->ro_n];
+		const char *shift =
+		    json_string_value(json_object_get(e, "shift"));
+		const char *days =
+		    json_string_value(json_object_get(e, "days"));
+		const char *date =
+		    json_string_value(json_object_get(e, "date"));
+		const char *lead =
+		    json_string_value(json_object_get(e, "lead"));
+		json_t *od = json_object_get(e, "on_duty"), *v;
+
+		if (shift == NULL) {
+			snprintf(msg, len, "roster[%zu]: shift is missing", i);
+			goto fail;
+		}
+		re->re_shift = xstrdup(shift);
+		re->re_date = -1;
+		re->re_lead = lead ? xstrdup(lead) : NULL;
+		ro->ro_n++;
+		if (days != NULL && date != NULL) {
+			snprintf(msg, len,
+			         "roster[%zu]: days or date, not both", i);
+			goto fail;
+		}
+		if (days != NULL &&
+		    calendar_parse_days(days, &re->re_days) == -1) {
+			snprintf(msg, len,
+			         "roster[%zu].days: expected days such "
+			         "as mon-fri",
+			         i);
+			goto fail;
+		}
+		if (date != NULL &&
+		    calendar_parse_date(date, &re->re_date) == -1) {
+			snprintf(msg, len,
+			         "roster[%zu].date: expected YYYY-MM-DD", i);
+			goto fail;
+		}
+		if (days == NULL && date == NULL)
+			re->re_days = 0x7f;
+		if (od != NULL && !json_is_array(od)) {
+			snprintf(msg, len,
+			         "roster[%zu].on_duty: expected a list "
+			         "of logins",
+			         i);
+			goto fail;
+		}
+		re->re_on_duty =
+		    xcalloc(json_array_size(od) + 1, sizeof(char *));
+		json_array_foreach(od, j, v)
+		{
+			if (!json_is_string(v)) {
+				snprintf(msg, len,
+				         "roster[%zu].on_duty: expected "
+				         "a list of logins",
+				         i);
+				goto fail;
+			}
+			re->re_on_duty[re->re_n++] =
+			    xstrdup(json_string_value(v));
+		}
+	}
+	return 0;
+fail:
+	roster_free(ro);
+	return -1;
+}
+
+json_t *
+roster_to_json(const struct roster *ro)
+{
+	json_t *out = json_array();
+	size_t i, j;
+	char date[16];
+
+	for (i = 0; i < ro->ro_n; i++) {
+		const struct roster_entry *e = &ro->ro_entries[i];
+		json_t *od = json_array(), *o;
+		for (j = 0; j < e->re_n; j++)
+			json_array_append_new(od,
+			                      json_string(e->re_on_duty[j]));
+		o = json_pack("{s:s, s:o, s:s?}", "shift", e->re_shift,
+		              "on_duty", od, "lead", e->re_lead);
+		if (e->re_date >= 0) {
+			int y, m, d;
+			calendar_civil(e->re_date, &y, &m, &d);
+			snprintf(date, sizeof(date), "%04d-%02d-%02d", y, m, d);
+			json_object_set_new(o, "date", json_string(date));
+		} else
+			json_object_set_new(o, "days_mask",
+			                    json_integer(e->re_days));
+		json_array_append_new(out, o);
+	}
+	return out;
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "alarm/calendar.h"
 #include "watchstand/yconf.h"
 
@@ -22,8 +24,8 @@ struct shift_def {
 
 struct roster_entry {
 	char *re_shift;
-	uint8_t re_days; /* bit 0 = Sunday; 0 for a date entry */
-	int64_t re_date; /* days since 1970-01-01; -1: by days */
+	uint8_t re_days;   /* bit 0 = Sunday; 0 for a date entry */
+	int64_t re_date;   /* days since 1970-01-01; -1: by days */
 	char **re_on_duty; /* NULL-terminated */
 	size_t re_n;
 	char *re_lead;
@@ -64,5 +66,9 @@ int shifts_at(const struct shifts_conf *sc, const struct roster *ro,
               const struct calendar *cal, time_t t, struct shift_now *out);
 /* Whether login is on duty or leads in the roster entry e. */
 int roster_has(const struct roster_entry *e, const char *login);
+
+/* PUT /roster's body (the config's entries as JSON): 0, or -1 with msg. */
+int roster_from_json(const json_t *a, struct roster *ro, char *msg, size_t len);
+json_t *roster_to_json(const struct roster *ro);
 
 #endif

@@ -163,4 +163,10 @@ void api_step_execute(struct api_req *ar);
 void api_step_confirm(struct api_req *ar);
 void api_step_skip(struct api_req *ar);
 
+/* api_shifts.c */
+void api_shift_current(struct api_req *ar);
+void api_shifts_get(struct api_req *ar);
+void api_shift_get(struct api_req *ar);
+void api_roster_put(struct api_req *ar);
+
 #endif

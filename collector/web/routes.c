@@ -52,6 +52,11 @@ const struct route routes[] = {
      api_step_confirm, "a viewer cannot confirm a step"},
     {EVHTTP_REQ_POST, "/runs/{id}/steps/{name}/skip", ROLE_LEAD, api_step_skip,
      "only a lead can skip a step"},
+    {EVHTTP_REQ_GET, "/shifts/current", ROLE_VIEWER, api_shift_current, NULL},
+    {EVHTTP_REQ_GET, "/shifts", ROLE_VIEWER, api_shifts_get, NULL},
+    {EVHTTP_REQ_GET, "/shifts/{id}", ROLE_VIEWER, api_shift_get, NULL},
+    {EVHTTP_REQ_PUT, "/roster", ROLE_LEAD, api_roster_put,
+     "only a lead can change the roster"},
     {EVHTTP_REQ_POST, "/reload", ROLE_ADMIN, api_reload,
      "only an admin can reload the configuration"},
 };

@@ -37,9 +37,9 @@ load(const char *yaml, struct calendar *cal, struct shifts_conf *sc)
 	assert_int_equal(yconf_load(&yc, path), 0);
 	rc = calendar_configure(cal, &yc,
 	                        yconf_get(&yc, yconf_root(&yc), "calendar"));
-	rc |= shifts_configure(sc, &yc,
-	                       yconf_get(&yc, yconf_root(&yc), "shifts"),
-	                       yconf_get(&yc, yconf_root(&yc), "roster"));
+	rc |=
+	    shifts_configure(sc, &yc, yconf_get(&yc, yconf_root(&yc), "shifts"),
+	                     yconf_get(&yc, yconf_root(&yc), "roster"));
 	yconf_free(&yc);
 	unlink(path);
 	return rc;
@@ -129,21 +129,19 @@ test_refusals(void **state)
 
 	(void)state;
 	/* overlap */
-	assert_int_equal(
-	    load("shifts:\n"
-	         "  - {name: a, from: \"07:00\", to: \"17:00\"}\n"
-	         "  - {name: b, from: \"16:00\", to: \"07:00\"}\n",
-	         &cal, &sc),
-	    -1);
+	assert_int_equal(load("shifts:\n"
+	                      "  - {name: a, from: \"07:00\", to: \"17:00\"}\n"
+	                      "  - {name: b, from: \"16:00\", to: \"07:00\"}\n",
+	                      &cal, &sc),
+	                 -1);
 	shifts_conf_free(&sc);
 	calendar_free(&cal);
 	/* gap */
-	assert_int_equal(
-	    load("shifts:\n"
-	         "  - {name: a, from: \"07:00\", to: \"15:00\"}\n"
-	         "  - {name: b, from: \"16:00\", to: \"07:00\"}\n",
-	         &cal, &sc),
-	    -1);
+	assert_int_equal(load("shifts:\n"
+	                      "  - {name: a, from: \"07:00\", to: \"15:00\"}\n"
+	                      "  - {name: b, from: \"16:00\", to: \"07:00\"}\n",
+	                      &cal, &sc),
+	                 -1);
 	shifts_conf_free(&sc);
 	calendar_free(&cal);
 	/* unknown shift in the roster */
