@@ -131,6 +131,27 @@ val c 1
 ws_wait_for 20 is_paged rc dave || it_fail "dave (rostered by PUT) was not paged"
 [ "$(paged rc carol)" = 0 ] || it_fail "carol was paged after the roster change"
 
+# Handover with an open alarm (rc) and a carried item, by dave (late);
+# alice (not on the late shift) may not hand it over, dave may not accept
+# his own, alice (the incoming early shift) accepts.
+ws_psql "insert into watchstand.carry_items (text, by_user) values ('call the vendor back', 'carol')" >/dev/null
+D=(-H "Authorization: Bearer $(login dave)")
+[ "$(code "${A[@]}" -X POST -d '{"notes": "x"}' "$API/shifts/handover")" = 403 ] || it_fail "handover by someone off shift: $(cat "$IT/body")"
+[ "$(code "${D[@]}" -X POST -d '{"notes": "quiet night"}' "$API/shifts/handover")" = 201 ] || it_fail "handover: $(cat "$IT/body")"
+SHA=$(field "['report_sha256']")
+report=$(ws_psql "select report::text from watchstand.handovers where shift_id = $SID")
+echo "$report" | grep -q '"rule": "rc"' || it_fail "the open alarm is not in the report: $report"
+echo "$report" | grep -q 'call the vendor back' || it_fail "the carried item is not in the report: $report"
+[ "$(ws_psql "select encode(sha256(convert_to(report::text, 'UTF8')), 'hex') from watchstand.handovers where shift_id = $SID")" = "$SHA" ] ||
+  it_fail "the stored SHA-256 is not the report's"
+[ "$(code "${D[@]}" -X POST -d '{"notes": "me"}' "$API/shifts/$SID/accept")" = 409 ] || it_fail "self-accept: $(cat "$IT/body")"
+[ "$(code "${A[@]}" -X POST -d '{"notes": "got it"}' "$API/shifts/$SID/accept")" = 200 ] || it_fail "accept: $(cat "$IT/body")"
+[ "$(code "${A[@]}" -X POST -d '{}' "$API/shifts/$SID/accept")" = 409 ] || it_fail "accepted twice"
+signed() { ws_psql "select actor, text from watchstand.v_shift_log where kind = 'handover'" | grep -q "$1"; }
+ws_wait_for 10 signed "signed by dave: report sha256 $SHA" || it_fail "no handover signature in the log"
+ws_wait_for 10 signed "accepted by alice: report sha256 $SHA" || it_fail "no acceptance in the log"
+[ "$(code "${A[@]}" "$API/shifts/current")" = 200 ] && [ "$(field "['state']")" = accepted ] || it_fail "state: $(cat "$IT/body")"
+
 # Every entry since the first shift opened carries its shift; the chain holds.
 [ "$(ws_psql "select count(*) from watchstand.v_shift_log where shift_id is null and id > (select min(id) from watchstand.shift_log where kind = 'shift')")" = 0 ] ||
   it_fail "entries without shift_id"
