@@ -136,6 +136,7 @@ void api_log_closed(struct evhttp_connection *evcon);
 void api_events(struct api_req *ar);
 void api_log_get(struct api_req *ar);
 void api_log_post(struct api_req *ar);
+void api_log_clear(struct api_req *ar);
 
 /* api_status.c */
 void api_status(struct api_req *ar);

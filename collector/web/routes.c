@@ -41,6 +41,8 @@ const struct route routes[] = {
     {EVHTTP_REQ_GET, "/log", ROLE_VIEWER, api_log_get, NULL},
     {EVHTTP_REQ_POST, "/log", ROLE_WATCHSTANDER, api_log_post,
      "a viewer cannot write the log"},
+    {EVHTTP_REQ_POST, "/log/{id}/clear", ROLE_WATCHSTANDER, api_log_clear,
+     "a viewer cannot clear a carried item"},
     {EVHTTP_REQ_GET, "/checklists", ROLE_VIEWER, api_checklists_get, NULL},
     {EVHTTP_REQ_POST, "/checklists/{name}/runs", ROLE_WATCHSTANDER,
      api_run_open, "a viewer cannot open a run"},

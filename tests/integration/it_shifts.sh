@@ -134,14 +134,20 @@ ws_wait_for 20 is_paged rc dave || it_fail "dave (rostered by PUT) was not paged
 # Handover with an open alarm (rc) and a carried item, by dave (late);
 # alice (not on the late shift) may not hand it over, dave may not accept
 # his own, alice (the incoming early shift) accepts.
-ws_psql "insert into watchstand.carry_items (text, by_user) values ('call the vendor back', 'carol')" >/dev/null
 D=(-H "Authorization: Bearer $(login dave)")
+[ "$(code "${D[@]}" -X POST -d '{"text": "call the vendor back", "carry": true}' "$API/log")" = 201 ] || it_fail "carry note: $(cat "$IT/body")"
+CARRY=$(field "['id']")
+[ "$(code "${D[@]}" -X POST -d '{"text": "gone", "carry": true}' "$API/log")" = 201 ] || it_fail "carry note 2"
+GONE=$(field "['id']")
+[ "$(code "${D[@]}" -X POST "$API/log/$GONE/clear")" = 200 ] || it_fail "clear: $(cat "$IT/body")"
+[ "$(code "${D[@]}" -X POST "$API/log/$GONE/clear")" = 404 ] || it_fail "cleared twice"
 [ "$(code "${A[@]}" -X POST -d '{"notes": "x"}' "$API/shifts/handover")" = 403 ] || it_fail "handover by someone off shift: $(cat "$IT/body")"
 [ "$(code "${D[@]}" -X POST -d '{"notes": "quiet night"}' "$API/shifts/handover")" = 201 ] || it_fail "handover: $(cat "$IT/body")"
 SHA=$(field "['report_sha256']")
 report=$(ws_psql "select report::text from watchstand.handovers where shift_id = $SID")
 echo "$report" | grep -q '"rule": "rc"' || it_fail "the open alarm is not in the report: $report"
 echo "$report" | grep -q 'call the vendor back' || it_fail "the carried item is not in the report: $report"
+echo "$report" | grep -q '"gone"' && it_fail "a cleared item is in the report: $report"
 [ "$(ws_psql "select encode(sha256(convert_to(report::text, 'UTF8')), 'hex') from watchstand.handovers where shift_id = $SID")" = "$SHA" ] ||
   it_fail "the stored SHA-256 is not the report's"
 [ "$(code "${D[@]}" -X POST -d '{"notes": "me"}' "$API/shifts/$SID/accept")" = 409 ] || it_fail "self-accept: $(cat "$IT/body")"
