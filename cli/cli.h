@@ -25,6 +25,7 @@ struct cli_args {
 	const char *dur;    /* --for */
 	const char *reason; /* --reason */
 	int drill;          /* --drill */
+	int carry;          /* --carry */
 };
 
 /* A command: the positional arguments after its name in argv[0..argc). */
@@ -64,6 +65,10 @@ int cmd_unshelve(struct cli *, const struct cli_args *, int, char **);
 /* cmd_log.c */
 int cmd_log(struct cli *, const struct cli_args *, int, char **);
 int cmd_tail(struct cli *, const struct cli_args *, int, char **);
+/* cmd_shifts.c */
+int cmd_shift(struct cli *, const struct cli_args *, int, char **);
+int cmd_handover(struct cli *, const struct cli_args *, int, char **);
+int cmd_accept(struct cli *, const struct cli_args *, int, char **);
 
 /* cmd_checklists.c */
 int cmd_checklists(struct cli *, const struct cli_args *, int, char **);
