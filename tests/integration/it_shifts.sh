@@ -139,6 +139,13 @@ D=(-H "Authorization: Bearer $(login dave)")
 CARRY=$(field "['id']")
 [ "$(code "${D[@]}" -X POST -d '{"text": "gone", "carry": true}' "$API/log")" = 201 ] || it_fail "carry note 2"
 GONE=$(field "['id']")
+# The CLI: the current shift and a carried note.
+export WATCHSTAND_URL="http://127.0.0.1:$IT_HTTP"
+W="$WS_BUILD/watchstand"
+echo "dave-password" | HOME="$IT/home-dave" "$W" login dave >/dev/null || it_fail "cli login"
+HOME="$IT/home-dave" "$W" shift >"$IT/shift.out" || it_fail "watchstand shift"
+grep -q "^shift late" "$IT/shift.out" && grep -q "^on duty: dave" "$IT/shift.out" || it_fail "watchstand shift: $(cat "$IT/shift.out")"
+HOME="$IT/home-dave" "$W" log --carry "page the network team" | grep -q logged || it_fail "watchstand log --carry"
 [ "$(code "${D[@]}" -X POST "$API/log/$GONE/clear")" = 200 ] || it_fail "clear: $(cat "$IT/body")"
 [ "$(code "${D[@]}" -X POST "$API/log/$GONE/clear")" = 404 ] || it_fail "cleared twice"
 [ "$(code "${A[@]}" -X POST -d '{"notes": "x"}' "$API/shifts/handover")" = 403 ] || it_fail "handover by someone off shift: $(cat "$IT/body")"
@@ -147,11 +154,13 @@ SHA=$(field "['report_sha256']")
 report=$(ws_psql "select report::text from watchstand.handovers where shift_id = $SID")
 echo "$report" | grep -q '"rule": "rc"' || it_fail "the open alarm is not in the report: $report"
 echo "$report" | grep -q 'call the vendor back' || it_fail "the carried item is not in the report: $report"
+echo "$report" | grep -q 'page the network team' || it_fail "the CLI's carried item is not in the report"
 echo "$report" | grep -q '"gone"' && it_fail "a cleared item is in the report: $report"
 [ "$(ws_psql "select encode(sha256(convert_to(report::text, 'UTF8')), 'hex') from watchstand.handovers where shift_id = $SID")" = "$SHA" ] ||
   it_fail "the stored SHA-256 is not the report's"
 [ "$(code "${D[@]}" -X POST -d '{"notes": "me"}' "$API/shifts/$SID/accept")" = 409 ] || it_fail "self-accept: $(cat "$IT/body")"
-[ "$(code "${A[@]}" -X POST -d '{"notes": "got it"}' "$API/shifts/$SID/accept")" = 200 ] || it_fail "accept: $(cat "$IT/body")"
+echo "alice-password" | HOME="$IT/home-alice" "$W" login alice >/dev/null || it_fail "cli login alice"
+HOME="$IT/home-alice" "$W" accept "$SID" -m "got it" | grep -q "accepted the handover of shift $SID" || it_fail "watchstand accept"
 [ "$(code "${A[@]}" -X POST -d '{}' "$API/shifts/$SID/accept")" = 409 ] || it_fail "accepted twice"
 signed() { ws_psql "select actor, text from watchstand.v_shift_log where kind = 'handover'" | grep -q "$1"; }
 ws_wait_for 10 signed "signed by dave: report sha256 $SHA" || it_fail "no handover signature in the log"
