@@ -602,7 +602,8 @@ collector_run(struct collector *c, const char *file)
 	if (c->c_conf.cc_shifts.sc_n > 0)
 		c->c_shiftclock =
 		    shiftclock_new(c->c_store, c->c_events, &c->c_conf.cc_shifts,
-		                   &c->c_conf.cc_calendar);
+		                   &c->c_conf.cc_calendar, c->c_alarms,
+		                   c->c_conf.cc_handover_timeout_ms);
 	c->c_notifier = notifier_new(&(struct notifier_deps){
 	    .nd_base = c->c_base,
 	    .nd_store = c->c_store,

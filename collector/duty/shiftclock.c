@@ -3,6 +3,9 @@
 #include <string.h>
 
 #include "watchstand/xalloc.h"
+#include <libpq-fe.h>
+
+#include "alarm/alarm.h"
 #include "duty/shiftclock.h"
 #include "duty/shiftlog.h"
 #include "events.h"
@@ -16,14 +19,24 @@ struct shiftclock {
 	struct roster *k_roster; /* NULL: the config's */
 	char *k_name;            /* the shift last opened */
 	time_t k_start;
+	struct alarms *k_alarms;
+	uint64_t k_timeout_ms;
+	int k_crossed; /* a boundary passed while running: watch its handover */
+	int k_raised;  /* the unaccepted-handover alarm is up */
+	int k_asking;  /* a query is out */
+	time_t k_asked; /* when it was sent */
+	char k_outgoing[64];
 };
 
 struct shiftclock *
 shiftclock_new(struct store *st, struct events *ev,
-               const struct shifts_conf *sc, const struct calendar *cal)
+               const struct shifts_conf *sc, const struct calendar *cal,
+               struct alarms *alarms, uint64_t timeout_ms)
 {
 	struct shiftclock *k = xcalloc(1, sizeof(*k));
 
+	k->k_alarms = alarms;
+	k->k_timeout_ms = timeout_ms;
 	k->k_store = st;
 	k->k_events = ev;
 	k->k_conf = sc;
@@ -93,6 +106,60 @@ names(const struct roster_entry *e, char *buf, size_t len)
 		                      e->re_on_duty[i]);
 }
 
+/* Whether the outgoing shift's handover was accepted. */
+static void
+handover_answer(void *arg, PGresult *r)
+{
+	struct shiftclock *k = arg;
+	char desc[200];
+	int accepted;
+
+	k->k_asking = 0;
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK ||
+	    PQntuples(r) != 1)
+		return;
+	accepted = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	if (!accepted && !k->k_raised) {
+		snprintf(desc, sizeof(desc),
+		         "the handover of shift %s is not accepted %llus "
+		         "after the boundary",
+		         k->k_outgoing,
+		         (unsigned long long)(k->k_timeout_ms / 1000));
+		alarms_raise_external(k->k_alarms, SHIFTCLOCK_RULE, "collector",
+		                      "shift.handover", SEV_MAJOR, desc, desc);
+		k->k_raised = 1;
+	} else if (accepted) {
+		if (k->k_raised)
+			alarms_clear_external(k->k_alarms, SHIFTCLOCK_RULE,
+			                      "collector", "shift.handover",
+			                      "handover accepted");
+		k->k_raised = 0;
+		k->k_crossed = 0;
+	}
+}
+
+/* After collector.handover_timeout past a boundary, and every 5 s while
+ * the alarm is up: is the outgoing shift's handover accepted? */
+static void
+handover_watch(struct shiftclock *k, time_t now)
+{
+	char start[24];
+	const char *params[1] = {start};
+
+	if (!k->k_crossed || k->k_alarms == NULL || k->k_asking ||
+	    (uint64_t)(now - k->k_start) * 1000 < k->k_timeout_ms ||
+	    now - k->k_asked < 5)
+		return;
+	k->k_asking = 1;
+	k->k_asked = now;
+	snprintf(start, sizeof(start), "%lld", (long long)k->k_start);
+	store_query(k->k_store,
+	            "SELECT EXISTS (SELECT 1 FROM watchstand.handovers h JOIN "
+	            "watchstand.shifts s ON s.id = h.shift_id WHERE s.ended_at "
+	            "= to_timestamp($1) AND h.accepted_at IS NOT NULL)",
+	            1, params, handover_answer, k);
+}
+
 void
 shiftclock_tick(struct shiftclock *k, time_t now)
 {
@@ -105,8 +172,21 @@ shiftclock_tick(struct shiftclock *k, time_t now)
 	if (k == NULL || shiftclock_now(k, now, &sn) == -1)
 		return;
 	if (k->k_name != NULL && strcmp(k->k_name, sn.sn_def->sd_name) == 0 &&
-	    k->k_start == sn.sn_start)
+	    k->k_start == sn.sn_start) {
+		handover_watch(k, now);
 		return;
+	}
+	if (k->k_name != NULL) {
+		/* A new boundary: the previous watch (if any) is moot. */
+		if (k->k_raised)
+			alarms_clear_external(k->k_alarms, SHIFTCLOCK_RULE,
+			                      "collector", "shift.handover",
+			                      "next shift began");
+		k->k_raised = 0;
+		k->k_crossed = 1;
+		k->k_asked = 0;
+		snprintf(k->k_outgoing, sizeof(k->k_outgoing), "%s", k->k_name);
+	}
 	free(k->k_name);
 	k->k_name = xstrdup(sn.sn_def->sd_name);
 	k->k_start = sn.sn_start;

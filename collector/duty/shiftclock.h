@@ -8,6 +8,7 @@
 #ifndef WATCHSTAND_SHIFTCLOCK_H
 #define WATCHSTAND_SHIFTCLOCK_H
 
+#include <stdint.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -18,9 +19,14 @@ struct store;
 struct events;
 struct shiftclock;
 
+struct alarms;
+/* alarms may be NULL (no unaccepted-handover alarm); timeout_ms is
+ * collector.handover_timeout. */
 struct shiftclock *shiftclock_new(struct store *st, struct events *ev,
                                   const struct shifts_conf *sc,
-                                  const struct calendar *cal);
+                                  const struct calendar *cal,
+                                  struct alarms *alarms, uint64_t timeout_ms);
+#define SHIFTCLOCK_RULE "handover-unaccepted"
 void shiftclock_free(struct shiftclock *k);
 /* Called every second or so with the time. */
 void shiftclock_tick(struct shiftclock *k, time_t now);

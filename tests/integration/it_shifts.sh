@@ -22,6 +22,7 @@ BEFORE=$(date -u -d "@$((B - 3600))" +%H:%M)
 val() { echo "$2" >"$IT/v-$1"; }
 for f in a b c; do val $f 0; done
 cat >>"$IT/collector.yaml" <<YAML
+  handover_timeout: 3s
 calendar:
   timezone: UTC
 shifts:
@@ -42,6 +43,7 @@ notify:
       body: '{"who": "{{recipient}}", "text": "{{summary}}"}'
       group_wait: 0s
   routes:
+    - {name: handover, match: {rule: handover-unaccepted}, escalation: [{channels: [hook], to: [lead]}]}
     - {name: duty, match: {severity: ">= major"}, escalation: [{channels: [hook], to: [on-duty]}]}
 YAML
 $C check-config >"$IT/check.out" || it_fail "config refused: $(cat "$IT/check.out")"
@@ -116,6 +118,12 @@ ws_psql "select text from watchstand.v_shift_log where kind = 'shift'" | grep -q
 SID=$(field "['id']")
 [ "$(code "${A[@]}" "$API/shifts/$SID")" = 200 ] && [ "$(field "['name']")" = late ] || it_fail "GET /shifts/$SID"
 [ "$(code "${A[@]}" "$API/shifts")" = 200 ] || it_fail "GET /shifts"
+
+# Nobody handed the early shift over: after handover_timeout an alarm
+# pages the lead (bob).
+unaccepted() { [ -n "$(ws_psql "select id from watchstand.alarms where rule = 'handover-unaccepted' and state <> 'closed'")" ]; }
+ws_wait_for 30 unaccepted || it_fail "no unaccepted-handover alarm"
+ws_wait_for 20 is_paged "" bob || it_fail "the lead was not paged for the unaccepted handover"
 
 val b 1
 ws_wait_for 20 is_paged rb carol || it_fail "carol (on duty after the boundary) was not paged"
