@@ -27,6 +27,7 @@ struct cli_args {
 	int drill;          /* --drill */
 	const char *shift;  /* --shift */
 	const char *day;    /* --day */
+	int carry;          /* --carry */
 };
 
 /* A command: the positional arguments after its name in argv[0..argc). */
@@ -66,6 +67,10 @@ int cmd_unshelve(struct cli *, const struct cli_args *, int, char **);
 /* cmd_log.c */
 int cmd_log(struct cli *, const struct cli_args *, int, char **);
 int cmd_tail(struct cli *, const struct cli_args *, int, char **);
+/* cmd_shifts.c */
+int cmd_shift(struct cli *, const struct cli_args *, int, char **);
+int cmd_handover(struct cli *, const struct cli_args *, int, char **);
+int cmd_accept(struct cli *, const struct cli_args *, int, char **);
 
 /* cmd_report.c */
 int cmd_report(struct cli *, const struct cli_args *, int, char **);

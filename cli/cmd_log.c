@@ -16,7 +16,9 @@ cmd_log(struct cli *c, const struct cli_args *a, int argc, char **argv)
 
 	if (argc > 0) {
 		long code = cli_call(c, "POST", "/log",
-		                     json_pack("{s:s}", "text", argv[0]), &out);
+		                     json_pack("{s:s, s:b}", "text", argv[0],
+		                               "carry", a->carry),
+		                     &out);
 		if (code == 201)
 			printf("logged (entry %s)\n", cli_str(out, "id"));
 		json_decref(out);

@@ -31,8 +31,16 @@ static const struct cmd_entry cmd_table[] = {
      cmd_shelve},
     {"unshelve", "ID", "back to the state it was shelved from", 1, 1,
      cmd_unshelve},
-    {"log", "[TEXT | --since 8h]", "write a note in the shift log, or read it",
+    {"log", "[[--carry] TEXT | --since 8h]",
+     "write a note in the shift log (--carry: into every handover until "
+     "cleared), or read it",
      0, 1, cmd_log},
+    {"shift", "", "the current shift: who is on duty, who leads", 0, 0,
+     cmd_shift},
+    {"handover", "[-m NOTES]", "hand the current shift over; prints its report",
+     0, 0, cmd_handover},
+    {"accept", "ID [-m NOTES]", "accept the handover of shift ID", 1, 1,
+     cmd_accept},
     {"tail", "", "follow alarms and the log as they happen", 0, 0, cmd_tail},
     {"checklists", "", "checklists: kind, steps, schedule, open run", 0, 0,
      cmd_checklists},
@@ -114,6 +122,7 @@ main(int argc, char **argv)
 	    {"drill", no_argument, NULL, 'D'},
 	    {"shift", required_argument, NULL, 'T'},
 	    {"day", required_argument, NULL, 'Y'},
+	    {"carry", no_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	const struct cmd_entry *ce;
@@ -151,6 +160,9 @@ main(int argc, char **argv)
 			break;
 		case 'Y':
 			a.day = optarg;
+			break;
+		case 'C':
+			a.carry = 1;
 			break;
 		case 'h':
 			cmd_usage_print(stdout);

@@ -14,6 +14,7 @@
 #include "notify/notify.h"
 #include "alarm/rules.h"
 #include "duty/checklist_conf.h"
+#include "duty/shifts.h"
 #include "duty/throttle.h"
 
 #include "version.h"
@@ -35,6 +36,7 @@ struct collector_conf {
 	uint64_t cc_retention_ms;
 	uint64_t cc_agent_silence_ms;
 	uint64_t cc_max_shelve_ms;
+	uint64_t cc_handover_timeout_ms; /* unaccepted handover: an alarm */
 	uint64_t cc_http_max_conns;  /* open at once; more are closed */
 	uint64_t cc_http_request_ms; /* a whole request must arrive by then */
 	/* collector.login: failed logins per login and per address */
@@ -44,6 +46,7 @@ struct collector_conf {
 	struct rules_conf cc_rules;
 	struct notify_conf cc_notify;
 	struct checklists_conf cc_checklists;
+	struct shifts_conf cc_shifts;
 };
 
 struct store;
@@ -64,6 +67,7 @@ struct collector {
 	struct rules_engine *c_rules;
 	struct alarms *c_alarms;
 	struct checklists *c_checklists;
+	struct shiftclock *c_shiftclock; /* duty/shiftclock.h */
 	struct event *c_rules_timer;
 	struct event *c_phase_timer;
 	struct notifier *c_notifier;

@@ -114,12 +114,14 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
                     size_t errlen)
 {
 	static const char *const top[] = {"collector", "calendar",   "rules",
-	                                  "notify",    "checklists", NULL};
+	                                  "notify",    "checklists", "shifts",
+	                                  "roster",    NULL};
 	static const char *const keys[] = {
 	    "listen",     "http",      "database",      "tls",
 	    "public_url", "retention", "agent_silence", "max_shelve",
 	    "chatter",    "state_dir", "allow_owner",   "http_max_connections",
-	    "http_request_timeout",    "login",         NULL};
+	    "http_request_timeout",    "login",         "handover_timeout",
+	    NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;
@@ -129,6 +131,7 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	c->cc_retention_ms = 30ULL * 86400 * 1000;
 	c->cc_agent_silence_ms = 10000;
 	c->cc_max_shelve_ms = 8ULL * 3600 * 1000;
+	c->cc_handover_timeout_ms = 15ULL * 60 * 1000;
 	c->cc_http_max_conns = 256;
 	c->cc_http_request_ms = 20000;
 	conf_login_defaults(c);
@@ -149,6 +152,8 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	checklists_configure(&c->cc_checklists, &yc,
 	                     yconf_get(&yc, root, "checklists"),
 	                     conf_phase_known, &c->cc_calendar);
+	shifts_configure(&c->cc_shifts, &yc, yconf_get(&yc, root, "shifts"),
+	                 yconf_get(&yc, root, "roster"));
 	m = yconf_get(&yc, root, "collector");
 	if (m == NULL) {
 		yconf_error(&yc, root, "collector: required key is missing");
@@ -181,6 +186,8 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 		            "collector.retention: must be at least 1d");
 	yconf_duration(&yc, m, "collector", "agent_silence", 0,
 	               &c->cc_agent_silence_ms);
+	yconf_duration(&yc, m, "collector", "handover_timeout", 0,
+	               &c->cc_handover_timeout_ms);
 	{
 		/* chatter: {count: 3, window: 60s} marks an alarm chattering */
 		static const char *const ckeys[] = {"count", "window", NULL};
@@ -284,5 +291,6 @@ collector_conf_free(struct collector_conf *c)
 	rules_conf_free(&c->cc_rules);
 	notify_conf_free(&c->cc_notify);
 	checklists_conf_free(&c->cc_checklists);
+	shifts_conf_free(&c->cc_shifts);
 	memset(c, 0, sizeof(*c));
 }

@@ -15,6 +15,7 @@ enum event_kind {
 	EVENT_ALARM_RAISED,   /* raised or changed severity; its row exists */
 	EVENT_ALARM_CLEARED,  /* its condition no longer holds */
 	EVENT_ALARM_RETURNED, /* back from shelving (by hand or by time) */
+	EVENT_SHIFT,          /* a shift began: em_text is its name */
 	EVENT_KINDS
 };
 

@@ -27,6 +27,7 @@
 #include "ingest/store.h"
 #include "duty/users.h"
 #include "duty/checklists.h"
+#include "duty/shiftclock.h"
 
 static void
 usage(void)
@@ -145,6 +146,54 @@ done:
 	PQfinish(db);
 }
 
+/* check-config, fourth part: the roster's logins must be users when the
+ * database is reachable. Refuses (returns -1) and says which. */
+static int
+collector_check_logins(const struct collector_conf *cc)
+{
+	const char *keys[] = {"dbname", "connect_timeout", NULL};
+	const char *vals[] = {cc->cc_database, "3", NULL};
+	const struct roster *ro = &cc->cc_shifts.sc_roster;
+	PGconn *db;
+	PGresult *r;
+	size_t i, j;
+	int rc = 0;
+
+	if (ro->ro_n == 0)
+		return 0;
+	db = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(db) != CONNECTION_OK) {
+		printf("roster: logins not checked against the users (the "
+		       "database is not reachable)\n");
+		PQfinish(db);
+		return 0;
+	}
+	for (i = 0; i < ro->ro_n; i++) {
+		const struct roster_entry *e = &ro->ro_entries[i];
+		for (j = 0; j <= e->re_n; j++) {
+			const char *login =
+			    j < e->re_n ? e->re_on_duty[j] : e->re_lead;
+			const char *p[1] = {login};
+			if (login == NULL)
+				continue;
+			r = PQexecParams(db,
+			                 "SELECT 1 FROM watchstand.users WHERE "
+			                 "login = $1",
+			                 1, NULL, p, NULL, NULL, 0);
+			if (PQresultStatus(r) == PGRES_TUPLES_OK &&
+			    PQntuples(r) == 0) {
+				printf("error: roster[%zu] (shift %s): unknown "
+				       "login '%s'\n",
+				       i, e->re_shift, login);
+				rc = -1;
+			}
+			PQclear(r);
+		}
+	}
+	PQfinish(db);
+	return rc;
+}
+
 /* calendar [--at "YYYY-MM-DD HH:MM"]: the phase then (or now). */
 static int
 collector_calendar(const struct calendar *cal, const char *at)
@@ -209,6 +258,7 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	c->c_phase = now;
+	shiftclock_tick(c->c_shiftclock, time(NULL));
 }
 
 static struct event *collector_expire_timer; /* alarms_expire, every 5 s */
@@ -549,6 +599,11 @@ collector_run(struct collector *c, const char *file)
 	    acklink_key_load(c->c_conf.cc_notify.nc_secret_file, c->c_ack_key,
 	                     &c->c_ack_keylen, err, sizeof(err)) == -1)
 		fatalx("notify.secret_file %s", err);
+	if (c->c_conf.cc_shifts.sc_n > 0)
+		c->c_shiftclock =
+		    shiftclock_new(c->c_store, c->c_events, &c->c_conf.cc_shifts,
+		                   &c->c_conf.cc_calendar, c->c_alarms,
+		                   c->c_conf.cc_handover_timeout_ms);
 	c->c_notifier = notifier_new(&(struct notifier_deps){
 	    .nd_base = c->c_base,
 	    .nd_store = c->c_store,
@@ -558,6 +613,8 @@ collector_run(struct collector *c, const char *file)
 	    .nd_public_url = c->c_conf.cc_public_url,
 	    .nd_ack_key = c->c_ack_key,
 	    .nd_ack_keylen = c->c_ack_keylen,
+	    .nd_roster = shiftclock_roster,
+	    .nd_roster_arg = c->c_shiftclock,
 	});
 	if (http_start(c) == -1)
 		fatalx("cannot serve HTTP on %s", c->c_conf.cc_http);
@@ -599,6 +656,8 @@ collector_run(struct collector *c, const char *file)
 	c->c_store = NULL;
 	checklists_free(c->c_checklists);
 	c->c_checklists = NULL;
+	shiftclock_free(c->c_shiftclock);
+	c->c_shiftclock = NULL;
 	rules_engine_free(c->c_rules);
 	SSL_CTX_free(c->c_ctx);
 	events_free(c->c_events);
@@ -700,7 +759,7 @@ main(int argc, char **argv)
 			    c.c_conf.cc_public_url);
 		collector_check_rules(&c.c_conf);
 		collector_check_actions(&c.c_conf);
-		rc = 0;
+		rc = collector_check_logins(&c.c_conf) == -1 ? 1 : 0;
 	} else if (strcmp(cmd, "useradd") == 0) {
 		if (login == NULL || role == NULL) {
 			fprintf(stderr,

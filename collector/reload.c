@@ -8,6 +8,7 @@
 #include "watchstand/xalloc.h"
 #include "collector.h"
 #include "reload.h"
+#include "duty/shiftclock.h"
 #include "duty/checklists.h"
 #include "alarm/alarm.h"
 #include "duty/shiftlog.h"
@@ -203,6 +204,8 @@ collector_reload(struct collector *c, const char *file, const char *actor,
 		    .nd_public_url = c->c_conf.cc_public_url,
 		    .nd_ack_key = c->c_ack_key,
 		    .nd_ack_keylen = c->c_ack_keylen,
+		    .nd_roster = shiftclock_roster,
+		    .nd_roster_arg = c->c_shiftclock,
 		});
 	phase = calendar_phase_at(&c->c_conf.cc_calendar, time(NULL));
 	if (c->c_phase != NULL && strcmp(c->c_phase, phase) != 0) {

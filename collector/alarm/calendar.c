@@ -426,3 +426,72 @@ calendar_same(const struct calendar *a, const struct calendar *b)
 			return 0;
 	return 1;
 }
+
+int
+calendar_parse_days(const char *s, uint8_t *mask)
+{
+	return cal_parse_days(s, mask);
+}
+
+int
+calendar_parse_hhmm(const char *s, int *minutes)
+{
+	return cal_parse_hhmm(s, minutes);
+}
+
+int
+calendar_parse_date(const char *s, int64_t *day)
+{
+	return cal_parse_date(s, day);
+}
+
+int
+calendar_weekday(int64_t day)
+{
+	return cal_weekday(day);
+}
+
+int
+calendar_local_minute(const struct calendar *cal, time_t t, int64_t *day,
+                      int *minute)
+{
+	int y, mo, d, h, mi, off;
+
+	if (cal_local(cal, t, &y, &mo, &d, &h, &mi, &off) == -1)
+		return -1;
+	*day = calendar_days(y, mo, d);
+	*minute = h * 60 + mi;
+	return 0;
+}
+
+/* Hinnant's civil_from_days. */
+void
+calendar_civil(int64_t z, int *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+int
+calendar_local_time(const struct calendar *cal, int64_t day, int minute,
+                    time_t *t)
+{
+	char buf[32];
+	int y, m, d;
+
+	day += minute / 1440;
+	minute %= 1440;
+	calendar_civil(day, &y, &m, &d);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d", y, m, d,
+	         minute / 60, minute % 60);
+	return calendar_local_parse(cal, buf, t);
+}

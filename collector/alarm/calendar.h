@@ -50,5 +50,19 @@ int calendar_has_phase(const struct calendar *cal, const char *name);
 int calendar_same(const struct calendar *a, const struct calendar *b);
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
 int64_t calendar_days(int y, int m, int d);
+/* The civil date of a day number. */
+void calendar_civil(int64_t day, int *y, int *m, int *d);
+/* 0 = Sunday ... 6 = Saturday */
+int calendar_weekday(int64_t day);
+/* "mon-fri", "sat,sun", "daily"; "HH:MM"; "YYYY-MM-DD": -1 if malformed. */
+int calendar_parse_days(const char *s, uint8_t *mask);
+int calendar_parse_hhmm(const char *s, int *minutes);
+int calendar_parse_date(const char *s, int64_t *day);
+/* t's local day number and minutes after local midnight. */
+int calendar_local_minute(const struct calendar *cal, time_t t, int64_t *day,
+                          int *minute);
+/* The instant of local day + minute (minute may exceed a day). */
+int calendar_local_time(const struct calendar *cal, int64_t day, int minute,
+                        time_t *t);
 
 #endif

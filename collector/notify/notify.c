@@ -218,6 +218,52 @@ recipients_resolve(json_t *users, char **to, json_t *out)
 	}
 }
 
+
+/* `on-duty` and `lead` become the current shift's logins (asked now, so
+ * a page near a boundary follows the roster at sending time); an empty
+ * roster falls back to role:lead and says so, never paging nobody. */
+static void
+recipients_expand(struct notifier *n, char **to, json_t *out)
+{
+	json_t *logins = json_array(), *v;
+	char **list, *lead_role[] = {"role:lead", NULL};
+	size_t i, k = 0, cap = 0;
+
+	for (list = to; list != NULL && *list != NULL; list++)
+		cap++;
+	list = xcalloc(cap + 1, sizeof(*list));
+	for (; to != NULL && *to != NULL; to++) {
+		int lead = strcmp(*to, "lead") == 0;
+		if (!lead && strcmp(*to, "on-duty") != 0) {
+			list[k++] = *to;
+			continue;
+		}
+		json_array_clear(logins);
+		if (n->n_d.nd_roster != NULL)
+			n->n_d.nd_roster(n->n_d.nd_roster_arg, lead, logins);
+		if (json_array_size(logins) == 0) {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+			         "notify: nobody is rostered for '%s' now; "
+			         "paging role:lead instead",
+			         *to);
+			log_warnx("%s", msg);
+			events_log(n->n_d.nd_events, "notify", "collector", msg);
+			recipients_resolve(n->n_users, lead_role, out);
+			continue;
+		}
+		json_array_foreach(logins, i, v)
+		{
+			char *one[] = {(char *)json_string_value(v), NULL};
+			if (one[0] != NULL)
+				recipients_resolve(n->n_users, one, out);
+		}
+	}
+	recipients_resolve(n->n_users, list, out);
+	free(list);
+	json_decref(logins);
+}
+
 /* ---- stage 4: messages ---- */
 
 static void message_send(struct message *m);
@@ -783,7 +829,7 @@ step_pages(struct notifier *n, const struct notify_route *rt, int k,
 		char **to = s->ns_to && *s->ns_to ? s->ns_to : ch->ch_to;
 		json_t *people = json_array(), *p, *targets;
 
-		recipients_resolve(n->n_users, to, people);
+		recipients_expand(n, to, people);
 		if (channel_is_room(ch, to)) {
 			json_t *phones = json_array();
 			json_array_foreach(people, i, p)

@@ -69,6 +69,11 @@ struct notifier_deps {
 	const char *nd_public_url;   /* the base of ack links */
 	const unsigned char *nd_ack_key;
 	size_t nd_ack_keylen;
+	/* The current shift's people (lead == 0) or its lead (lead == 1),
+	 * as logins appended to the JSON array out: `on-duty` and `lead`
+	 * in a route. NULL: nobody is rostered. Asked at sending time. */
+	void (*nd_roster)(void *arg, int lead, json_t *out);
+	void *nd_roster_arg;
 };
 
 /* NULL when no channel is configured. */

@@ -211,7 +211,8 @@ conf_severity(const char *s, enum sev_cmp *cmp, int *sev)
 	return -1;
 }
 
-/* A recipient: a login, role:NAME, +phone or a mail address. */
+/* A recipient: a login, role:NAME, on-duty, lead, +phone or a mail
+ * address. */
 static void
 conf_recipients(struct yconf *yc, yaml_node_t *node, const char *path)
 {
@@ -230,11 +231,8 @@ conf_recipients(struct yconf *yc, yaml_node_t *node, const char *path)
 
 		if (s == NULL)
 			continue;
-		if (strcmp(s, "on-duty") == 0)
-			yconf_error(yc, n,
-			            "%s.to: 'on-duty' needs the shift roster, "
-			            "which this version does not have yet",
-			            path);
+		if (strcmp(s, "on-duty") == 0 || strcmp(s, "lead") == 0)
+			continue; /* the current shift's people or its lead */
 		else if (strncmp(s, "role:", 5) == 0) {
 			for (i = 0; roles[i] != NULL; i++)
 				if (strcmp(s + 5, roles[i]) == 0)

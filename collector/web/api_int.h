@@ -141,6 +141,7 @@ void api_log_closed(struct evhttp_connection *evcon);
 void api_events(struct api_req *ar);
 void api_log_get(struct api_req *ar);
 void api_log_post(struct api_req *ar);
+void api_log_clear(struct api_req *ar);
 
 /* api_status.c */
 void api_status(struct api_req *ar);
@@ -167,5 +168,13 @@ void api_run_get(struct api_req *ar);
 void api_step_execute(struct api_req *ar);
 void api_step_confirm(struct api_req *ar);
 void api_step_skip(struct api_req *ar);
+
+/* api_shifts.c */
+void api_shift_current(struct api_req *ar);
+void api_shifts_get(struct api_req *ar);
+void api_shift_get(struct api_req *ar);
+void api_roster_put(struct api_req *ar);
+void api_handover(struct api_req *ar);
+void api_handover_accept(struct api_req *ar);
 
 #endif

@@ -2,6 +2,7 @@
  * The shift log: GET /log, POST /log (a note), and GET /events, the
  * Server-Sent Events stream of every shift log entry as it is written.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,12 @@
 #include <libpq-fe.h>
 
 #include "collector.h"
+#include "duty/shiftlog.h"
 #include "events.h"
 #include "watchstand/log.h"
 #include "watchstand/xalloc.h"
 #include "web/api_int.h"
+#include "web/routes.h"
 
 /* A client following /events (Server-Sent Events). */
 struct api_sub {
@@ -172,8 +175,9 @@ void
 api_log_post(struct api_req *ar)
 {
 	const char *text = NULL;
-	const char *params[2];
+	const char *params[3];
 	struct api_pending *p;
+	int carry = json_is_true(json_object_get(ar->ar_body, "carry"));
 
 	if (ar->ar_body == NULL ||
 	    json_unpack(ar->ar_body, "{s:s}", "text", &text) != 0 ||
@@ -185,8 +189,44 @@ api_log_post(struct api_req *ar)
 	snprintf(p->p_text, sizeof(p->p_text), "%s", text);
 	params[0] = ar->ar_user->s_login;
 	params[1] = text;
+	params[2] = carry ? "t" : "f";
+	/* carry: the note reappears in every handover until cleared */
 	api_send(p,
-	         "INSERT INTO watchstand.shift_log (kind, actor, "
-	         "text) VALUES ('note', $1, $2) RETURNING id",
+	         "WITH l AS (INSERT INTO watchstand.shift_log (kind, actor, "
+	         "text) VALUES ('note', $1, $2) RETURNING id), c AS (INSERT "
+	         "INTO watchstand.carry_items (log_id, text, by_user) SELECT "
+	         "id, $2, $1 FROM l WHERE $3::boolean) SELECT id FROM l",
+	         3, params);
+}
+
+static void
+api_clear_done(struct api_pending *p, PGresult *r)
+{
+	char text[128];
+
+	if (PQntuples(r) == 0) {
+		api_error(p->p_req, 404, "no carried item for this log entry");
+		return;
+	}
+	snprintf(text, sizeof(text), "carried item (log %s) cleared",
+	         PQgetvalue(r, 0, 0));
+	shiftlog_add(p->p_c->c_store, p->p_c->c_events, "note",
+	             p->p_user.s_login, text);
+	http_reply_json(p->p_req, 200, json_pack("{s:b}", "cleared", 1));
+}
+
+void
+api_log_clear(struct api_req *ar)
+{
+	char id[32];
+	const char *params[2] = {id, ar->ar_user->s_login};
+	struct api_pending *p =
+	    api_pending_new(ar->ar_c, ar->ar_req, ar->ar_user, api_clear_done);
+
+	snprintf(id, sizeof(id), "%" PRId64, (int64_t)ar->ar_caps->rc_id);
+	api_send(p,
+	         "UPDATE watchstand.carry_items SET cleared_by = $2, "
+	         "cleared_at = now() WHERE log_id = $1::bigint AND cleared_at "
+	         "IS NULL RETURNING log_id",
 	         2, params);
 }

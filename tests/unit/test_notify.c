@@ -234,8 +234,9 @@ test_bad_config(void **state)
 	(void)state;
 	/* An unknown channel in a step, a bad severity, an unknown phase, an
 	 * unknown placeholder, an SMS gateway without {{phone}}, a robot
-	 * without its secret, steps out of order, on-duty (no secret_file is
-	 * fine: the key then lives in collector.state_dir). */
+	 * without its secret, steps out of order; on-duty and lead are fine
+	 * (the shift roster), and so is no secret_file (the key then lives in
+	 * collector.state_dir). */
 	assert_int_equal(
 	    load("channels:\n"
 	         "  - {name: h, type: webhook, url: 'http://x/', body: "
@@ -247,9 +248,9 @@ test_bad_config(void **state)
 	         "  - match: {severity: '>= huge', phase: [lunch]}\n"
 	         "    escalation:\n"
 	         "      - {after: 5m, channels: [h, pager]}\n"
-	         "      - {after: 1m, channels: [h], to: [on-duty]}\n",
+	         "      - {after: 1m, channels: [h], to: [on-duty, lead]}\n",
 	         &nc),
-	    9);
+	    8);
 	notify_conf_free(&nc);
 }
 
