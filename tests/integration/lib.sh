@@ -134,3 +134,45 @@ it_has() {
 it_count() {
   ws_psql "select count(*) from watchstand.v_samples where host = '$1' and series = '$2'"
 }
+
+# it_veth_pair: a network namespace and a veth pair of the test's own, with
+# names from $$ (NS, HOST_IF in this namespace, PEER_IF in NS) on a private
+# /30 (HOST_IP, PEER_IP) that no route here covers; both are removed on
+# exit. Needs root.
+it_veth_pair() {
+  local n cand base last try
+  NS=wsns$$
+  HOST_IF=wsh$$
+  PEER_IF=wsp$$
+  # A private /30 for the pair, derived from $$, that no route here covers yet.
+  subnet=
+  for try in 0 1 2 3 4 5 6 7; do
+    n=$(($$ + try * 7919))
+    cand=10.$((200 + (n >> 14) % 50)).$(((n >> 6) & 255)).$(((n & 63) * 4))
+    base=${cand%.*}
+    last=${cand##*.}
+    if [ -z "$(ip -4 route show to match "$base.$((last + 1))" | grep -v '^default')" ] &&
+      ! ip -4 -o addr show | grep -q " $base\.\($last\|$((last + 1))\|$((last + 2))\|$((last + 3))\)/"; then
+      subnet=$cand
+      break
+    fi
+  done
+  [ -n "$subnet" ] || it_fail "no free private /30 for the veth pair"
+  HOST_IP=$base.$((last + 1))
+  PEER_IP=$base.$((last + 2))
+
+  # Deleted on exit, pass or fail (deleting one end removes the pair); each
+  # only once made here, so a name that was taken is never deleted.
+  ip netns add "$NS" || it_fail "cannot add network namespace $NS"
+  it_on_exit "ip netns delete $NS 2>/dev/null"
+  ip link add "$HOST_IF" type veth peer name "$PEER_IF" netns "$NS" ||
+    it_fail "cannot add veth pair $HOST_IF/$PEER_IF"
+  it_on_exit "ip link delete $HOST_IF 2>/dev/null"
+  # No IPv6 link-local address: no router solicitations on an idle line.
+  ip link set dev "$HOST_IF" addrgenmode none
+  ip -n "$NS" link set dev "$PEER_IF" addrgenmode none
+  ip addr add "$HOST_IP/30" dev "$HOST_IF"
+  ip -n "$NS" addr add "$PEER_IP/30" dev "$PEER_IF"
+  ip link set dev "$HOST_IF" up
+  ip -n "$NS" link set dev "$PEER_IF" up
+}
