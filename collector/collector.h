@@ -37,6 +37,7 @@ struct collector_conf {
 	uint64_t cc_agent_silence_ms;
 	uint64_t cc_max_shelve_ms;
 	uint64_t cc_handover_timeout_ms; /* unaccepted handover: an alarm */
+	uint64_t cc_ack_target_ms[SEV_N]; /* 0: no target for the severity */
 	uint64_t cc_http_max_conns;  /* open at once; more are closed */
 	uint64_t cc_http_request_ms; /* a whole request must arrive by then */
 	/* collector.login: failed logins per login and per address */

@@ -27,6 +27,7 @@
 #include "ingest/store.h"
 #include "duty/users.h"
 #include "duty/checklists.h"
+#include "duty/dayreport.h"
 #include "duty/shiftclock.h"
 
 static void
@@ -569,6 +570,7 @@ collector_run(struct collector *c, const char *file)
 	}
 	c->c_store = store_new(c->c_base, &c->c_stats, c->c_conf.cc_database,
 	                       c->c_conf.cc_retention_ms);
+	kpi_targets_store(c->c_store, c->c_conf.cc_ack_target_ms);
 	c->c_rules = rules_engine_new(&c->c_conf.cc_rules);
 	c->c_alarms = alarms_new(c->c_store, c->c_events, c->c_rules);
 	if ((c->c_ingest = ingest_new(&(struct ingest_deps){
