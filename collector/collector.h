@@ -75,6 +75,7 @@ struct collector {
 	struct events *c_events; /* the bus: log entries, alarm transitions */
 	const char *c_file;      /* the config file, read again on reload */
 	const char *c_database_arg; /* --database: kept over a reload */
+	char *c_console_dir; /* --console: served instead of the built-in */
 	/* collector_reload (reload.h), set by main: web/ calls it without
 	 * including the top level. */
 	int (*c_reload)(struct collector *c, const char *file,

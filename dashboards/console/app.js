@@ -1,0 +1,2 @@
+// Placeholder: the console replaces this file.
+document.getElementById("status").textContent = "watchstand console";
