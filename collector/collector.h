@@ -71,7 +71,9 @@ struct collector {
 	struct shiftclock *c_shiftclock; /* duty/shiftclock.h */
 	struct event *c_rules_timer;
 	struct event *c_phase_timer;
-	struct notifier *c_notifier;
+	struct notifier *c_notifier; /* made when this collector first leads */
+	struct lead *c_lead;         /* lead.h: leader or follower */
+	char c_holder[320];          /* host/pid: who leads, in the database */
 	struct events *c_events; /* the bus: log entries, alarm transitions */
 	const char *c_file;      /* the config file, read again on reload */
 	const char *c_database_arg; /* --database: kept over a reload */

@@ -19,6 +19,7 @@
 #include "watchstand/xalloc.h"
 #include "collector.h"
 #include "events.h"
+#include "lead.h"
 #include "reload.h"
 #include "alarm/alarm.h"
 #include "web/api.h"
@@ -246,6 +247,11 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	collector_role_check_async(c);
+	if (!lead_leading(c->c_lead)) {
+		/* The leader logs phases and runs what they start. */
+		c->c_phase = now;
+		return;
+	}
 	if (c->c_phase == NULL || strcmp(c->c_phase, now) != 0) {
 		char text[128];
 		snprintf(text, sizeof(text), "phase %s%s%s",
@@ -288,9 +294,12 @@ collector_expire_next(void)
 static void
 collector_expire_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct collector *c = arg;
+
 	(void)fd;
 	(void)what;
-	alarms_expire(arg);
+	if (lead_leading(c->c_lead))
+		alarms_expire(c->c_alarms);
 	collector_expire_next();
 }
 
@@ -303,6 +312,8 @@ collector_rules_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (!lead_leading(c->c_lead))
+		return;
 	evutil_gettimeofday(&tv, NULL);
 	rules_engine_tick(c->c_rules,
 	                  (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000,
@@ -496,20 +507,16 @@ collector_db_stop(struct collector *c)
 	PQfinish(db);
 }
 
-/* A committed batch: its samples through the rules, its key events
- * (matched log lines, plugin summaries) into the shift log, where the
- * desk reads what happened. */
+/* A committed batch's samples through the leader's rules and runs, from
+ * this collector's agents or from the follower's (lead.h's feed). */
 static void
-collector_on_batch(void *arg, const char *host, const char *role,
-                   const uint8_t *payload, size_t len)
+collector_rules_batch(struct collector *c, const char *host, const char *role,
+                      const uint8_t *payload, size_t len)
 {
-	struct collector *c = arg;
 	struct proto_batch b;
 	struct proto_sample s;
-	struct proto_event e;
 	struct timeval tv;
 	const char *why;
-	char text[PROTO_EVENT_MAX + PROTO_NAME_MAX + 8];
 	int64_t now_ms;
 
 	evutil_gettimeofday(&tv, NULL);
@@ -520,9 +527,69 @@ collector_on_batch(void *arg, const char *host, const char *role,
 		rules_engine_sample(c->c_rules, host, role, s.s_series,
 		                    s.s_series_len, s.s_value, now_ms,
 		                    c->c_phase, alarms_outcome, c->c_alarms);
-		checklists_sample(c->c_checklists, host, s.s_series,
-		                  s.s_series_len, s.s_value, now_ms);
+		if (c->c_checklists != NULL)
+			checklists_sample(c->c_checklists, host, s.s_series,
+			                  s.s_series_len, s.s_value, now_ms);
 	}
+}
+
+/* A follower hands its committed batches to the leader through the
+ * database: a row and a NOTIFY the leader's lead connection hears. */
+static void
+collector_feed_batch(struct collector *c, const char *host, const char *role,
+                     const uint8_t *payload, size_t len)
+{
+	static const char hexdig[] = "0123456789abcdef";
+	char *hex = xmalloc(2 * len + 3);
+	const char *params[4] = {c->c_holder, host, role, hex};
+	size_t i;
+
+	hex[0] = '\\';
+	hex[1] = 'x';
+	for (i = 0; i < len; i++) {
+		hex[2 + 2 * i] = hexdig[payload[i] >> 4];
+		hex[3 + 2 * i] = hexdig[payload[i] & 15];
+	}
+	hex[2 + 2 * len] = '\0';
+	store_sql(c->c_store,
+	          "WITH b AS (INSERT INTO watchstand.batch_feed (collector, "
+	          "host, role, payload) VALUES ($1, $2, $3, $4::bytea) "
+	          "RETURNING id) SELECT pg_notify('watchstand_batch', id::text) "
+	          "FROM b",
+	          4, params);
+	free(hex);
+}
+
+/* A batch from the follower, read by the leader. */
+static void
+collector_on_fed_batch(void *arg, const char *host, const char *role,
+                       const uint8_t *payload, size_t len)
+{
+	struct collector *c = arg;
+
+	ingest_note_batch(c->c_ingest, host, role, 0);
+	collector_rules_batch(c, host, role, payload, len);
+}
+
+/* A committed batch: its samples through the rules (the leader's, here
+ * or through the feed), its key events (matched log lines, plugin
+ * summaries) into the shift log, where the desk reads what happened. */
+static void
+collector_on_batch(void *arg, const char *host, const char *role,
+                   const uint8_t *payload, size_t len)
+{
+	struct collector *c = arg;
+	struct proto_batch b;
+	struct proto_event e;
+	const char *why;
+	char text[PROTO_EVENT_MAX + PROTO_NAME_MAX + 8];
+
+	if (lead_leading(c->c_lead))
+		collector_rules_batch(c, host, role, payload, len);
+	else
+		collector_feed_batch(c, host, role, payload, len);
+	if (proto_batch_open(&b, payload, len, &why) == -1)
+		return;
 	while (proto_batch_next_event(&b, &e, &why) == 1) {
 		snprintf(text, sizeof(text), "%.*s: %.*s", (int)e.e_probe_len,
 		         e.e_probe, (int)e.e_text_len, e.e_text);
@@ -535,8 +602,11 @@ collector_on_silent(void *arg, const char *host, int silent, const char *why)
 {
 	struct collector *c = arg;
 
+	if (!lead_leading(c->c_lead))
+		return; /* the leader judges silence */
 	alarms_host_silent(c->c_alarms, host, silent, why);
-	checklists_host_silent(c->c_checklists, host, silent);
+	if (c->c_checklists != NULL)
+		checklists_host_silent(c->c_checklists, host, silent);
 }
 
 /* An action result for a request sent before a restart. */
@@ -545,7 +615,115 @@ collector_on_action_result(void *arg, const struct action_result *r)
 {
 	struct collector *c = arg;
 
-	checklists_action_late(c->c_checklists, r);
+	if (c->c_checklists != NULL)
+		checklists_action_late(c->c_checklists, r);
+}
+
+/* Checklist engines of earlier leaderships: stopped, freed after the
+ * store (its callbacks may still reach their runs). */
+static struct checklists **collector_retired;
+static size_t collector_nretired;
+
+/* Agents alive when the leadership changed hands (agents.last_seen within
+ * agent_silence): their silence is judged here from now on. */
+static void
+collector_seed_agents(void *arg, PGresult *r)
+{
+	struct collector *c = arg;
+	int i;
+
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK ||
+	    !lead_leading(c->c_lead))
+		return;
+	for (i = 0; i < PQntuples(r); i++)
+		ingest_note_batch(c->c_ingest, PQgetvalue(r, i, 0),
+		                  PQgetvalue(r, i, 1), atof(PQgetvalue(r, i, 2)));
+}
+
+static void
+collector_lead_start(struct collector *c, int64_t epoch)
+{
+	char ms[32];
+	const char *params[1] = {ms};
+
+	store_set_epoch(c->c_store, epoch);
+	rules_engine_forget(c->c_rules);
+	alarms_forget(c->c_alarms);
+	snprintf(ms, sizeof(ms), "%llu",
+	         (unsigned long long)c->c_conf.cc_agent_silence_ms);
+	store_query(c->c_store,
+	            "SELECT name, role, extract(epoch FROM now() - "
+	            "last_seen)::float8 FROM watchstand.agents WHERE last_seen "
+	            "> now() - $1::bigint * interval '1 millisecond'",
+	            1, params, collector_seed_agents, c);
+	c->c_checklists = checklists_new(&(struct checklists_deps){
+	    .cd_base = c->c_base,
+	    .cd_store = c->c_store,
+	    .cd_events = c->c_events,
+	    .cd_ingest = c->c_ingest,
+	    .cd_alarms = c->c_alarms,
+	    .cd_conf = &c->c_conf.cc_checklists,
+	    .cd_cal = &c->c_conf.cc_calendar,
+	    .cd_phase = &c->c_phase,
+	});
+	if (c->c_notifier != NULL)
+		notifier_takeover(c->c_notifier);
+	else
+		c->c_notifier = notifier_new(&(struct notifier_deps){
+		    .nd_base = c->c_base,
+		    .nd_store = c->c_store,
+		    .nd_events = c->c_events,
+		    .nd_conf = &c->c_conf.cc_notify,
+		    .nd_phase = &c->c_phase,
+		    .nd_public_url = c->c_conf.cc_public_url,
+		    .nd_ack_key = c->c_ack_key,
+		    .nd_ack_keylen = c->c_ack_keylen,
+		    .nd_roster = shiftclock_roster,
+		    .nd_roster_arg = c->c_shiftclock,
+		    .nd_may_act = lead_may_act,
+		    .nd_may_act_arg = c->c_lead,
+		});
+	/* The phase is logged afresh by the new leader. */
+	c->c_phase = NULL;
+	collector_phase_cb(-1, 0, c);
+}
+
+static void
+collector_lead_stop(struct collector *c)
+{
+	rules_engine_forget(c->c_rules);
+	alarms_forget(c->c_alarms);
+	if (c->c_checklists != NULL) {
+		checklists_stop(c->c_checklists);
+		collector_retired =
+		    xrealloc(collector_retired, (collector_nretired + 1) *
+		                                    sizeof(*collector_retired));
+		collector_retired[collector_nretired++] = c->c_checklists;
+		c->c_checklists = NULL;
+	}
+	/* The notifier stays, held back by collector_may_page: what it has
+	 * in hand is in the tables for the next leader. */
+}
+
+/* Leadership changed hands (lead.h): what only the leader does starts or
+ * stops, and the shift log says why. */
+static void
+collector_lead_changed(void *arg, int leading, int64_t epoch,
+                       const char *reason)
+{
+	struct collector *c = arg;
+	char text[600];
+
+	if (leading) {
+		collector_lead_start(c, epoch);
+		snprintf(text, sizeof(text), "TAKEOVER: %s", reason);
+	} else {
+		collector_lead_stop(c);
+		snprintf(text, sizeof(text),
+		         "STEP DOWN: %s stops leading epoch %lld: %s",
+		         c->c_holder, (long long)epoch, reason);
+	}
+	shiftlog_add(c->c_store, c->c_events, "lead", "collector", text);
 }
 
 static int
@@ -588,16 +766,6 @@ collector_run(struct collector *c, const char *file)
 	                      collector_on_action_result},
 	     })) == NULL)
 		fatalx("cannot listen for agents on %s", c->c_conf.cc_listen);
-	c->c_checklists = checklists_new(&(struct checklists_deps){
-	    .cd_base = c->c_base,
-	    .cd_store = c->c_store,
-	    .cd_events = c->c_events,
-	    .cd_ingest = c->c_ingest,
-	    .cd_alarms = c->c_alarms,
-	    .cd_conf = &c->c_conf.cc_checklists,
-	    .cd_cal = &c->c_conf.cc_calendar,
-	    .cd_phase = &c->c_phase,
-	});
 	collector_anchor =
 	    shiftlog_anchor_new(c->c_base, c->c_store, c->c_conf.cc_state_dir);
 	if (c->c_conf.cc_notify.nc_secret_file != NULL &&
@@ -609,17 +777,22 @@ collector_run(struct collector *c, const char *file)
 		    shiftclock_new(c->c_store, c->c_events, &c->c_conf.cc_shifts,
 		                   &c->c_conf.cc_calendar, c->c_alarms,
 		                   c->c_conf.cc_handover_timeout_ms);
-	c->c_notifier = notifier_new(&(struct notifier_deps){
-	    .nd_base = c->c_base,
-	    .nd_store = c->c_store,
-	    .nd_events = c->c_events,
-	    .nd_conf = &c->c_conf.cc_notify,
-	    .nd_phase = &c->c_phase,
-	    .nd_public_url = c->c_conf.cc_public_url,
-	    .nd_ack_key = c->c_ack_key,
-	    .nd_ack_keylen = c->c_ack_keylen,
-	    .nd_roster = shiftclock_roster,
-	    .nd_roster_arg = c->c_shiftclock,
+	{
+		char host[256];
+		if (gethostname(host, sizeof(host)) == -1)
+			snprintf(host, sizeof(host), "collector");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(c->c_holder, sizeof(c->c_holder), "%s/%ld", host,
+		         (long)getpid());
+	}
+	c->c_lead = lead_new(&(struct lead_deps){
+	    .ld_base = c->c_base,
+	    .ld_conninfo = c->c_conf.cc_database,
+	    .ld_holder = c->c_holder,
+	    .ld_url = c->c_conf.cc_public_url,
+	    .ld_changed = collector_lead_changed,
+	    .ld_batch = collector_on_fed_batch,
+	    .ld_arg = c,
 	});
 	if (http_start(c) == -1)
 		fatalx("cannot serve HTTP on %s", c->c_conf.cc_http);
@@ -634,7 +807,7 @@ collector_run(struct collector *c, const char *file)
 	    event_new(c->c_base, -1, EV_PERSIST, collector_rules_cb, c);
 	event_add(c->c_rules_timer, &(struct timeval){0, 250000});
 	collector_expire_timer =
-	    event_new(c->c_base, -1, 0, collector_expire_cb, c->c_alarms);
+	    event_new(c->c_base, -1, 0, collector_expire_cb, c);
 	collector_expire_next();
 	c->c_file = file;
 	c->c_reload = collector_reload;
@@ -650,6 +823,8 @@ collector_run(struct collector *c, const char *file)
 		event_free(sigs[i]);
 	checklists_stop(c->c_checklists);
 	http_stop(c);
+	lead_free(c->c_lead);
+	c->c_lead = NULL;
 	notifier_free(c->c_notifier);
 	c->c_notifier = NULL;
 	event_free(c->c_phase_timer);
@@ -664,6 +839,10 @@ collector_run(struct collector *c, const char *file)
 	c->c_store = NULL;
 	checklists_free(c->c_checklists);
 	c->c_checklists = NULL;
+	while (collector_nretired > 0)
+		checklists_free(collector_retired[--collector_nretired]);
+	free(collector_retired);
+	collector_retired = NULL;
 	shiftclock_free(c->c_shiftclock);
 	c->c_shiftclock = NULL;
 	rules_engine_free(c->c_rules);

@@ -7,6 +7,7 @@
 #include "watchstand/log.h"
 #include "watchstand/xalloc.h"
 #include "collector.h"
+#include "lead.h"
 #include "reload.h"
 #include "duty/dayreport.h"
 #include "duty/shiftclock.h"
@@ -195,7 +196,7 @@ collector_reload(struct collector *c, const char *file, const char *actor,
 	if (c->c_notifier != NULL)
 		notifier_reconfigure(c->c_notifier, &c->c_conf.cc_notify,
 		                     c->c_conf.cc_public_url);
-	else
+	else if (lead_leading(c->c_lead))
 		c->c_notifier = notifier_new(&(struct notifier_deps){
 		    .nd_base = c->c_base,
 		    .nd_store = c->c_store,
@@ -207,9 +208,12 @@ collector_reload(struct collector *c, const char *file, const char *actor,
 		    .nd_ack_keylen = c->c_ack_keylen,
 		    .nd_roster = shiftclock_roster,
 		    .nd_roster_arg = c->c_shiftclock,
+		    .nd_may_act = lead_may_act,
+		    .nd_may_act_arg = c->c_lead,
 		});
 	phase = calendar_phase_at(&c->c_conf.cc_calendar, time(NULL));
-	if (c->c_phase != NULL && strcmp(c->c_phase, phase) != 0) {
+	if (c->c_phase != NULL && strcmp(c->c_phase, phase) != 0 &&
+	    lead_leading(c->c_lead)) {
 		snprintf(text, sizeof(text),
 		         "phase %s -> %s (calendar reloaded)", c->c_phase,
 		         phase);

@@ -230,6 +230,24 @@ alarms_free(struct alarms *a)
 	free(a);
 }
 
+void
+alarms_forget(struct alarms *a)
+{
+	struct open_alarm *oa, *tmp;
+	struct silent_host *sh, *stmp;
+
+	HASH_ITER(hh, a->a_open, oa, tmp)
+	{
+		HASH_DEL(a->a_open, oa);
+		free(oa);
+	}
+	HASH_ITER(hh, a->a_silent, sh, stmp)
+	{
+		HASH_DEL(a->a_silent, sh);
+		free(sh);
+	}
+}
+
 int
 alarms_open(struct alarms *a)
 {
@@ -349,7 +367,9 @@ alarm_write(struct alarms *a, const char *sql, const char *rule,
 }
 
 /* RAISE: a new alarm, or the open one (cleared, not yet acknowledged)
- * coming back: ISA-18.2 keeps it the same alarm. */
+ * coming back: ISA-18.2 keeps it the same alarm. An open alarm that
+ * still holds as it is (a new leader's fresh rules, a restart) is
+ * adopted: no row comes back, so nothing is logged or paged again. */
 static const char alarm_raise_sql[] =
     "WITH a AS (INSERT INTO watchstand.alarms (rule, host, series, "
     "severity, state, value, suppressed, chattering, description, runbook) "
@@ -363,7 +383,11 @@ static const char alarm_raise_sql[] =
     "watchstand.alarms.state ELSE EXCLUDED.state END, value = "
     "EXCLUDED.value, "
     "suppressed = EXCLUDED.suppressed, chattering = EXCLUDED.chattering, "
-    "cleared_at = NULL, updated_at = now() RETURNING id, state), "
+    "cleared_at = NULL, updated_at = now() WHERE NOT "
+    "(watchstand.alarms.cleared_at IS NULL AND watchstand.alarms.severity "
+    "= EXCLUDED.severity AND watchstand.alarms.suppressed = "
+    "EXCLUDED.suppressed AND watchstand.alarms.chattering = "
+    "EXCLUDED.chattering) RETURNING id, state), "
     "l AS (INSERT INTO watchstand.shift_log (kind, actor, text) SELECT "
     "'alarm', 'system', $11 || ' [alarm ' || id || ']' FROM a) "
     "SELECT id, state, (SELECT role FROM watchstand.agents WHERE name = "

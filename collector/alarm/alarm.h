@@ -45,6 +45,9 @@ void alarms_clear_external(struct alarms *a, const char *rule, const char *host,
 void alarms_host_silent(struct alarms *a, const char *host, int silent,
                         const char *why);
 int alarms_open(struct alarms *a);
+/* Forgets what is in memory (leadership changed hands, lead.h): the rows
+ * stay, and a new leader's rules adopt those that still hold. */
+void alarms_forget(struct alarms *a);
 /* Ends shelving and out of service whose time is over (every few
  * seconds is soon enough). */
 void alarms_expire(struct alarms *a);

@@ -721,6 +721,19 @@ rules_engine_tick(struct rules_engine *re, int64_t now_ms, const char *phase,
 }
 
 void
+rules_engine_forget(struct rules_engine *re)
+{
+	struct rules_series *s, *tmp;
+
+	HASH_ITER(hh, re->re_map, s, tmp)
+	{
+		HASH_DEL(re->re_map, s);
+		free(s->rs_insts);
+		free(s);
+	}
+}
+
+void
 rules_engine_forget_host(struct rules_engine *re, const char *host)
 {
 	struct rules_series *s, *tmp;

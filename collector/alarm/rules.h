@@ -127,6 +127,8 @@ void rules_engine_sample(struct rules_engine *re, const char *host,
 void rules_engine_tick(struct rules_engine *re, int64_t now_ms,
                        const char *phase, rules_fn fn, void *arg);
 size_t rules_engine_series(struct rules_engine *re);
+/* Forgets the state of every series (a new leader starts afresh). */
+void rules_engine_forget(struct rules_engine *re);
 /* Forgets the state of every series of host (it is evaluated afresh). */
 void rules_engine_forget_host(struct rules_engine *re, const char *host);
 

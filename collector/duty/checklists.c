@@ -1034,9 +1034,15 @@ checklists_open(struct checklists *e, const char *name, int drill,
                 const char *who, checklists_open_fn cb, void *arg, char *err,
                 size_t errlen)
 {
-	const struct checklist *cl = checklist_find(e->e_d.cd_conf, name);
+	const struct checklist *cl;
 
-	if (cl == NULL) {
+	if (e == NULL) {
+		snprintf(err, errlen, "this collector does not lead: runs "
+		                      "are opened on the leader (GET "
+		                      "/api/v1/status names it)");
+		return 503;
+	}
+	if ((cl = checklist_find(e->e_d.cd_conf, name)) == NULL) {
 		snprintf(err, errlen, "no checklist %s", name);
 		return 404;
 	}
@@ -1144,12 +1150,18 @@ checklists_step(struct checklists *e, int64_t run_id, const char *step,
                 enum checklists_op op, const char *who, enum user_role role,
                 const char *reason, char *err, size_t errlen)
 {
-	struct erun *er = run_by_id(e, run_id);
+	struct erun *er;
 	struct run_verdict v;
 	int64_t now = now_ms();
 	int i, rc;
 
-	if (er == NULL) {
+	if (e == NULL) {
+		snprintf(err, errlen, "this collector does not lead: runs "
+		                      "are worked on the leader (GET "
+		                      "/api/v1/status names it)");
+		return 503;
+	}
+	if ((er = run_by_id(e, run_id)) == NULL) {
 		snprintf(err, errlen, "run %" PRId64 " is not open", run_id);
 		return 404;
 	}

@@ -955,6 +955,26 @@ ingest_metrics(struct ingest *in, struct evbuffer *out)
 }
 
 void
+ingest_note_batch(struct ingest *in, const char *host, const char *role,
+                  double age_s)
+{
+	struct agent_info *ai = ingest_agent_info(in, host);
+	double at = clock_mono_s() - age_s;
+
+	if (ai->ai_role[0] == '\0')
+		snprintf(ai->ai_role, sizeof(ai->ai_role), "%s", role);
+	if (at <= ai->ai_last_batch)
+		return;
+	ai->ai_last_batch = at;
+	if (ai->ai_silent && age_s * 1000 < in->i_silence_ms) {
+		ai->ai_silent = 0;
+		if (in->i_hooks.ih_silent != NULL)
+			in->i_hooks.ih_silent(in->i_hooks.ih_arg, host, 0,
+			                      NULL);
+	}
+}
+
+void
 ingest_set_silence(struct ingest *in, uint64_t ms)
 {
 	in->i_silence_ms = ms;

@@ -62,6 +62,11 @@ struct ingest_deps {
 
 struct ingest *ingest_new(const struct ingest_deps *d);
 void ingest_free(struct ingest *in);
+/* host sent a batch age_s ago through another collector (the follower's
+ * feed, or agents.last_seen when this collector takes the lead): its
+ * silence is judged from the newest batch, whichever collector had it. */
+void ingest_note_batch(struct ingest *in, const char *host, const char *role,
+                       double age_s);
 /* A reload: collector.agent_silence from now on. */
 void ingest_set_silence(struct ingest *in, uint64_t ms);
 /* Appends the per-agent metrics in Prometheus text format. */

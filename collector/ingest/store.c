@@ -117,6 +117,9 @@ struct store {
 	PGresult *s_lock_result;
 	char *s_txn_agents; /* {id,...} of the agents in this transaction */
 	char *s_txn_days; /* {day,...} (days since 1970) needing a partition */
+	/* watchstand.epoch on every connection: the leader epoch the
+	 * database fences this collector's leader-only writes by (lead.h). */
+	char s_epoch[24];
 };
 
 static void store_next(struct store *st);
@@ -379,8 +382,12 @@ store_connect_poll(struct store *st)
 	store_watch(st, EV_READ | EV_PERSIST);
 	/* First make sure the schema is what this collector expects. */
 	st->s_step = STEP_CHECK;
-	if (!PQsendQuery(st->s_db, "SELECT coalesce(max(version), 0) FROM "
-	                           "watchstand.schema_migrations")) {
+	if (!PQsendQueryParams(st->s_db,
+	                       "SELECT coalesce(max(version), 0), "
+	                       "set_config('watchstand.epoch', $1, false) FROM "
+	                       "watchstand.schema_migrations",
+	                       1, NULL, (const char *const[]){st->s_epoch},
+	                       NULL, NULL, 0)) {
 		store_disconnect(st, PQerrorMessage(st->s_db));
 		return;
 	}
@@ -1197,6 +1204,7 @@ store_new(struct event_base *base, struct collector_stats *stats,
 	st->s_stats = stats;
 	st->s_base = base;
 	st->s_conninfo = xstrdup(conninfo);
+	snprintf(st->s_epoch, sizeof(st->s_epoch), "0");
 	st->s_retention_ms = retention_ms;
 	st->s_retry = evtimer_new(st->s_base, store_retry_cb, st);
 	st->s_maint = event_new(st->s_base, -1, EV_PERSIST, store_maint_cb, st);
@@ -1294,6 +1302,16 @@ store_query(struct store *st, const char *sql, int nparams,
             const char *const *params, store_query_fn cb, void *arg)
 {
 	store_query_by(st, sql, nparams, params, cb, arg, 0);
+}
+
+void
+store_set_epoch(struct store *st, int64_t epoch)
+{
+	const char *params[1] = {st->s_epoch};
+
+	snprintf(st->s_epoch, sizeof(st->s_epoch), "%" PRId64, epoch);
+	store_sql(st, "SELECT set_config('watchstand.epoch', $1, false)", 1,
+	          params);
 }
 
 int

@@ -65,6 +65,11 @@ void store_query(struct store *st, const char *sql, int nparams,
 int store_query_by(struct store *st, const char *sql, int nparams,
                    const char *const *params, store_query_fn cb, void *arg,
                    int deadline_ms);
+/* The leader epoch this collector leads (or last led) in, 0 if never:
+ * set on this and every later connection, in order with the statements
+ * queued before and after. The database refuses leader-only writes from
+ * an epoch older than the newest (docs/ha.md). */
+void store_set_epoch(struct store *st, int64_t epoch);
 /* 1 when the connection is up and the schema checked. */
 int store_up(const struct store *st);
 /* A PostgreSQL array literal of v, "{1,-2,3}" (malloc'd): values go to

@@ -90,6 +90,15 @@ struct notifier {
 	uint64_t n_sent, n_failed, n_retried;
 };
 
+/* Only the leader pages (lead.h): anything else is left in the tables
+ * for the leader, and read back by this notifier if it leads again. */
+static int
+notifier_may_act(const struct notifier *n)
+{
+	return n->n_d.nd_may_act == NULL ||
+	       n->n_d.nd_may_act(n->n_d.nd_may_act_arg);
+}
+
 static int64_t
 now_ms(void)
 {
@@ -481,6 +490,12 @@ message_send(struct message *m)
 {
 	char id[32];
 
+	if (!notifier_may_act(m->m_n)) {
+		log_info("notify: message %lld left to the leader",
+		         (long long)m->m_id);
+		message_free(m);
+		return;
+	}
 	m->m_attempts++;
 	snprintf(id, sizeof(id), "ws-%lld-%d", (long long)m->m_id,
 	         m->m_attempts);
@@ -986,7 +1001,8 @@ step_job_cb(evutil_socket_t fd, short what, void *arg)
 			*jp = j->sj_next;
 			break;
 		}
-	step_fire(n, j->sj_alarm, j->sj_route, j->sj_step);
+	if (notifier_may_act(n))
+		step_fire(n, j->sj_alarm, j->sj_route, j->sj_step);
 	event_free(j->sj_timer);
 	free(j->sj_route);
 	free(j);
@@ -1288,7 +1304,8 @@ notifier_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	notifier_resume(arg, "30 seconds");
+	if (notifier_may_act(arg))
+		notifier_resume(arg, "30 seconds");
 }
 
 /* What the alarms say on the bus, routed (raised), told to whoever was
@@ -1350,6 +1367,13 @@ notifier_new(const struct notifier_deps *d)
 	                     EVENT_MASK(EVENT_ALARM_RETURNED),
 	                 notify_on_alarm, n);
 	return n;
+}
+
+void
+notifier_takeover(struct notifier *n)
+{
+	if (n != NULL)
+		notifier_resume(n, "0");
 }
 
 void

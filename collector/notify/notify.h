@@ -74,11 +74,18 @@ struct notifier_deps {
 	 * in a route. NULL: nobody is rostered. Asked at sending time. */
 	void (*nd_roster)(void *arg, int lead, json_t *out);
 	void *nd_roster_arg;
+	/* 1 when this collector may page now (it leads, lead.h); NULL:
+	 * always. Asked before each step and each message is sent. */
+	int (*nd_may_act)(void *arg);
+	void *nd_may_act_arg;
 };
 
 /* NULL when no channel is configured. */
 struct notifier *notifier_new(const struct notifier_deps *d);
 void notifier_free(struct notifier *n);
+/* This collector now leads: waiting steps, unsent pages and pending
+ * messages are read back, those already in hand skipped. */
+void notifier_takeover(struct notifier *n);
 /* A config reload: routes, channels and settings from nc from now on;
  * waiting steps, messages and held pages carry on where they still can.
  * The old conf may be freed after this returns. */

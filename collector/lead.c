@@ -1,0 +1,455 @@
+/* Leadership on a dedicated, non-blocking libpq connection (lead.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "watchstand/clock.h"
+#include "watchstand/log.h"
+#include "watchstand/xalloc.h"
+#include "lead.h"
+
+#define LEAD_TICK_S 1
+/* Without a renewed heartbeat for this long the leader steps down; the
+ * server frees the lock only after idle_session_timeout (4 s, set by
+ * watchstand.lead_try), so two leaders never overlap. */
+#define LEAD_LEASE_S 2.5
+#define LEAD_CONNECT_S 5
+#define LEAD_FEED_ROWS 500
+
+enum lead_state { LS_DOWN, LS_CONNECTING, LS_READY };
+enum lead_query { LQ_NONE, LQ_LISTEN, LQ_TRY, LQ_RENEW, LQ_FEED };
+
+struct lead {
+	struct lead_deps l_d;
+	char *l_conninfo;
+	char *l_holder;
+	char *l_url;
+	PGconn *l_db;
+	struct event *l_ev; /* the connection's socket */
+	short l_ev_what;
+	struct event *l_timer;
+	enum lead_state l_state;
+	enum lead_query l_query; /* in flight */
+	double l_sent;           /* when it was sent (or the connect began) */
+	int l_leading;
+	int64_t l_epoch;
+	double l_renewed; /* the last heartbeat that came back */
+	time_t l_since;
+	int l_tick_due;   /* the tick found the connection busy */
+	int l_feed_due;   /* a NOTIFY came: batches to read */
+	int64_t l_feed_id; /* the newest batch read */
+	char l_complaint[512]; /* so one fault is logged once */
+};
+
+static void lead_io_cb(evutil_socket_t fd, short what, void *arg);
+
+static void
+lead_complain(struct lead *l, const char *what, const char *why)
+{
+	char msg[sizeof(l->l_complaint)];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, why);
+	msg[strcspn(msg, "\n")] = '\0';
+	if (strcmp(msg, l->l_complaint) == 0)
+		return;
+	snprintf(l->l_complaint, sizeof(l->l_complaint), "%s", msg);
+	log_warnx("lead: %s", msg);
+}
+
+static void
+lead_watch(struct lead *l, short what)
+{
+	if (l->l_ev != NULL && l->l_ev_what == what &&
+	    event_get_fd(l->l_ev) == PQsocket(l->l_db))
+		return;
+	if (l->l_ev != NULL)
+		event_free(l->l_ev);
+	l->l_ev = event_new(l->l_d.ld_base, PQsocket(l->l_db),
+	                    what | EV_PERSIST, lead_io_cb, l);
+	l->l_ev_what = what;
+	event_add(l->l_ev, NULL);
+}
+
+static void
+lead_step_down(struct lead *l, const char *reason)
+{
+	if (!l->l_leading)
+		return;
+	l->l_leading = 0;
+	l->l_since = time(NULL);
+	log_warnx("lead: epoch %" PRId64 ": stepping down: %s", l->l_epoch,
+	          reason);
+	l->l_d.ld_changed(l->l_d.ld_arg, 0, l->l_epoch, reason);
+}
+
+/* The connection is gone (or given up, to free the lock). */
+static void
+lead_drop(struct lead *l, const char *why)
+{
+	char reason[600];
+
+	if (l->l_ev != NULL)
+		event_free(l->l_ev);
+	l->l_ev = NULL;
+	if (l->l_db != NULL)
+		PQfinish(l->l_db);
+	l->l_db = NULL;
+	l->l_state = LS_DOWN;
+	l->l_query = LQ_NONE;
+	snprintf(reason, sizeof(reason), "the lead connection was lost (%s)",
+	         why);
+	reason[strcspn(reason, "\n")] = '\0';
+	if (l->l_leading)
+		lead_step_down(l, reason);
+	else
+		lead_complain(l, "connection", why);
+}
+
+static void
+lead_send(struct lead *l, enum lead_query q, const char *sql, int n,
+          const char *const *params)
+{
+	int f;
+
+	if (!PQsendQueryParams(l->l_db, sql, n, NULL, params, NULL, NULL, 0)) {
+		lead_drop(l, PQerrorMessage(l->l_db));
+		return;
+	}
+	l->l_query = q;
+	l->l_sent = clock_mono_s();
+	if ((f = PQflush(l->l_db)) == -1)
+		lead_drop(l, PQerrorMessage(l->l_db));
+	else
+		lead_watch(l, f == 1 ? EV_READ | EV_WRITE : EV_READ);
+}
+
+/* The lock while following, the heartbeat while leading. */
+static void
+lead_beat(struct lead *l)
+{
+	char epoch[32];
+	const char *params[2];
+
+	l->l_tick_due = 0;
+	if (l->l_leading) {
+		snprintf(epoch, sizeof(epoch), "%" PRId64, l->l_epoch);
+		params[0] = epoch;
+		lead_send(l, LQ_RENEW, "SELECT watchstand.lead_renew($1)", 1,
+		          params);
+		return;
+	}
+	params[0] = l->l_holder;
+	params[1] = l->l_url;
+	lead_send(l, LQ_TRY,
+	          "SELECT epoch, feed_id, prev_holder, prev_age FROM "
+	          "watchstand.lead_try($1, $2)",
+	          2, params);
+}
+
+static void
+lead_feed(struct lead *l)
+{
+	char id[32], rows[16];
+	const char *params[3] = {id, l->l_holder, rows};
+
+	l->l_feed_due = 0;
+	snprintf(id, sizeof(id), "%" PRId64, l->l_feed_id);
+	snprintf(rows, sizeof(rows), "%d", LEAD_FEED_ROWS);
+	lead_send(l, LQ_FEED,
+	          "SELECT id, host, role, payload FROM watchstand.batch_feed "
+	          "WHERE id > $1::bigint AND collector <> $2 ORDER BY id "
+	          "LIMIT $3::int",
+	          3, params);
+}
+
+/* The connection is free: what is due goes next, the heartbeat first. */
+static void
+lead_next(struct lead *l)
+{
+	if (l->l_state != LS_READY || l->l_query != LQ_NONE)
+		return;
+	if (l->l_tick_due)
+		lead_beat(l);
+	else if (l->l_feed_due && l->l_leading)
+		lead_feed(l);
+}
+
+static void
+lead_took(struct lead *l, PGresult *r)
+{
+	char reason[512];
+
+	l->l_leading = 1;
+	l->l_epoch = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	l->l_feed_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	l->l_renewed = clock_mono_s();
+	l->l_since = time(NULL);
+	l->l_complaint[0] = '\0';
+	if (PQgetisnull(r, 0, 2))
+		snprintf(reason, sizeof(reason),
+		         "%s leads in epoch %" PRId64 " (no leader before)",
+		         l->l_holder, l->l_epoch);
+	else
+		snprintf(reason, sizeof(reason),
+		         "%s leads in epoch %" PRId64 ": the lock was free; "
+		         "the previous leader %s last renewed its heartbeat "
+		         "%.1f s ago",
+		         l->l_holder, l->l_epoch, PQgetvalue(r, 0, 2),
+		         atof(PQgetvalue(r, 0, 3)));
+	log_info("lead: %s", reason);
+	l->l_d.ld_changed(l->l_d.ld_arg, 1, l->l_epoch, reason);
+}
+
+static void
+lead_fed(struct lead *l, PGresult *r)
+{
+	int i, n = PQntuples(r);
+
+	for (i = 0; i < n && l->l_leading; i++) {
+		size_t len;
+		unsigned char *p = PQunescapeBytea(
+		    (const unsigned char *)PQgetvalue(r, i, 3), &len);
+		l->l_feed_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		if (p == NULL)
+			continue;
+		l->l_d.ld_batch(l->l_d.ld_arg, PQgetvalue(r, i, 1),
+		                PQgetvalue(r, i, 2), p, len);
+		PQfreemem(p);
+	}
+	if (n == LEAD_FEED_ROWS)
+		l->l_feed_due = 1;
+}
+
+/* One result of the query in flight. */
+static void
+lead_result(struct lead *l, PGresult *r)
+{
+	ExecStatusType s = PQresultStatus(r);
+
+	if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
+		const char *what = l->l_query == LQ_TRY     ? "taking the lock"
+		                   : l->l_query == LQ_RENEW ? "the heartbeat"
+		                   : l->l_query == LQ_FEED  ? "the batch feed"
+		                                            : "LISTEN";
+		lead_complain(l, what, PQresultErrorMessage(r));
+		if (l->l_query == LQ_RENEW)
+			lead_step_down(l, "the heartbeat failed");
+		return;
+	}
+	switch (l->l_query) {
+	case LQ_TRY:
+		if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+			lead_took(l, r);
+		break;
+	case LQ_RENEW:
+		if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0)
+			l->l_renewed = clock_mono_s();
+		else
+			lead_step_down(l, "the epoch is no longer this "
+			                  "collector's");
+		break;
+	case LQ_FEED:
+		lead_fed(l, r);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+lead_connected(struct lead *l)
+{
+	switch (PQconnectPoll(l->l_db)) {
+	case PGRES_POLLING_READING:
+		lead_watch(l, EV_READ);
+		return;
+	case PGRES_POLLING_WRITING:
+		lead_watch(l, EV_WRITE);
+		return;
+	case PGRES_POLLING_OK:
+		break;
+	default:
+		lead_drop(l, PQerrorMessage(l->l_db));
+		return;
+	}
+	PQsetnonblocking(l->l_db, 1);
+	l->l_state = LS_READY;
+	lead_send(l, LQ_LISTEN, "LISTEN watchstand_batch", 0, NULL);
+	l->l_tick_due = 1; /* try for the lock right after */
+}
+
+static void
+lead_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lead *l = arg;
+	PGnotify *nt;
+	PGresult *r;
+	int f;
+
+	(void)fd;
+	if (l->l_state == LS_CONNECTING) {
+		lead_connected(l);
+		return;
+	}
+	if (what & EV_WRITE) {
+		if ((f = PQflush(l->l_db)) == -1) {
+			lead_drop(l, PQerrorMessage(l->l_db));
+			return;
+		}
+		if (f == 0)
+			lead_watch(l, EV_READ);
+	}
+	if (!(what & EV_READ))
+		return;
+	if (!PQconsumeInput(l->l_db)) {
+		lead_drop(l, PQerrorMessage(l->l_db));
+		return;
+	}
+	while (l->l_query != LQ_NONE && !PQisBusy(l->l_db)) {
+		if ((r = PQgetResult(l->l_db)) == NULL) {
+			l->l_query = LQ_NONE;
+			break;
+		}
+		lead_result(l, r);
+		PQclear(r);
+		if (l->l_db == NULL)
+			return;
+	}
+	while ((nt = PQnotifies(l->l_db)) != NULL) {
+		l->l_feed_due = 1;
+		PQfreemem(nt);
+	}
+	if (PQstatus(l->l_db) == CONNECTION_BAD) {
+		lead_drop(l, PQerrorMessage(l->l_db));
+		return;
+	}
+	lead_next(l);
+}
+
+static void
+lead_connect(struct lead *l)
+{
+	const char *keys[] = {"dbname", "connect_timeout", NULL};
+	const char *vals[] = {l->l_conninfo, "2", NULL};
+
+	l->l_db = PQconnectStartParams(keys, vals, 1);
+	if (l->l_db == NULL) {
+		lead_complain(l, "connection", "out of memory");
+		return;
+	}
+	if (PQstatus(l->l_db) == CONNECTION_BAD) {
+		lead_drop(l, PQerrorMessage(l->l_db));
+		return;
+	}
+	l->l_state = LS_CONNECTING;
+	l->l_sent = clock_mono_s();
+	lead_watch(l, EV_WRITE);
+}
+
+static void
+lead_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct lead *l = arg;
+	double now = clock_mono_s();
+
+	(void)fd;
+	(void)what;
+	/* The lease first: a leader whose heartbeat is late gives up the
+	 * connection (and with it the lock) before anyone may take it. */
+	if (l->l_leading && now - l->l_renewed > LEAD_LEASE_S) {
+		lead_step_down(l, "the heartbeat was not renewed within the "
+		                  "lease (2.5 s)");
+		lead_drop(l, "the lease ran out");
+	}
+	switch (l->l_state) {
+	case LS_DOWN:
+		lead_connect(l);
+		break;
+	case LS_CONNECTING:
+		if (now - l->l_sent > LEAD_CONNECT_S)
+			lead_drop(l, "no connection within 5 s");
+		break;
+	case LS_READY:
+		l->l_tick_due = 1;
+		if (l->l_query != LQ_NONE && now - l->l_sent > LEAD_LEASE_S)
+			lead_drop(l, "the database did not answer within "
+			             "2.5 s");
+		else
+			lead_next(l);
+		break;
+	}
+}
+
+struct lead *
+lead_new(const struct lead_deps *d)
+{
+	struct lead *l = xcalloc(1, sizeof(*l));
+
+	l->l_d = *d;
+	l->l_conninfo = xstrdup(d->ld_conninfo);
+	l->l_holder = xstrdup(d->ld_holder);
+	l->l_url = xstrdup(d->ld_url);
+	l->l_since = time(NULL);
+	l->l_timer = event_new(d->ld_base, -1, EV_PERSIST, lead_tick, l);
+	event_add(l->l_timer, &(struct timeval){LEAD_TICK_S, 0});
+	lead_connect(l);
+	return l;
+}
+
+void
+lead_free(struct lead *l)
+{
+	if (l == NULL)
+		return;
+	event_free(l->l_timer);
+	if (l->l_ev != NULL)
+		event_free(l->l_ev);
+	if (l->l_db != NULL)
+		PQfinish(l->l_db);
+	free(l->l_conninfo);
+	free(l->l_holder);
+	free(l->l_url);
+	free(l);
+}
+
+int
+lead_leading(const struct lead *l)
+{
+	return l != NULL && l->l_leading;
+}
+
+int
+lead_lease_valid(const struct lead *l)
+{
+	return lead_leading(l) &&
+	       clock_mono_s() - l->l_renewed <= LEAD_LEASE_S;
+}
+
+int
+lead_may_act(void *l)
+{
+	return lead_lease_valid(l);
+}
+
+int64_t
+lead_epoch(const struct lead *l)
+{
+	return l != NULL ? l->l_epoch : 0;
+}
+
+time_t
+lead_since(const struct lead *l)
+{
+	return l != NULL ? l->l_since : 0;
+}
+
+const char *
+lead_role(const struct lead *l)
+{
+	return lead_leading(l) ? "leader" : "follower";
+}
