@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "watchstand/clock.h"
@@ -452,4 +454,34 @@ const char *
 lead_role(const struct lead *l)
 {
 	return lead_leading(l) ? "leader" : "follower";
+}
+
+json_t *
+lead_json(const struct lead *l)
+{
+	char since[32];
+	time_t t = lead_since(l);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_pack("{s:s, s:I, s:s}", "role", lead_role(l), "epoch",
+	                 (json_int_t)lead_epoch(l), "since", since);
+}
+
+void
+lead_metrics(const struct lead *l, struct evbuffer *out)
+{
+	evbuffer_add_printf(
+	    out,
+	    "# HELP watchstand_leader Whether this collector leads (1) or "
+	    "follows (0).\n# TYPE watchstand_leader gauge\n"
+	    "watchstand_leader %d\n"
+	    "# HELP watchstand_leader_epoch The epoch this collector leads, or "
+	    "last led, in (0: never).\n# TYPE watchstand_leader_epoch gauge\n"
+	    "watchstand_leader_epoch %" PRId64 "\n"
+	    "# HELP watchstand_leader_since_seconds Since when (Unix time) it "
+	    "leads or follows.\n# TYPE watchstand_leader_since_seconds "
+	    "gauge\nwatchstand_leader_since_seconds %lld\n",
+	    lead_leading(l), lead_epoch(l), (long long)lead_since(l));
 }

@@ -17,6 +17,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
+struct evbuffer;
 struct event_base;
 struct lead;
 
@@ -49,5 +52,10 @@ int64_t lead_epoch(const struct lead *l);
 time_t lead_since(const struct lead *l);
 /* "leader" or "follower". */
 const char *lead_role(const struct lead *l);
+
+/* {"role", "epoch", "since"} for /healthz and /api/v1/status. */
+json_t *lead_json(const struct lead *l);
+/* watchstand_leader, _epoch, _since_seconds for /metrics. */
+void lead_metrics(const struct lead *l, struct evbuffer *out);
 
 #endif

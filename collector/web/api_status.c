@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "collector.h"
+#include "lead.h"
 #include "ingest/ingest.h"
 #include "ingest/store.h"
 #include "web/api_int.h"
@@ -26,12 +27,14 @@ api_status_done(struct api_pending *p, PGresult *r)
 		json_object_set_new(counts, PQgetvalue(r, i, 0),
 		                    json_integer(atoll(PQgetvalue(r, i, 1))));
 	http_reply_json(p->p_req, 200,
-	                json_pack("{s:s, s:i, s:o, s:s, s:s, s:b}", "phase",
+	                json_pack("{s:s, s:i, s:o, s:s, s:s, s:b, s:o}",
+	                          "phase",
 	                          p->p_c->c_phase ? p->p_c->c_phase : "",
 	                          "agents_connected",
 	                          ingest_connected(p->p_c->c_ingest), "alarms",
 	                          counts, "user", p->p_user.s_login, "database",
-	                          "up", "stale", 0));
+	                          "up", "stale", 0, "lead",
+	                          lead_json(p->p_c->c_lead)));
 }
 
 void
@@ -43,11 +46,11 @@ api_status(struct api_req *ar)
 		/* What the collector knows without the database. */
 		http_reply_json(
 		    ar->ar_req, 200,
-		    json_pack("{s:s, s:i, s:n, s:s, s:s, s:b}", "phase",
+		    json_pack("{s:s, s:i, s:n, s:s, s:s, s:b, s:o}", "phase",
 		              c->c_phase ? c->c_phase : "", "agents_connected",
 		              ingest_connected(c->c_ingest), "alarms", "user",
 		              ar->ar_user->s_login, "database", "down", "stale",
-		              1));
+		              1, "lead", lead_json(c->c_lead)));
 	else
 		api_query(ar,
 		          "SELECT state, count(*) FROM watchstand.alarms WHERE "

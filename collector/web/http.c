@@ -15,6 +15,7 @@
 #include "watchstand/log.h"
 #include "watchstand/xalloc.h"
 #include "collector.h"
+#include "lead.h"
 #include "web/ackpage.h"
 #include "web/api.h"
 #include "web/console.h"
@@ -211,12 +212,13 @@ http_healthz(struct evhttp_request *req, void *arg)
 		return;
 
 	http_reply_json(req, up ? 200 : 503,
-	                json_pack("{s:s, s:s, s:i, s:s, s:s}", "status",
+	                json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "status",
 	                          up ? "ok" : "degraded", "database",
 	                          up ? "up" : "down", "agents_connected",
 	                          ingest_connected(c->c_ingest), "phase",
 	                          c->c_phase ? c->c_phase : "", "version",
-	                          COLLECTOR_VERSION));
+	                          COLLECTOR_VERSION, "lead",
+	                          lead_json(c->c_lead)));
 }
 
 static void
@@ -303,6 +305,7 @@ http_metrics(struct evhttp_request *req, void *arg)
 	       (double)http.h_timed_out);
 	ingest_metrics(c->c_ingest, out);
 	notifier_metrics(c->c_notifier, out);
+	lead_metrics(c->c_lead, out);
 	api_metrics(out);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	                  "Content-Type", "text/plain; version=0.0.4");
