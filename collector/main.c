@@ -640,6 +640,30 @@ collector_seed_agents(void *arg, PGresult *r)
 		                  PQgetvalue(r, i, 1), atof(PQgetvalue(r, i, 2)));
 }
 
+/* Alarms open and holding when this collector took the lead: its fresh
+ * rules start from them (rules_engine_adopt). */
+static void
+collector_adopt_alarms(void *arg, PGresult *r)
+{
+	struct collector *c = arg;
+	struct timeval tv;
+	int i;
+
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK ||
+	    !lead_leading(c->c_lead))
+		return;
+	evutil_gettimeofday(&tv, NULL);
+	for (i = 0; i < PQntuples(r); i++)
+		rules_engine_adopt(c->c_rules, PQgetvalue(r, i, 0),
+		                   PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+		                   PQgetvalue(r, i, 3),
+		                   severity_parse(PQgetvalue(r, i, 4)),
+		                   c->c_phase,
+		                   (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+	if (PQntuples(r) > 0)
+		log_info("lead: %d open alarms adopted", PQntuples(r));
+}
+
 static void
 collector_lead_start(struct collector *c, int64_t epoch)
 {
@@ -656,6 +680,12 @@ collector_lead_start(struct collector *c, int64_t epoch)
 	            "last_seen)::float8 FROM watchstand.agents WHERE last_seen "
 	            "> now() - $1::bigint * interval '1 millisecond'",
 	            1, params, collector_seed_agents, c);
+	store_query(c->c_store,
+	            "SELECT a.rule, a.host, coalesce(g.role, ''), a.series, "
+	            "a.severity FROM watchstand.alarms a LEFT JOIN "
+	            "watchstand.agents g ON g.name = a.host WHERE a.state <> "
+	            "'closed' AND a.cleared_at IS NULL",
+	            0, NULL, collector_adopt_alarms, c);
 	c->c_checklists = checklists_new(&(struct checklists_deps){
 	    .cd_base = c->c_base,
 	    .cd_store = c->c_store,

@@ -721,6 +721,32 @@ rules_engine_tick(struct rules_engine *re, int64_t now_ms, const char *phase,
 }
 
 void
+rules_engine_adopt(struct rules_engine *re, const char *rule, const char *host,
+                   const char *role, const char *series, int severity,
+                   const char *phase, int64_t now_ms)
+{
+	struct rules_series *s =
+	    rules_engine_find(re, host, role, series, strlen(series));
+	size_t i;
+	int l, level;
+
+	for (i = 0; i < s->rs_ninsts; i++) {
+		struct rules_inst *ri = &s->rs_insts[i];
+		const struct rule *r = ri->ri_rule;
+		if (strcmp(r->r_name, rule) != 0 || r->r_nlevels == 0)
+			continue;
+		/* The level that gave this severity, else the first. */
+		for (level = 0, l = 0; l < (int)r->r_nlevels; l++)
+			if ((int)rule_severity(r, l, phase) == severity)
+				level = l;
+		if (ri->ri_state.rs_level == RULE_NONE) {
+			ri->ri_state.rs_level = level;
+			ri->ri_state.rs_last_sample = now_ms;
+		}
+	}
+}
+
+void
 rules_engine_forget(struct rules_engine *re)
 {
 	struct rules_series *s, *tmp;

@@ -127,6 +127,14 @@ void rules_engine_sample(struct rules_engine *re, const char *host,
 void rules_engine_tick(struct rules_engine *re, int64_t now_ms,
                        const char *phase, rules_fn fn, void *arg);
 size_t rules_engine_series(struct rules_engine *re);
+/* An alarm open in the database when this collector took the lead: the
+ * rule's state on that series starts active at the level of severity, so
+ * the next sample that no longer holds clears it (one that holds raises
+ * nothing). A series whose state is known already is left alone. */
+void rules_engine_adopt(struct rules_engine *re, const char *rule,
+                        const char *host, const char *role,
+                        const char *series, int severity, const char *phase,
+                        int64_t now_ms);
 /* Forgets the state of every series (a new leader starts afresh). */
 void rules_engine_forget(struct rules_engine *re);
 /* Forgets the state of every series of host (it is evaluated afresh). */

@@ -1,8 +1,8 @@
 # Two collectors on one database (docs/ha.md): one leads, both ingest.
 # host-a prefers collector 1, host-b collector 2. An alarm of host-b (whose
 # samples reach the follower) pages once, through the leader; kill -9 of
-# the leader: the follower takes over (shift log TAKEOVER), and an alarm
-# raised after pages once; the old leader restarted follows. Then the new
+# the leader: the follower takes over (shift log TAKEOVER), an alarm
+# raised after pages once, and the alarm it adopted clears; the old leader restarted follows. Then the new
 # leader is frozen (SIGSTOP) with an escalation step coming due: the other
 # takes over and sends that step once; thawed, the frozen one steps down
 # and changes nothing. No alarm is raised or paged twice.
@@ -153,6 +153,11 @@ ws_psql "select text from watchstand.shift_log where kind = 'lead' and text like
 echo 1 >"$IT/a-two"
 ws_wait_for 60 paged two || it_fail "an alarm raised after the takeover was not paged"
 it_ok "collector 2 took over (epoch $(epoch "$H2")); an alarm raised after it paged"
+# An alarm adopted from the old leader clears when its condition ends.
+echo 0 >"$IT/b-one"
+one_cleared() { [ "$(ws_psql "select cleared_at is not null from watchstand.alarms where rule = 'one'")" = t ]; }
+ws_wait_for 30 one_cleared || it_fail "the adopted alarm one did not clear on the new leader"
+it_ok "an alarm adopted from the old leader cleared on the new one"
 
 # 3. The old leader restarted follows.
 start1
