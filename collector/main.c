@@ -268,7 +268,8 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	c->c_phase = now;
-	shiftclock_tick(c->c_shiftclock, time(NULL));
+	if (lead_lease_valid(c->c_lead))
+		shiftclock_tick(c->c_shiftclock, time(NULL));
 }
 
 static struct event *collector_expire_timer; /* alarms_expire, every 5 s */
@@ -298,7 +299,7 @@ collector_expire_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (lead_leading(c->c_lead))
+	if (lead_lease_valid(c->c_lead))
 		alarms_expire(c->c_alarms);
 	collector_expire_next();
 }
@@ -312,7 +313,7 @@ collector_rules_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!lead_leading(c->c_lead))
+	if (!lead_lease_valid(c->c_lead))
 		return;
 	evutil_gettimeofday(&tv, NULL);
 	rules_engine_tick(c->c_rules,
@@ -695,6 +696,8 @@ collector_lead_start(struct collector *c, int64_t epoch)
 	    .cd_conf = &c->c_conf.cc_checklists,
 	    .cd_cal = &c->c_conf.cc_calendar,
 	    .cd_phase = &c->c_phase,
+	    .cd_may_act = lead_may_act,
+	    .cd_may_act_arg = c->c_lead,
 	});
 	if (c->c_notifier != NULL)
 		notifier_takeover(c->c_notifier);

@@ -671,12 +671,17 @@ checklists_new(const struct checklists_deps *d)
 	    d->cd_store,
 	    "WITH r AS (UPDATE watchstand.checklist_runs SET state = "
 	    "'failed', finished_at = now(), report = coalesce(report, "
-	    "'closed: the collector restarted while the run was open') "
-	    "WHERE state = 'open' RETURNING id, checklist, drill) "
+	    "'closed: the collector restarted (or the lead changed hands) "
+	    "while the run was open') "
+	    "WHERE state = 'open' RETURNING id, checklist, drill), "
+	    "s AS (UPDATE watchstand.checklist_steps SET state = 'failed', "
+	    "error = 'leader changed', finished_at = now() WHERE state = "
+	    "'running' AND run_id IN (SELECT id FROM r)) "
 	    "INSERT INTO watchstand.shift_log (kind, actor, text) SELECT "
 	    "'checklist', 'collector', CASE WHEN drill THEN 'DRILL ' ELSE "
 	    "'' END || 'run ' || id || ' ' || checklist || ': closed, the "
-	    "collector restarted while it was open' FROM r",
+	    "collector restarted (or the lead changed hands) while it was "
+	    "open' FROM r",
 	    0, NULL);
 	e->e_tick = event_new(d->cd_base, -1, EV_PERSIST, tick_cb, e);
 	event_add(e->e_tick, &(struct timeval){0, 250000});
@@ -1128,9 +1133,14 @@ send_action(struct erun *er, size_t i)
 	char err[256];
 	uint64_t req = 0;
 
-	if (ingest_action(e->e_d.cd_ingest, s->cs_host, s->cs_action,
-	                  (uint64_t)er->er_id, s->cs_name, er->er_run->r_drill,
-	                  action_done, er, &req, err, sizeof(err)) == 0) {
+	/* A leader whose lease lapsed (lead.h) sends nothing: the step
+	 * fails rather than run twice. */
+	if (e->e_d.cd_may_act != NULL && !e->e_d.cd_may_act(e->e_d.cd_may_act_arg))
+		snprintf(err, sizeof(err), "leader changed");
+	else if (ingest_action(e->e_d.cd_ingest, s->cs_host, s->cs_action,
+	                       (uint64_t)er->er_id, s->cs_name,
+	                       er->er_run->r_drill, action_done, er, &req, err,
+	                       sizeof(err)) == 0) {
 		er->er_request[i] = req;
 		elog(er, "collector",
 		     "step %s: action %s sent to %s (request "

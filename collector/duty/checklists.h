@@ -38,6 +38,10 @@ struct checklists_deps {
 	const struct checklists_conf *cd_conf; /* outlives the engine */
 	const struct calendar *cd_cal;
 	const char *const *cd_phase; /* the calendar's phase now */
+	/* 1 when this collector may send an agent an action now (it leads,
+	 * lead.h); NULL: always. */
+	int (*cd_may_act)(void *arg);
+	void *cd_may_act_arg;
 };
 
 struct checklists *checklists_new(const struct checklists_deps *d);
