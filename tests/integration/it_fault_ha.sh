@@ -166,6 +166,28 @@ sleep 2
 is_role "$H2" leader || it_fail "collector 2 lost the lead to the restarted collector 1"
 it_ok "the restarted collector 1 follows"
 
+# The follower's API: a session made there works on both (once synced);
+# an ack there is
+# refused (the database fences it: 503) and changes nothing; on the leader
+# it is done.
+token=$(curl -sf -X POST -d '{"login":"alice","password":"alice-password"}' \
+  "http://127.0.0.1:$H1/api/v1/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+two=$(ws_psql "select id from watchstand.alarms where rule = 'two'")
+code=$(curl -s -o "$IT/ack.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $token" -d '{}' \
+  "http://127.0.0.1:$H1/api/v1/alarms/$two/ack")
+[ "$code" = 503 ] || it_fail "an ack on the follower answered $code: $(cat "$IT/ack.json")"
+[ "$(ws_psql "select acked_by is null from watchstand.alarms where id = $two")" = t ] ||
+  it_fail "the follower acknowledged alarm two"
+# The leader learns the session at its next sync with the database.
+ack2() {
+  code=$(curl -s -o "$IT/ack.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $token" -d '{}' \
+    "http://127.0.0.1:$H2/api/v1/alarms/$two/ack")
+  [ "$code" != 401 ]
+}
+ws_wait_for 30 ack2 || it_fail "the leader does not know the follower's session"
+[ "$code" = 200 ] || it_fail "an ack on the leader answered $code: $(cat "$IT/ack.json")"
+it_ok "an ack on the follower is answered 503 and changes nothing; on the leader it is done"
+
 # 4. The leader frozen with a step coming due: collector 1 takes over and
 # sends it; collector 2 thawed steps down and sends nothing.
 echo 1 >"$IT/b-four"
