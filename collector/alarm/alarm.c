@@ -648,7 +648,7 @@ alarm_call_done(void *arg, PGresult *r)
 	struct alarm_call *ac = arg;
 	struct alarms *a = ac->ac_a;
 	struct alarm_result res;
-	char text[1200];
+	char text[1200], fenced[600];
 
 	memset(&res, 0, sizeof(res));
 	res.ar_id = ac->ac_id;
@@ -657,8 +657,18 @@ alarm_call_done(void *arg, PGresult *r)
 	if (r == NULL)
 		res.ar_status = ALARM_NO_RESULT;
 	else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		const char *hint = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+
 		res.ar_status = ALARM_DB_ERROR;
 		res.ar_error = PQresultErrorMessage(r);
+		/* The fence (docs/ha.md): said plainly, with the leader. */
+		if (code != NULL && strcmp(code, "WSHA1") == 0) {
+			snprintf(fenced, sizeof(fenced), "%s; %s",
+			         PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY),
+			         hint ? hint : "ask the leader");
+			res.ar_error = fenced;
+		}
 	} else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
 		res.ar_status = ALARM_NOT_FOUND;
 	else if (ac->ac_ev == ALARM_EV_OUT_OF_SERVICE ||

@@ -191,8 +191,12 @@ api_alarm_result(void *arg, const struct alarm_result *res)
 			api_db_unavailable(p->p_req, p->p_c);
 		else if (res->ar_status == ALARM_DB_ERROR) {
 			log_warnx("api: %s", res->ar_error);
+			/* A follower's write, fenced: say who leads. */
 			api_error(p->p_req, 503,
-			          "the database refused the request");
+			          strncmp(res->ar_error, "this collector does "
+			                  "not lead", 28) == 0
+			              ? res->ar_error
+			              : "the database refused the request");
 		} else
 			p->p_adone(p, res);
 	}

@@ -176,6 +176,8 @@ two=$(ws_psql "select id from watchstand.alarms where rule = 'two'")
 code=$(curl -s -o "$IT/ack.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $token" -d '{}' \
   "http://127.0.0.1:$H1/api/v1/alarms/$two/ack")
 [ "$code" = 503 ] || it_fail "an ack on the follower answered $code: $(cat "$IT/ack.json")"
+grep -q "does not lead.*the leader is http://127.0.0.1:$H2" "$IT/ack.json" ||
+  it_fail "the follower's 503 does not name the leader: $(cat "$IT/ack.json")"
 [ "$(ws_psql "select acked_by is null from watchstand.alarms where id = $two")" = t ] ||
   it_fail "the follower acknowledged alarm two"
 # The leader learns the session at its next sync with the database.
