@@ -42,9 +42,9 @@ struct lead {
 	int64_t l_epoch;
 	double l_renewed; /* the last heartbeat that came back */
 	time_t l_since;
-	int l_tick_due;   /* the tick found the connection busy */
-	int l_feed_due;   /* a NOTIFY came: batches to read */
-	int64_t l_feed_id; /* the newest batch read */
+	int l_tick_due;        /* the tick found the connection busy */
+	int l_feed_due;        /* a NOTIFY came: batches to read */
+	int64_t l_feed_id;     /* the newest batch read */
 	char l_complaint[512]; /* so one fault is logged once */
 };
 
@@ -428,8 +428,7 @@ lead_leading(const struct lead *l)
 int
 lead_lease_valid(const struct lead *l)
 {
-	return lead_leading(l) &&
-	       clock_mono_s() - l->l_renewed <= LEAD_LEASE_S;
+	return lead_leading(l) && clock_mono_s() - l->l_renewed <= LEAD_LEASE_S;
 }
 
 int

@@ -552,12 +552,13 @@ collector_feed_batch(struct collector *c, const char *host, const char *role,
 		hex[3 + 2 * i] = hexdig[payload[i] & 15];
 	}
 	hex[2 + 2 * len] = '\0';
-	store_sql(c->c_store,
-	          "WITH b AS (INSERT INTO watchstand.batch_feed (collector, "
-	          "host, role, payload) VALUES ($1, $2, $3, $4::bytea) "
-	          "RETURNING id) SELECT pg_notify('watchstand_batch', id::text) "
-	          "FROM b",
-	          4, params);
+	store_sql(
+	    c->c_store,
+	    "WITH b AS (INSERT INTO watchstand.batch_feed (collector, "
+	    "host, role, payload) VALUES ($1, $2, $3, $4::bytea) "
+	    "RETURNING id) SELECT pg_notify('watchstand_batch', id::text) "
+	    "FROM b",
+	    4, params);
 	free(hex);
 }
 
@@ -638,7 +639,8 @@ collector_seed_agents(void *arg, PGresult *r)
 		return;
 	for (i = 0; i < PQntuples(r); i++)
 		ingest_note_batch(c->c_ingest, PQgetvalue(r, i, 0),
-		                  PQgetvalue(r, i, 1), atof(PQgetvalue(r, i, 2)));
+		                  PQgetvalue(r, i, 1),
+		                  atof(PQgetvalue(r, i, 2)));
 }
 
 /* Alarms open and holding when this collector took the lead: its fresh
@@ -655,12 +657,11 @@ collector_adopt_alarms(void *arg, PGresult *r)
 		return;
 	evutil_gettimeofday(&tv, NULL);
 	for (i = 0; i < PQntuples(r); i++)
-		rules_engine_adopt(c->c_rules, PQgetvalue(r, i, 0),
-		                   PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-		                   PQgetvalue(r, i, 3),
-		                   severity_parse(PQgetvalue(r, i, 4)),
-		                   c->c_phase,
-		                   (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+		rules_engine_adopt(
+		    c->c_rules, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		    PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+		    severity_parse(PQgetvalue(r, i, 4)), c->c_phase,
+		    (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
 	if (PQntuples(r) > 0)
 		log_info("lead: %d open alarms adopted", PQntuples(r));
 }

@@ -132,9 +132,8 @@ size_t rules_engine_series(struct rules_engine *re);
  * the next sample that no longer holds clears it (one that holds raises
  * nothing). A series whose state is known already is left alone. */
 void rules_engine_adopt(struct rules_engine *re, const char *rule,
-                        const char *host, const char *role,
-                        const char *series, int severity, const char *phase,
-                        int64_t now_ms);
+                        const char *host, const char *role, const char *series,
+                        int severity, const char *phase, int64_t now_ms);
 /* Forgets the state of every series (a new leader starts afresh). */
 void rules_engine_forget(struct rules_engine *re);
 /* Forgets the state of every series of host (it is evaluated afresh). */

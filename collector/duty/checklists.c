@@ -1042,9 +1042,10 @@ checklists_open(struct checklists *e, const char *name, int drill,
 	const struct checklist *cl;
 
 	if (e == NULL) {
-		snprintf(err, errlen, "this collector does not lead: runs "
-		                      "are opened on the leader (GET "
-		                      "/api/v1/status names it)");
+		snprintf(err, errlen,
+		         "this collector does not lead: runs "
+		         "are opened on the leader (GET "
+		         "/api/v1/status names it)");
 		return 503;
 	}
 	if ((cl = checklist_find(e->e_d.cd_conf, name)) == NULL) {
@@ -1135,7 +1136,8 @@ send_action(struct erun *er, size_t i)
 
 	/* A leader whose lease lapsed (lead.h) sends nothing: the step
 	 * fails rather than run twice. */
-	if (e->e_d.cd_may_act != NULL && !e->e_d.cd_may_act(e->e_d.cd_may_act_arg))
+	if (e->e_d.cd_may_act != NULL &&
+	    !e->e_d.cd_may_act(e->e_d.cd_may_act_arg))
 		snprintf(err, sizeof(err), "leader changed");
 	else if (ingest_action(e->e_d.cd_ingest, s->cs_host, s->cs_action,
 	                       (uint64_t)er->er_id, s->cs_name,
@@ -1166,9 +1168,10 @@ checklists_step(struct checklists *e, int64_t run_id, const char *step,
 	int i, rc;
 
 	if (e == NULL) {
-		snprintf(err, errlen, "this collector does not lead: runs "
-		                      "are worked on the leader (GET "
-		                      "/api/v1/status names it)");
+		snprintf(err, errlen,
+		         "this collector does not lead: runs "
+		         "are worked on the leader (GET "
+		         "/api/v1/status names it)");
 		return 503;
 	}
 	if ((er = run_by_id(e, run_id)) == NULL) {

@@ -193,8 +193,10 @@ api_alarm_result(void *arg, const struct alarm_result *res)
 			log_warnx("api: %s", res->ar_error);
 			/* A follower's write, fenced: say who leads. */
 			api_error(p->p_req, 503,
-			          strncmp(res->ar_error, "this collector does "
-			                  "not lead", 28) == 0
+			          strncmp(res->ar_error,
+			                  "this collector does "
+			                  "not lead",
+			                  28) == 0
 			              ? res->ar_error
 			              : "the database refused the request");
 		} else

@@ -26,15 +26,13 @@ api_status_done(struct api_pending *p, PGresult *r)
 	for (i = 0; i < PQntuples(r); i++)
 		json_object_set_new(counts, PQgetvalue(r, i, 0),
 		                    json_integer(atoll(PQgetvalue(r, i, 1))));
-	http_reply_json(p->p_req, 200,
-	                json_pack("{s:s, s:i, s:o, s:s, s:s, s:b, s:o}",
-	                          "phase",
-	                          p->p_c->c_phase ? p->p_c->c_phase : "",
-	                          "agents_connected",
-	                          ingest_connected(p->p_c->c_ingest), "alarms",
-	                          counts, "user", p->p_user.s_login, "database",
-	                          "up", "stale", 0, "lead",
-	                          lead_json(p->p_c->c_lead)));
+	http_reply_json(
+	    p->p_req, 200,
+	    json_pack("{s:s, s:i, s:o, s:s, s:s, s:b, s:o}", "phase",
+	              p->p_c->c_phase ? p->p_c->c_phase : "",
+	              "agents_connected", ingest_connected(p->p_c->c_ingest),
+	              "alarms", counts, "user", p->p_user.s_login, "database",
+	              "up", "stale", 0, "lead", lead_json(p->p_c->c_lead)));
 }
 
 void

@@ -211,14 +211,13 @@ http_healthz(struct evhttp_request *req, void *arg)
 	if (!http_read_only(req))
 		return;
 
-	http_reply_json(req, up ? 200 : 503,
-	                json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "status",
-	                          up ? "ok" : "degraded", "database",
-	                          up ? "up" : "down", "agents_connected",
-	                          ingest_connected(c->c_ingest), "phase",
-	                          c->c_phase ? c->c_phase : "", "version",
-	                          COLLECTOR_VERSION, "lead",
-	                          lead_json(c->c_lead)));
+	http_reply_json(
+	    req, up ? 200 : 503,
+	    json_pack("{s:s, s:s, s:i, s:s, s:s, s:o}", "status",
+	              up ? "ok" : "degraded", "database", up ? "up" : "down",
+	              "agents_connected", ingest_connected(c->c_ingest),
+	              "phase", c->c_phase ? c->c_phase : "", "version",
+	              COLLECTOR_VERSION, "lead", lead_json(c->c_lead)));
 }
 
 static void
