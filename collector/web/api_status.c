@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -12,56 +13,90 @@
 #include <libpq-fe.h>
 
 #include "collector.h"
+#include "duty/users.h"
 #include "ingest/ingest.h"
 #include "ingest/store.h"
 #include "web/api_int.h"
 
+/* What /status says whether or not the database is up: the phase and
+ * the next change of phase (the calendar's timezone with it), the
+ * agents connected, the caller and its role. */
+static json_t *
+api_status_json(struct collector *c, const struct api_session *user)
+{
+	const struct calendar *cal = &c->c_conf.cc_calendar;
+	const char *next = NULL;
+	char at[32];
+	json_t *o;
+	time_t t;
+
+	o = json_pack("{s:s, s:s, s:i, s:s, s:s}", "phase",
+	              c->c_phase ? c->c_phase : "", "timezone",
+	              cal->cal_tz ? cal->cal_tz : "UTC", "agents_connected",
+	              ingest_connected(c->c_ingest), "user", user->s_login,
+	              "role", user_role_names[user->s_role]);
+	if (calendar_next_change(cal, time(NULL), &t, &next) == 0) {
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ",
+		         gmtime_r(&t, &(struct tm){0}));
+		json_object_set_new(o, "next_phase",
+		                    json_pack("{s:s, s:s}", "phase", next,
+		                              "at", at));
+	} else
+		json_object_set_new(o, "next_phase", json_null());
+	return o;
+}
+
 static void
 api_status_done(struct api_pending *p, PGresult *r)
 {
-	json_t *counts = json_object();
+	json_t *counts = json_object(), *o;
 	int i;
 
 	for (i = 0; i < PQntuples(r); i++)
 		json_object_set_new(counts, PQgetvalue(r, i, 0),
 		                    json_integer(atoll(PQgetvalue(r, i, 1))));
-	http_reply_json(p->p_req, 200,
-	                json_pack("{s:s, s:i, s:o, s:s, s:s, s:b}", "phase",
-	                          p->p_c->c_phase ? p->p_c->c_phase : "",
-	                          "agents_connected",
-	                          ingest_connected(p->p_c->c_ingest), "alarms",
-	                          counts, "user", p->p_user.s_login, "database",
-	                          "up", "stale", 0));
+	o = api_status_json(p->p_c, &p->p_user);
+	json_object_set_new(o, "alarms", counts);
+	json_object_set_new(o, "database", json_string("up"));
+	json_object_set_new(o, "stale", json_false());
+	http_reply_json(p->p_req, 200, o);
 }
 
 void
 api_status(struct api_req *ar)
 {
 	struct collector *c = ar->ar_c;
+	json_t *o;
 
-	if (!store_up(c->c_store))
+	if (!store_up(c->c_store)) {
 		/* What the collector knows without the database. */
-		http_reply_json(
-		    ar->ar_req, 200,
-		    json_pack("{s:s, s:i, s:n, s:s, s:s, s:b}", "phase",
-		              c->c_phase ? c->c_phase : "", "agents_connected",
-		              ingest_connected(c->c_ingest), "alarms", "user",
-		              ar->ar_user->s_login, "database", "down", "stale",
-		              1));
-	else
+		o = api_status_json(c, ar->ar_user);
+		json_object_set_new(o, "alarms", json_null());
+		json_object_set_new(o, "database", json_string("down"));
+		json_object_set_new(o, "stale", json_true());
+		http_reply_json(ar->ar_req, 200, o);
+	} else
 		api_query(ar,
 		          "SELECT state, count(*) FROM watchstand.alarms WHERE "
 		          "state <> 'closed' GROUP BY state",
 		          0, NULL, api_status_done);
 }
 
+/* silent: nothing received for collector.agent_silence (its alarm). */
 void
 api_agents(struct api_req *ar)
 {
+	char ms[32];
+	const char *params[1] = {ms};
+
+	snprintf(ms, sizeof(ms), "%llu",
+	         (unsigned long long)ar->ar_c->c_conf.cc_agent_silence_ms);
 	api_query(ar,
 	          "SELECT name, role, address, version, first_seen, "
-	          "last_seen FROM watchstand.agents ORDER BY name",
-	          0, NULL, api_rows_done);
+	          "last_seen, last_seen < now() - $1::bigint * interval "
+	          "'1 millisecond' AS silent FROM watchstand.agents ORDER "
+	          "BY name",
+	          1, params, api_rows_done);
 }
 
 void
