@@ -113,31 +113,54 @@ api_series(struct api_req *ar)
 	          1, params, api_rows_done);
 }
 
+/* With step= (seconds), the average of each step-long bucket: a day of
+ * a 1 s series fits in a chart (and under the 10 000 rows). */
 void
 api_samples(struct api_req *ar)
 {
 	static const char *const names[] = {"series", "host", "from", "to"};
-	const char *params[4];
+	const char *params[5], *step;
 	struct api_pending *p;
+	char *end;
+	long s = 0;
 
 	params[0] = evhttp_find_header(&ar->ar_query, "series");
 	params[1] = evhttp_find_header(&ar->ar_query, "host");
 	params[2] = evhttp_find_header(&ar->ar_query, "from");
 	params[3] = evhttp_find_header(&ar->ar_query, "to");
+	params[4] = step = evhttp_find_header(&ar->ar_query, "step");
 	if (params[0] == NULL) {
 		api_error(ar->ar_req, 400, "series= is required");
 		return;
 	}
+	if (step != NULL &&
+	    ((s = strtol(step, &end, 10)) < 1 || s > 86400 || *end != '\0' ||
+	     end == step)) {
+		api_error(ar->ar_req, 400,
+		          "step=: expected whole seconds from 1 to 86400");
+		return;
+	}
 	p = api_pending_new(ar->ar_c, ar->ar_req, ar->ar_user, api_rows_done);
 	api_name_params(p, names, params, 4);
-	api_send(p,
-	         "SELECT ts, host, series, value FROM "
-	         "watchstand.v_samples WHERE series = $1 AND "
-	         "($2::text IS NULL OR host = $2) AND ts >= "
-	         "coalesce($3::timestamptz, now() - interval '1 "
-	         "hour') AND ts <= coalesce($4::timestamptz, "
-	         "now()) ORDER BY ts LIMIT 10000",
-	         4, params);
+	if (step == NULL)
+		api_send(p,
+		         "SELECT ts, host, series, value FROM "
+		         "watchstand.v_samples WHERE series = $1 AND "
+		         "($2::text IS NULL OR host = $2) AND ts >= "
+		         "coalesce($3::timestamptz, now() - interval '1 "
+		         "hour') AND ts <= coalesce($4::timestamptz, "
+		         "now()) ORDER BY ts LIMIT 10000",
+		         4, params);
+	else
+		api_send(p,
+		         "SELECT date_bin($5::int * interval '1 second', ts, "
+		         "timestamptz 'epoch') AS ts, host, series, avg(value) "
+		         "AS value FROM watchstand.v_samples WHERE series = $1 "
+		         "AND ($2::text IS NULL OR host = $2) AND ts >= "
+		         "coalesce($3::timestamptz, now() - interval '1 "
+		         "hour') AND ts <= coalesce($4::timestamptz, "
+		         "now()) GROUP BY 1, 2, 3 ORDER BY 1 LIMIT 10000",
+		         5, params);
 }
 
 /* POST /reload: reads and checks the whole config file, then swaps all
