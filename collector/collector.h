@@ -37,6 +37,7 @@ struct collector_conf {
 	uint64_t cc_agent_silence_ms;
 	uint64_t cc_max_shelve_ms;
 	uint64_t cc_handover_timeout_ms; /* unaccepted handover: an alarm */
+	uint64_t cc_ack_target_ms[SEV_N]; /* 0: no target for the severity */
 	uint64_t cc_http_max_conns;  /* open at once; more are closed */
 	uint64_t cc_http_request_ms; /* a whole request must arrive by then */
 	/* collector.login: failed logins per login and per address */
@@ -74,6 +75,7 @@ struct collector {
 	struct events *c_events; /* the bus: log entries, alarm transitions */
 	const char *c_file;      /* the config file, read again on reload */
 	const char *c_database_arg; /* --database: kept over a reload */
+	char *c_console_dir; /* --console: served instead of the built-in */
 	/* collector_reload (reload.h), set by main: web/ calls it without
 	 * including the top level. */
 	int (*c_reload)(struct collector *c, const char *file,

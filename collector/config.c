@@ -103,6 +103,37 @@ conf_login(struct yconf *yc, yaml_node_t *m, struct collector_conf *c)
 		yconf_error(yc, n, "%s.max_backoff: less than backoff", p);
 }
 
+/* ack_target: {critical: 5m, major: 15m, ...}: the response time per
+ * severity the desk's service agreement promises (docs/kpis.md). */
+static void
+conf_ack_target(struct yconf *yc, yaml_node_t *m, struct collector_conf *c)
+{
+	static const char *const p = "collector.ack_target";
+	yaml_node_t *n = yconf_get(yc, m, "ack_target");
+	const char *keys[SEV_N + 1];
+	int s;
+
+	if (n == NULL)
+		return;
+	if (!yconf_is_map(n)) {
+		yconf_error(yc, n,
+		            "%s: expected a mapping of severity to duration, "
+		            "e.g. {critical: 5m, major: 15m}",
+		            p);
+		return;
+	}
+	for (s = 0; s < SEV_N; s++)
+		keys[s] = severity_names[s];
+	keys[SEV_N] = NULL;
+	yconf_check_keys(yc, n, p, keys);
+	for (s = 0; s < SEV_N; s++)
+		if (yconf_duration(yc, n, p, severity_names[s], 0,
+		                   &c->cc_ack_target_ms[s]) == 1 &&
+		    c->cc_ack_target_ms[s] < 1000)
+			yconf_error(yc, yconf_get(yc, n, severity_names[s]),
+			            "%s.%s: at least 1s", p, severity_names[s]);
+}
+
 int
 collector_conf_load(const char *file, struct collector_conf *c)
 {
@@ -121,7 +152,7 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	    "public_url", "retention", "agent_silence", "max_shelve",
 	    "chatter",    "state_dir", "allow_owner",   "http_max_connections",
 	    "http_request_timeout",    "login",         "handover_timeout",
-	    NULL};
+	    "ack_target", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;
@@ -214,6 +245,7 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 		}
 	}
 	conf_login(&yc, m, c);
+	conf_ack_target(&yc, m, c);
 	if (yconf_duration(&yc, m, "collector", "max_shelve", 0,
 	                   &c->cc_max_shelve_ms) == 1 &&
 	    c->cc_max_shelve_ms < 60000)

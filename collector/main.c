@@ -1,6 +1,7 @@
 /* watchstand-collector: subcommands run (default), migrate, check-config. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,22 +22,25 @@
 #include "reload.h"
 #include "alarm/alarm.h"
 #include "web/api.h"
+#include "web/console.h"
 #include "ingest/ingest.h"
 #include "duty/shiftlog.h"
 #include "ingest/migrate.h"
 #include "ingest/store.h"
 #include "duty/users.h"
 #include "duty/checklists.h"
+#include "duty/dayreport.h"
 #include "duty/shiftclock.h"
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: watchstand-collector [-v] [-c collector.yaml] "
-	                "[--database CONNINFO] [run | migrate | check-config | "
-	                "verify-log | calendar "
-	                "[--at TIME] | useradd LOGIN --role ROLE | notify-test "
-	                "CHANNEL [--to RECIPIENT]]\n");
+	fprintf(stderr,
+	        "usage: watchstand-collector [-v] [-c collector.yaml] "
+	        "[--database CONNINFO] [run [--console DIR] | migrate | "
+	        "check-config | verify-log | calendar [--at TIME] | "
+	        "useradd LOGIN --role ROLE | notify-test CHANNEL "
+	        "[--to RECIPIENT]]\n");
 	exit(2);
 }
 
@@ -569,6 +573,7 @@ collector_run(struct collector *c, const char *file)
 	}
 	c->c_store = store_new(c->c_base, &c->c_stats, c->c_conf.cc_database,
 	                       c->c_conf.cc_retention_ms);
+	kpi_targets_store(c->c_store, c->c_conf.cc_ack_target_ms);
 	c->c_rules = rules_engine_new(&c->c_conf.cc_rules);
 	c->c_alarms = alarms_new(c->c_store, c->c_events, c->c_rules);
 	if ((c->c_ingest = ingest_new(&(struct ingest_deps){
@@ -618,6 +623,9 @@ collector_run(struct collector *c, const char *file)
 	});
 	if (http_start(c) == -1)
 		fatalx("cannot serve HTTP on %s", c->c_conf.cc_http);
+	if (c->c_console_dir != NULL)
+		log_info("console: the files of %s, read at each request",
+		         c->c_console_dir);
 	collector_phase_cb(-1, 0, c);
 	c->c_phase_timer =
 	    event_new(c->c_base, -1, EV_PERSIST, collector_phase_cb, c);
@@ -681,11 +689,14 @@ main(int argc, char **argv)
 	    {"email", required_argument, NULL, 'E'},
 	    {"to", required_argument, NULL, 'T'},
 	    {"database", required_argument, NULL, 'D'},
+	    {"console", required_argument, NULL, 'C'},
 	    {NULL, 0, NULL, 0}};
 	const char *at = NULL, *role = NULL, *name = NULL, *phone = NULL,
-	           *email = NULL, *login = NULL, *to = NULL, *database = NULL;
+	           *email = NULL, *login = NULL, *to = NULL, *database = NULL,
+	           *console = NULL;
 	const char *file = "/etc/watchstand/collector.yaml", *cmd = "run";
 	struct collector c;
+	char err[PATH_MAX + 64];
 	int ch, verbose = 0, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:v", longopts, NULL)) != -1) {
@@ -717,6 +728,9 @@ main(int argc, char **argv)
 		case 'D':
 			database = optarg;
 			break;
+		case 'C':
+			console = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -726,7 +740,7 @@ main(int argc, char **argv)
 	if ((strcmp(cmd, "useradd") == 0 || strcmp(cmd, "notify-test") == 0) &&
 	    optind < argc)
 		login = argv[optind++];
-	if (optind != argc)
+	if (optind != argc || (console != NULL && strcmp(cmd, "run") != 0))
 		usage();
 	log_init("watchstand-collector", verbose);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -789,8 +803,13 @@ main(int argc, char **argv)
 		rc = collector_calendar(&c.c_conf.cc_calendar, at);
 	} else if (strcmp(cmd, "migrate") == 0)
 		rc = migrate_run(c.c_conf.cc_database) == 0 ? 0 : 1;
-	else
+	else if (console != NULL && (c.c_console_dir = console_dir_open(
+	                                 console, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "watchstand-collector: %s\n", err);
+		rc = 1;
+	} else
 		rc = collector_run(&c, file);
+	free(c.c_console_dir);
 	collector_conf_free(&c.c_conf);
 	curl_global_cleanup();
 	return rc;

@@ -8,6 +8,7 @@
 #include "watchstand/xalloc.h"
 #include "collector.h"
 #include "reload.h"
+#include "duty/dayreport.h"
 #include "duty/shiftclock.h"
 #include "duty/checklists.h"
 #include "alarm/alarm.h"
@@ -221,6 +222,7 @@ collector_reload(struct collector *c, const char *file, const char *actor,
 		checklists_reconfigure(c->c_checklists, &old.cc_checklists);
 	ingest_set_silence(c->c_ingest, c->c_conf.cc_agent_silence_ms);
 	store_set_retention(c->c_store, c->c_conf.cc_retention_ms);
+	kpi_targets_store(c->c_store, c->c_conf.cc_ack_target_ms);
 	collector_conf_free(&old);
 	snprintf(msg, len, "%s", summary);
 	snprintf(text, sizeof(text), "config reloaded: %s", summary);

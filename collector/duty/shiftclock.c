@@ -2,10 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "watchstand/log.h"
 #include "watchstand/xalloc.h"
 #include <libpq-fe.h>
 
 #include "alarm/alarm.h"
+#include "duty/dayreport.h"
 #include "duty/shiftclock.h"
 #include "duty/shiftlog.h"
 #include "events.h"
@@ -17,6 +19,10 @@ struct shiftclock {
 	const struct shifts_conf *k_conf;
 	const struct calendar *k_cal;
 	struct roster *k_roster; /* NULL: the config's */
+	char *k_roster_by;       /* who put k_roster, and when */
+	time_t k_roster_at;
+	int k_loaded;  /* a roster kept in the database was looked for */
+	int k_loading;
 	char *k_name;            /* the shift last opened */
 	time_t k_start;
 	struct alarms *k_alarms;
@@ -53,6 +59,7 @@ shiftclock_free(struct shiftclock *k)
 		roster_free(k->k_roster);
 		free(k->k_roster);
 	}
+	free(k->k_roster_by);
 	free(k->k_name);
 	free(k);
 }
@@ -63,14 +70,102 @@ shiftclock_now(const struct shiftclock *k, time_t now, struct shift_now *out)
 	return shifts_at(k->k_conf, k->k_roster, k->k_cal, now, out);
 }
 
-void
-shiftclock_set_roster(struct shiftclock *k, struct roster *ro)
+static void
+shiftclock_set_roster(struct shiftclock *k, struct roster *ro, const char *by,
+                      time_t at)
 {
 	if (k->k_roster != NULL) {
 		roster_free(k->k_roster);
 		free(k->k_roster);
 	}
 	k->k_roster = ro;
+	free(k->k_roster_by);
+	k->k_roster_by = ro != NULL && by != NULL ? xstrdup(by) : NULL;
+	k->k_roster_at = at;
+}
+
+void
+shiftclock_put_roster(struct shiftclock *k, struct roster *ro, const char *by)
+{
+	json_t *j;
+	char *doc;
+	const char *params[2];
+
+	shiftclock_set_roster(k, ro, by, time(NULL));
+	if (ro == NULL) {
+		store_sql(k->k_store, "DELETE FROM watchstand.roster_override",
+		          0, NULL);
+		return;
+	}
+	j = roster_to_json(ro);
+	doc = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	params[0] = doc;
+	params[1] = by;
+	store_sql(k->k_store,
+	          "INSERT INTO watchstand.roster_override (roster, by_user) "
+	          "VALUES ($1::jsonb, $2) ON CONFLICT (id) DO UPDATE SET "
+	          "roster = EXCLUDED.roster, by_user = EXCLUDED.by_user, at = "
+	          "now()",
+	          2, params);
+	free(doc);
+}
+
+json_t *
+shiftclock_roster_json(const struct shiftclock *k)
+{
+	json_t *o;
+
+	if (k->k_roster == NULL)
+		return json_pack("{s:s, s:o}", "source", "config", "roster",
+		                 roster_to_json(&k->k_conf->sc_roster));
+	o = json_pack("{s:s, s:s, s:I, s:o}", "source", "api", "by",
+	              k->k_roster_by ? k->k_roster_by : "",
+	              "at", (json_int_t)k->k_roster_at, "roster",
+	              roster_to_json(k->k_roster));
+	return o;
+}
+
+/* The roster kept by an earlier PUT /roster, if any, unless it no longer
+ * fits the config (a shift renamed or removed): then the config's. */
+static void
+roster_loaded(void *arg, PGresult *r)
+{
+	struct shiftclock *k = arg;
+	struct roster *ro;
+	json_error_t jerr;
+	json_t *j;
+	char msg[200], text[400];
+
+	k->k_loading = 0;
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return; /* asked again at the next tick */
+	k->k_loaded = 1;
+	if (PQntuples(r) != 1)
+		return;
+	ro = xcalloc(1, sizeof(*ro));
+	j = json_loads(PQgetvalue(r, 0, 0), 0, &jerr);
+	if (j == NULL || roster_from_json(j, ro, msg, sizeof(msg)) == -1 ||
+	    roster_check(k->k_conf, ro, msg, sizeof(msg)) == -1) {
+		if (j == NULL)
+			snprintf(msg, sizeof(msg), "%s", jerr.text);
+		roster_free(ro);
+		free(ro);
+		snprintf(text, sizeof(text),
+		         "the roster put by %s no longer fits the config (%s): "
+		         "the config's roster is in force",
+		         PQgetvalue(r, 0, 1), msg);
+		log_warnx("shifts: %s", text);
+		shiftlog_add(k->k_store, k->k_events, "shift", "collector",
+		             text);
+	} else {
+		shiftclock_set_roster(k, ro, PQgetvalue(r, 0, 1),
+		                      (time_t)strtoll(PQgetvalue(r, 0, 2), NULL,
+		                                      10));
+		log_info("shifts: the roster put by %s is in force",
+		         PQgetvalue(r, 0, 1));
+	}
+	json_decref(j);
 }
 
 void
@@ -169,7 +264,20 @@ shiftclock_tick(struct shiftclock *k, time_t now)
 	struct event_msg m = {.em_kind = EVENT_SHIFT};
 	size_t i, o;
 
-	if (k == NULL || shiftclock_now(k, now, &sn) == -1)
+	if (k == NULL)
+		return;
+	if (!k->k_loaded) {
+		if (!k->k_loading) {
+			k->k_loading = 1;
+			store_query(k->k_store,
+			            "SELECT roster::text, by_user, extract(epoch "
+			            "FROM at)::bigint FROM "
+			            "watchstand.roster_override",
+			            0, NULL, roster_loaded, k);
+		}
+		return;
+	}
+	if (shiftclock_now(k, now, &sn) == -1)
 		return;
 	if (k->k_name != NULL && strcmp(k->k_name, sn.sn_def->sd_name) == 0 &&
 	    k->k_start == sn.sn_start) {
@@ -219,6 +327,10 @@ shiftclock_tick(struct shiftclock *k, time_t now)
 	         sn.sn_entry && sn.sn_entry->re_lead ? sn.sn_entry->re_lead
 	                                             : "nobody");
 	shiftlog_add(k->k_store, k->k_events, "shift", "collector", text);
+	/* The day before this shift's is over: its report, once. A restart
+	 * makes up a report missed while the collector was down. */
+	dayreport_write(k->k_store, k->k_events, k->k_conf, k->k_cal,
+	                sn.sn_day - 1);
 	m.em_text = sn.sn_def->sd_name;
 	events_publish(k->k_events, &m);
 }

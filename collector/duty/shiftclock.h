@@ -35,7 +35,13 @@ int shiftclock_now(const struct shiftclock *k, time_t now,
                    struct shift_now *out);
 /* notifier_deps.nd_roster: logins of the current shift (or its lead). */
 void shiftclock_roster(void *arg, int lead, json_t *out);
-/* Replaces the roster in force (taken); the old one is freed. */
-void shiftclock_set_roster(struct shiftclock *k, struct roster *ro);
+/* Replaces the roster in force (taken; NULL: back to the config's) and
+ * keeps it in the database, so it outlives a restart or a reload until
+ * replaced or dropped. The first tick loads a kept one before it opens a
+ * shift. */
+void shiftclock_put_roster(struct shiftclock *k, struct roster *ro,
+                           const char *by);
+/* The roster in force as JSON: {source: config|api, by, at, roster}. */
+json_t *shiftclock_roster_json(const struct shiftclock *k);
 
 #endif

@@ -311,6 +311,22 @@ shifts_at(const struct shifts_conf *sc, const struct roster *ro,
 }
 
 int
+shifts_day_window(const struct shifts_conf *sc, const struct calendar *cal,
+                  int64_t day, time_t *from, time_t *to)
+{
+	int first = 0;
+	size_t i;
+
+	for (i = 0; i < sc->sc_n; i++)
+		if (i == 0 || sc->sc_defs[i].sd_from < first)
+			first = sc->sc_defs[i].sd_from;
+	if (calendar_local_time(cal, day, first, from) == -1 ||
+	    calendar_local_time(cal, day + 1, first, to) == -1)
+		return -1;
+	return 0;
+}
+
+int
 roster_from_json(const json_t *a, struct roster *ro, char *msg, size_t len)
 {
 	size_t i, j;

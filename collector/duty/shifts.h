@@ -64,6 +64,12 @@ const struct shift_def *shifts_find(const struct shifts_conf *sc,
  * no shifts are configured or the calendar cannot say the local time. */
 int shifts_at(const struct shifts_conf *sc, const struct roster *ro,
               const struct calendar *cal, time_t t, struct shift_now *out);
+/* The trading day `day` (days since 1970-01-01, local): from the start of
+ * its first shift (the earliest `from`) to that of the next day's, so a
+ * night shift crossing midnight belongs to the day it began on. Without
+ * shifts, local midnight to midnight. -1 if the calendar cannot say. */
+int shifts_day_window(const struct shifts_conf *sc, const struct calendar *cal,
+                      int64_t day, time_t *from, time_t *to);
 /* Whether login is on duty or leads in the roster entry e. */
 int roster_has(const struct roster_entry *e, const char *login);
 

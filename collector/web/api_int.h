@@ -174,6 +174,8 @@ void api_shift_current(struct api_req *ar);
 void api_shifts_get(struct api_req *ar);
 void api_shift_get(struct api_req *ar);
 void api_roster_put(struct api_req *ar);
+void api_roster_get(struct api_req *ar);
+void api_roster_delete(struct api_req *ar);
 void api_handover(struct api_req *ar);
 void api_handover_accept(struct api_req *ar);
 

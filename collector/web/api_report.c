@@ -67,28 +67,55 @@ api_shift_report(struct api_req *ar)
 	          1, params, api_report_done);
 }
 
+/* ?day= is a trading day: from its first shift to the next day's, in the
+ * calendar's timezone (shifts_day_window), the window of its end-of-day
+ * report. ?from=&to= are instants. */
 void
 api_report(struct api_req *ar)
 {
-	static const char *const names[] = {"from", "to", "day"};
-	const char *params[3];
+	static const char *const names[] = {"from", "to"};
+	const struct collector_conf *cc = &ar->ar_c->c_conf;
+	const char *params[2], *day;
+	char from[24], to[24];
 	struct api_pending *p;
+	int64_t dn;
+	time_t tf, tt;
 
 	params[0] = evhttp_find_header(&ar->ar_query, "from");
 	params[1] = evhttp_find_header(&ar->ar_query, "to");
-	params[2] = evhttp_find_header(&ar->ar_query, "day");
-	if (params[2] == NULL && (params[0] == NULL || params[1] == NULL)) {
+	day = evhttp_find_header(&ar->ar_query, "day");
+	if (day != NULL) {
+		if (calendar_parse_date(day, &dn) == -1) {
+			api_error(ar->ar_req, 400,
+			          "day: expected YYYY-MM-DD");
+			return;
+		}
+		if (shifts_day_window(&cc->cc_shifts, &cc->cc_calendar, dn,
+		                      &tf, &tt) == -1) {
+			api_error(ar->ar_req, 400,
+			          "day: the calendar cannot place it");
+			return;
+		}
+		snprintf(from, sizeof(from), "%lld", (long long)tf);
+		snprintf(to, sizeof(to), "%lld", (long long)tt);
+		params[0] = from;
+		params[1] = to;
+		api_query(ar,
+		          "SELECT w.f, w.t, " API_REPORT_KPIS " FROM (SELECT "
+		          "to_timestamp($1) AS f, to_timestamp($2) AS t) w",
+		          2, params, api_report_done);
+		return;
+	}
+	if (params[0] == NULL || params[1] == NULL) {
 		api_error(ar->ar_req, 400, "expected ?from=&to= or ?day=");
 		return;
 	}
 	p = api_pending_new(ar->ar_c, ar->ar_req, ar->ar_user, api_report_done);
-	api_name_params(p, names, params, 3);
+	api_name_params(p, names, params, 2);
 	api_send(p,
 	         "SELECT w.f, w.t, " API_REPORT_KPIS " FROM (SELECT "
-	         "coalesce($3::date::timestamptz, $1::timestamptz) AS f, "
-	         "coalesce($3::date::timestamptz + interval '1 day', "
-	         "$2::timestamptz) AS t) w",
-	         3, params);
+	         "$1::timestamptz AS f, $2::timestamptz AS t) w",
+	         2, params);
 }
 
 static void

@@ -154,13 +154,45 @@ api_roster_put(struct api_req *ar)
 		api_error(ar->ar_req, 400, msg);
 		return;
 	}
-	snprintf(text, sizeof(text), "roster replaced (%zu entries)", ro->ro_n);
-	shiftclock_set_roster(c->c_shiftclock, ro);
+	snprintf(text, sizeof(text),
+	         "roster replaced (%zu entries): in force until replaced or "
+	         "dropped",
+	         ro->ro_n);
+	shiftclock_put_roster(c->c_shiftclock, ro, ar->ar_user->s_login);
 	shiftlog_add(c->c_store, c->c_events, "shift", ar->ar_user->s_login,
 	             text);
 	http_reply_json(
 	    ar->ar_req, 200,
 	    json_pack("{s:b, s:o}", "ok", 1, "roster", roster_to_json(ro)));
+}
+
+void
+api_roster_get(struct api_req *ar)
+{
+	if (ar->ar_c->c_shiftclock == NULL) {
+		api_error(ar->ar_req, 404, "no shifts are configured");
+		return;
+	}
+	http_reply_json(ar->ar_req, 200,
+	                shiftclock_roster_json(ar->ar_c->c_shiftclock));
+}
+
+/* DELETE /roster: the config's roster is in force again. */
+void
+api_roster_delete(struct api_req *ar)
+{
+	struct collector *c = ar->ar_c;
+
+	if (c->c_shiftclock == NULL) {
+		api_error(ar->ar_req, 409, "no shifts are configured");
+		return;
+	}
+	shiftclock_put_roster(c->c_shiftclock, NULL, ar->ar_user->s_login);
+	shiftlog_add(c->c_store, c->c_events, "shift", ar->ar_user->s_login,
+	             "roster put through the API dropped: the config's "
+	             "roster is in force");
+	http_reply_json(ar->ar_req, 200,
+	                shiftclock_roster_json(c->c_shiftclock));
 }
 
 /* Whether login is on the shift in force (or leads it); with next, on the

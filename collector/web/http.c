@@ -1,5 +1,5 @@
 /* The collector's HTTP side: /healthz, /metrics, and the connections
- * the API and the ack links are served on. */
+ * the API, the ack links and the console are served on. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include "collector.h"
 #include "web/ackpage.h"
 #include "web/api.h"
+#include "web/console.h"
 #include "ingest/ingest.h"
 
 /*
@@ -322,7 +323,8 @@ http_notfound(struct evhttp_request *req, void *arg)
 		    json_pack("{s:s}", "error", "method not implemented"));
 		return;
 	}
-	if (ackpage_handle(arg, req) || api_handle(arg, req))
+	if (ackpage_handle(arg, req) || api_handle(arg, req) ||
+	    console_handle(arg, req))
 		return;
 	http_reply_json(req, 404, json_pack("{s:s}", "error", "no such path"));
 }

@@ -4,6 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 
 it_setup
+# The collector writes collector.ack_target to watchstand.ack_targets at
+# start (the seed below sets the same before it runs).
+echo "  ack_target: {critical: 5m, major: 15m}" >>"$IT/collector.yaml"
 
 # Window: 2026-01-05 08:00 to 12:00 UTC, 4 h = 24 buckets of 10 min.
 ws_psql "

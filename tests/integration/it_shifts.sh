@@ -2,7 +2,10 @@
 # a boundary crossed during the test (the shift row closed and the next
 # opened, a boundary entry in the log), on-duty paging only to the people
 # on duty before and after the boundary, PUT /roster changing who is
-# paged, shift_id in every log entry and verify-log intact.
+# paged and outliving a restart, shift_id in every log entry, alarm and
+# page, the end-of-day report at the trading day's last boundary (in the
+# calendar's timezone, not UTC), the empty-roster fallback to role:lead,
+# and verify-log intact.
 . "$(dirname "$0")/lib.sh"
 
 it_setup host-s
@@ -15,19 +18,28 @@ for u in "alice watchstander" "carol watchstander" "dave watchstander" "bob lead
   echo "$1-password" | $C useradd "$1" --role "$2" --phone "+41790000$RANDOM" --email "$1@example.test" >/dev/null
 done
 
-# The boundary: the next whole minute (UTC) at least 15 s away.
-B=$(( ($(date +%s) + 15 + 59) / 60 * 60 ))
-AT=$(date -u -d "@$B" +%H:%M)
-BEFORE=$(date -u -d "@$((B - 3600))" +%H:%M)
+# The boundary: the next whole minute at least 30 s away (the early shift
+# must open before it, for its day to have a report). The calendar's
+# timezone puts it near local noon (Etc/GMT-N is UTC+N), so the boundary
+# is the first shift's start of a local day whatever the hour in UTC: the
+# trading day before ends there and its end-of-day report is written.
+B=$(( ($(date +%s) + 30 + 59) / 60 * 60 ))
+OFF=$(( 12 - 10#$(date -u -d "@$B" +%H) ))
+if [ $OFF -gt 0 ]; then TZNAME="Etc/GMT-$OFF"; elif [ $OFF -lt 0 ]; then TZNAME="Etc/GMT+$(( -OFF ))"; else TZNAME=UTC; fi
+AT=$(TZ=$TZNAME date -d "@$B" +%H:%M)
+BEFORE=$(TZ=$TZNAME date -d "@$((B - 3600))" +%H:%M)
+AFTER=$(TZ=$TZNAME date -d "@$((B + 3600))" +%H:%M)
+YESTERDAY=$(TZ=$TZNAME date -d "@$((B - 86400))" +%F)
 val() { echo "$2" >"$IT/v-$1"; }
-for f in a b c; do val $f 0; done
+for f in a b c d; do val $f 0; done
 cat >>"$IT/collector.yaml" <<YAML
   handover_timeout: 3s
+  ack_target: {critical: 5m, major: 15m}
 calendar:
-  timezone: UTC
+  timezone: $TZNAME
 shifts:
-  - {name: early, from: "$BEFORE", to: "$AT"}
-  - {name: late, from: "$AT", to: "$BEFORE"}
+  - {name: early, from: "$AFTER", to: "$AT"}
+  - {name: late, from: "$AT", to: "$AFTER"}
 roster:
   - {shift: early, days: daily, on_duty: [alice], lead: bob}
   - {shift: late, days: daily, on_duty: [carol], lead: bob}
@@ -35,6 +47,7 @@ rules:
   - {name: ra, match: {series: lvl.a}, levels: [{when: "> 0", severity: major}]}
   - {name: rb, match: {series: lvl.b}, levels: [{when: "> 0", severity: major}]}
   - {name: rc, match: {series: lvl.c}, levels: [{when: "> 0", severity: major}]}
+  - {name: rd, match: {series: lvl.d}, levels: [{when: "> 0", severity: major}]}
 notify:
   channels:
     - name: hook
@@ -60,7 +73,7 @@ bad "s/{shift: late, days/{shift: lunch, days/" "unknown shift 'lunch'"
 
 cat >"$IT/check_level" <<SH
 #!/bin/sh
-echo "OK | a=\$(cat $IT/v-a) b=\$(cat $IT/v-b) c=\$(cat $IT/v-c)"
+echo "OK | a=\$(cat $IT/v-a) b=\$(cat $IT/v-b) c=\$(cat $IT/v-c) d=\$(cat $IT/v-d)"
 SH
 chmod +x "$IT/check_level"
 it_agent_config host-s "  - {name: lvl, type: exec, interval: 500ms, command: ['$IT/check_level']}"
@@ -110,7 +123,8 @@ fi
 # The boundary: late opens, early closes, the log says so.
 late_open() { [ -n "$(ws_psql "select id from watchstand.shifts where name = 'late' and ended_at is null")" ]; }
 ws_wait_for 90 late_open || it_fail "the late shift did not open"
-ws_wait_for 10 test -z "$(ws_psql "select id from watchstand.shifts where name = 'early' and ended_at is null")" ||
+early_closed() { [ -z "$(ws_psql "select id from watchstand.shifts where name = 'early' and ended_at is null")" ]; }
+ws_wait_for 10 early_closed ||
   it_fail "the early shift was not closed"
 ws_psql "select text from watchstand.v_shift_log where kind = 'shift'" | grep -q "shift late started: on duty carol; lead bob" ||
   it_fail "no boundary entry: $(ws_psql "select text from watchstand.v_shift_log where kind = 'shift'")"
@@ -118,6 +132,33 @@ ws_psql "select text from watchstand.v_shift_log where kind = 'shift'" | grep -q
 SID=$(field "['id']")
 [ "$(code "${A[@]}" "$API/shifts/$SID")" = 200 ] && [ "$(field "['name']")" = late ] || it_fail "GET /shifts/$SID"
 [ "$(code "${A[@]}" "$API/shifts")" = 200 ] || it_fail "GET /shifts"
+EARLY=$(ws_psql "select id from watchstand.shifts where name = 'early'")
+
+# collector.ack_target reached the table the KPIs read.
+[ "$(ws_psql "select string_agg(severity || '=' || extract(epoch from target)::int, ',' order by severity) from watchstand.ack_targets")" = "critical=300,major=900" ] ||
+  it_fail "ack_targets: $(ws_psql "select * from watchstand.ack_targets")"
+
+# The boundary began the local day's first shift: yesterday's end-of-day
+# report is written once, to the table and to the log, with a real chain
+# head, over yesterday's trading day in the calendar's timezone.
+reported() { [ -n "$(ws_psql "select day from watchstand.day_reports where day = '$YESTERDAY'")" ]; }
+ws_wait_for 20 reported || it_fail "no end-of-day report for $YESTERDAY: $(ws_psql "select day, from_ts, to_ts from watchstand.day_reports")"
+[ "$(ws_psql "select extract(epoch from from_ts)::bigint || ' ' || extract(epoch from to_ts)::bigint from watchstand.day_reports")" = "$((B - 86400)) $B" ] ||
+  it_fail "the report's window is not $YESTERDAY $AT to today $AT ($TZNAME): $(ws_psql "select from_ts, to_ts from watchstand.day_reports")"
+report_entry() { ws_psql "select text from watchstand.v_shift_log where kind = 'report'"; }
+has_report_entry() { [ -n "$(report_entry)" ]; }
+ws_wait_for 10 has_report_entry || it_fail "no report entry in the shift log"
+report_entry | grep -q "^end-of-day report $YESTERDAY (" || it_fail "report entry: $(report_entry)"
+HEAD=$(report_entry | sed -n 's/.*chain head \([0-9]*\):\([0-9a-f]*\)$/\1 \2/p')
+[ -n "$HEAD" ] && [ "$(ws_psql "select encode(hash, 'hex') from watchstand.shift_log where id = ${HEAD% *}")" = "${HEAD#* }" ] ||
+  it_fail "the report's chain head is not an entry of the chain: $(report_entry)"
+[ "$(ws_psql "select report_sha256 = encode(sha256(convert_to(report::text, 'UTF8')), 'hex') from watchstand.day_reports")" = t ] ||
+  it_fail "the stored SHA-256 is not the report's"
+report_entry | grep -q "report sha256 $(ws_psql "select report_sha256 from watchstand.day_reports")" || it_fail "the entry does not name the report's hash"
+[ "$(code "${A[@]}" "$API/report?day=$YESTERDAY")" = 200 ] || it_fail "GET /report?day=: $(cat "$IT/body")"
+[ "$(ws_psql "select extract(epoch from '$(field "['from']")'::timestamptz)::bigint || ' ' || extract(epoch from '$(field "['to']")'::timestamptz)::bigint")" = "$((B - 86400)) $B" ] ||
+  it_fail "GET /report?day=$YESTERDAY is not the trading day in $TZNAME: $(cat "$IT/body")"
+[ "$(code "${A[@]}" "$API/report?day=yesterday")" = 400 ] || it_fail "a bad day is not 400"
 
 # Nobody handed the early shift over: after handover_timeout an alarm
 # pages the lead (bob).
@@ -128,6 +169,13 @@ ws_wait_for 20 is_paged "" bob || it_fail "the lead was not paged for the unacce
 val b 1
 ws_wait_for 20 is_paged rb carol || it_fail "carol (on duty after the boundary) was not paged"
 [ "$(paged rb alice)" = 0 ] || it_fail "alice (off duty now) was paged"
+# Alarms and pages know the shift they fell in.
+[ "$(ws_psql "select shift_id from watchstand.v_alarms where rule = 'rb'")" = "$SID" ] || it_fail "rb's alarm is not in the late shift"
+if [ -n "$(ws_psql "select id from watchstand.alarms where rule = 'ra'")" ]; then
+  [ "$(ws_psql "select shift_id from watchstand.v_alarms where rule = 'ra'")" = "$EARLY" ] || it_fail "ra's alarm is not in the early shift"
+fi
+[ "$(ws_psql "select count(*) from watchstand.v_notifications n join watchstand.alarms a on a.id = n.alarm_id where a.rule = 'rb' and n.shift_id = $SID")" -ge 1 ] ||
+  it_fail "rb's page does not carry the late shift"
 
 # PUT /roster: a watchstander may not; the lead puts dave on the late shift.
 [ "$(code "${A[@]}" -X PUT -d '[]' "$API/roster")" = 403 ] || it_fail "a watchstander changed the roster"
@@ -138,6 +186,16 @@ ws_psql "select actor, text from watchstand.v_shift_log" | grep -q "roster repla
 val c 1
 ws_wait_for 20 is_paged rc dave || it_fail "dave (rostered by PUT) was not paged"
 [ "$(paged rc carol)" = 0 ] || it_fail "carol was paged after the roster change"
+# The roster put through the API outlives a restart; the report is not
+# written twice.
+it_stop_collector
+it_start_collector
+[ "$(code "${A[@]}" "$API/roster")" = 200 ] && [ "$(field "['source']")" = api ] && [ "$(field "['by']")" = bob ] ||
+  it_fail "GET /roster after a restart: $(cat "$IT/body")"
+[ "$(code "${A[@]}" "$API/shifts/current")" = 200 ] && [ "$(field "['on_duty']")" = "['dave']" ] ||
+  it_fail "the put roster is not in force after a restart: $(cat "$IT/body")"
+[ "$(ws_psql "select count(*) from watchstand.day_reports")" = 1 ] && [ "$(report_entry | wc -l)" = 1 ] ||
+  it_fail "the end-of-day report was written again at the restart"
 
 # Handover with an open alarm (rc) and a carried item, by dave (late);
 # alice (not on the late shift) may not hand it over, dave may not accept
@@ -174,6 +232,18 @@ signed() { ws_psql "select actor, text from watchstand.v_shift_log where kind = 
 ws_wait_for 10 signed "signed by dave: report sha256 $SHA" || it_fail "no handover signature in the log"
 ws_wait_for 10 signed "accepted by alice: report sha256 $SHA" || it_fail "no acceptance in the log"
 [ "$(code "${A[@]}" "$API/shifts/current")" = 200 ] && [ "$(field "['state']")" = accepted ] || it_fail "state: $(cat "$IT/body")"
+
+# Nobody rostered for the late shift: the page goes to role:lead (bob)
+# and the log says why. DELETE /roster brings the config's back.
+[ "$(code "${L[@]}" -X PUT -d '[{"shift": "early", "days": "daily", "on_duty": ["alice"], "lead": "bob"}]' "$API/roster")" = 200 ] ||
+  it_fail "PUT /roster without late: $(cat "$IT/body")"
+val d 1
+ws_wait_for 20 is_paged rd bob || it_fail "with nobody rostered, role:lead (bob) was not paged"
+ws_psql "select text from watchstand.v_shift_log where kind = 'notify'" | grep -q "nobody is rostered for 'on-duty' now; paging role:lead instead" ||
+  it_fail "the fallback is not in the shift log"
+[ "$(code "${L[@]}" -X DELETE "$API/roster")" = 200 ] && [ "$(field "['source']")" = config ] || it_fail "DELETE /roster: $(cat "$IT/body")"
+[ "$(code "${A[@]}" "$API/shifts/current")" = 200 ] && [ "$(field "['on_duty']")" = "['carol']" ] ||
+  it_fail "the config's roster is not back: $(cat "$IT/body")"
 
 # Every entry since the first shift opened carries its shift; the chain holds.
 [ "$(ws_psql "select count(*) from watchstand.v_shift_log where shift_id is null and id > (select min(id) from watchstand.shift_log where kind = 'shift')")" = 0 ] ||

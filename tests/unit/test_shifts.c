@@ -164,6 +164,41 @@ test_refusals(void **state)
 	calendar_free(&cal);
 }
 
+/* The trading day runs from its first shift to the next day's: the night
+ * crossing midnight belongs to the day it began on; across a DST change
+ * the window is 23 or 25 hours; without shifts it is midnight to midnight. */
+static void
+test_day_window(void **state)
+{
+	struct calendar cal;
+	struct shifts_conf sc;
+	time_t from, to;
+
+	(void)state;
+	assert_int_equal(load(conf_ok, &cal, &sc), 0);
+	assert_int_equal(shifts_day_window(&sc, &cal, calendar_days(2026, 11, 24),
+	                                   &from, &to),
+	                 0);
+	assert_true(from == at(&cal, "2026-11-24 07:30"));
+	assert_true(to == at(&cal, "2026-11-25 07:30"));
+	/* Zurich leaves summer time on 2026-10-25: that day has 25 hours. */
+	assert_int_equal(shifts_day_window(&sc, &cal, calendar_days(2026, 10, 24),
+	                                   &from, &to),
+	                 0);
+	assert_int_equal(to - from, 25 * 3600);
+	shifts_conf_free(&sc);
+	calendar_free(&cal);
+	assert_int_equal(
+	    load("calendar: {timezone: Asia/Shanghai}\n", &cal, &sc), 0);
+	assert_int_equal(shifts_day_window(&sc, &cal, calendar_days(2026, 11, 24),
+	                                   &from, &to),
+	                 0);
+	assert_true(from == at(&cal, "2026-11-24 00:00"));
+	assert_int_equal(to - from, 86400);
+	shifts_conf_free(&sc);
+	calendar_free(&cal);
+}
+
 int
 main(void)
 {
@@ -171,6 +206,7 @@ main(void)
 	    cmocka_unit_test(test_day_and_night),
 	    cmocka_unit_test(test_date_overrides_days),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_day_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* uPlot 1.6.32 (MIT, see uPlot.LICENSE), from the npm package uplot: dist/uPlot.esm.js */
+/* uPlot 1.6.32 (MIT, see uPlot-LICENSE.txt), from the npm package uplot: dist/uPlot.esm.js */
 /**
 * Copyright (c) 2025, Leon Sorokin
 * All rights reserved. (MIT Licensed)
