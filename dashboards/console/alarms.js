@@ -1,7 +1,7 @@
 // One alarm: its row in the list, its detail (runbook, procedure, ack
 // with a note, shelve, history of the same rule on the same host), and
 // the order of the list: what needs a person first, then severity.
-import { h, message } from './dom.js';
+import { h } from './dom.js';
 import * as fmt from './fmt.js';
 import { t, has } from './i18n.js';
 
@@ -86,7 +86,7 @@ export function detail(a, d, ctx, act) {
     out.push(h('p', null, h('button', {
       type: 'button',
       class: 'procedure',
-      on: { click: () => act.procedure(a.procedure, msg) },
+      on: { click: () => act.procedure(a.procedure) },
     }, t('alarm.procedure', { name: a.procedure }))));
   }
   if (ctx.can('watchstander')) {
@@ -97,13 +97,13 @@ export function detail(a, d, ctx, act) {
         on: {
           submit: (ev) => {
             ev.preventDefault();
-            act.ack(note.value.trim(), msg);
+            act.ack(note.value.trim());
           },
         },
       }, note, h('button', { type: 'submit', class: 'ack', id: 'ack-submit' }, t('alarm.ack.submit'))));
     }
     if (a.state === 'shelved') {
-      out.push(h('p', null, h('button', { type: 'button', id: 'unshelve', on: { click: () => act.unshelve(msg) } }, t('alarm.unshelve'))));
+      out.push(h('p', null, h('button', { type: 'button', id: 'unshelve', on: { click: () => act.unshelve() } }, t('alarm.unshelve'))));
     } else {
       const minutes = h('input', { id: 'shelve-minutes', type: 'number', min: 1, step: 1, value: 30, class: 'minutes' });
       const reason = h('input', { id: 'shelve-reason', placeholder: t('alarm.shelve.reason'), maxlength: 500 });
@@ -112,7 +112,7 @@ export function detail(a, d, ctx, act) {
         on: {
           submit: (ev) => {
             ev.preventDefault();
-            act.shelve(Number(minutes.value), reason.value.trim(), msg);
+            act.shelve(Number(minutes.value), reason.value.trim());
           },
         },
       }, h('label', null, t('alarm.shelve.for'), ' ', minutes, ' ', t('alarm.shelve.minutes')), reason,
@@ -138,8 +138,4 @@ export function detail(a, d, ctx, act) {
 // The critical alarms nobody has acknowledged yet.
 export function unackedCritical(list) {
   return list.filter((a) => a.severity === 'critical' && ackable(a));
-}
-
-export function clearMsg(el) {
-  message(el, '');
 }

@@ -2,7 +2,7 @@
 // timezone, the width of their box (redrawn when it changes), and bars
 // for counts with some buckets shaded (floods).
 import uPlot from './vendor/uPlot.esm.js';
-import { getZone } from './fmt.js';
+import { getZone, hhmm, hhmmss, dayOf } from './fmt.js';
 
 export const COLORS = ['#4da3ff', '#f5b700', '#3ddc84', '#ff6b6b', '#c58cff', '#34d1d1', '#ff9f43'];
 
@@ -11,11 +11,24 @@ function cssVar(name, fallback) {
   return v || fallback;
 }
 
+// Time ticks in the calendar's zone, 24-hour: seconds for a few minutes,
+// the date at midnight and for several days.
+function xValues(u, splits) {
+  const span = u.scales.x.max - u.scales.x.min;
+  return splits.map((s) => {
+    const d = new Date(s * 1000);
+    if (span > 3 * 86400) return dayOf(d).slice(5);
+    if (span < 300) return hhmmss(d);
+    const t = hhmm(d);
+    return t === '00:00' ? dayOf(d).slice(5) : t;
+  });
+}
+
 function axes(yFmt) {
   const grid = { stroke: cssVar('--grid', 'rgba(128,128,128,0.2)'), width: 1 };
   const stroke = cssVar('--muted', '#8a96a3');
   return [
-    { stroke, grid, ticks: grid },
+    { stroke, grid, ticks: grid, values: xValues },
     { stroke, grid, ticks: grid, size: 70, values: (u, vals) => vals.map((v) => (yFmt ? yFmt(v) : v)) },
   ];
 }

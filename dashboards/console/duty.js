@@ -108,62 +108,79 @@ export function view(root, ctx) {
       el.detail.replaceChildren();
       return;
     }
-    const keepNote = el.detail.querySelector('#ack-note');
-    const note = keepNote ? keepNote.value : '';
+    // What the person was typing and the last answer survive a redraw
+    // (every alarm event redraws).
+    const kept = new Map([...el.detail.querySelectorAll('input[id], textarea[id]')].map((i) => [i.id, i.value]));
+    const oldMsg = el.detail.querySelector('#ack-msg');
     const focused = document.activeElement && el.detail.contains(document.activeElement) ? document.activeElement.id : '';
     el.detail.hidden = false;
     fill(el.detail, alarms.detail(a, st.detail, ctx, {
-      ack: (comment, msg) => ack(a, comment, msg),
-      shelve: (minutes, reason, msg) => shelve(a, minutes, reason, msg),
-      unshelve: (msg) => unshelve(a, msg),
-      procedure: (name, msg) => openProcedure(name, msg),
+      ack: (comment) => ack(a, comment),
+      shelve: (minutes, reason) => shelve(a, minutes, reason),
+      unshelve: () => unshelve(a),
+      procedure: (name) => openProcedure(name),
     }));
-    const n = el.detail.querySelector('#ack-note');
-    if (n) n.value = note;
-    if (focused) {
-      const f = el.detail.querySelector(`#${focused}`);
-      if (f) f.focus();
+    if (String(el.detail.dataset.alarm) === String(a.id)) {
+      for (const [id, v] of kept) {
+        const i = el.detail.querySelector(`#${id}`);
+        if (i) i.value = v;
+      }
+      const m = el.detail.querySelector('#ack-msg');
+      if (oldMsg && m) {
+        m.textContent = oldMsg.textContent;
+        m.className = oldMsg.className;
+      }
+      if (focused) {
+        const f = el.detail.querySelector(`#${focused}`);
+        if (f) f.focus();
+      }
     }
+    el.detail.dataset.alarm = a.id;
   }
 
-  async function ack(a, comment, msg) {
+  // The answer goes to the message line on the page now: the detail may
+  // have been redrawn while the request was out.
+  function msgLine() {
+    return el.detail.querySelector('#ack-msg') || h('p');
+  }
+
+  async function ack(a, comment) {
     try {
       await api.post(`/alarms/${a.id}/ack`, comment ? { comment } : undefined);
-      message(msg, t('alarm.acked'), 'ok');
+      message(msgLine(), t('alarm.acked'), 'ok');
       await ctx.refreshAlarms();
-      loadDetail();
     } catch (e) {
-      message(msg, e.message);
+      message(msgLine(), e.message);
     }
   }
 
-  async function shelve(a, minutes, reason, msg) {
+  async function shelve(a, minutes, reason) {
     try {
       await api.post(`/alarms/${a.id}/shelve`, { minutes, reason });
-      message(msg, t('alarm.shelved'), 'ok');
+      message(msgLine(), t('alarm.shelved'), 'ok');
       await ctx.refreshAlarms();
     } catch (e) {
-      message(msg, e.message);
+      message(msgLine(), e.message);
     }
   }
 
-  async function unshelve(a, msg) {
+  async function unshelve(a) {
     try {
       await api.post(`/alarms/${a.id}/unshelve`);
       await ctx.refreshAlarms();
     } catch (e) {
-      message(msg, e.message);
+      message(msgLine(), e.message);
     }
   }
 
-  async function openProcedure(name, msg) {
+  async function openProcedure(name) {
     try {
       const r = await api.post(`/checklists/${encodeURIComponent(name)}/runs`, {});
       location.hash = `#/runs/${r.id}`;
     } catch (e) {
       const m = /open run \((\d+)\)/.exec(e.message);
       if (m) location.hash = `#/runs/${m[1]}`;
-      else message(msg, e.message);
+      else message(msgLine(), e.message);
     }
   }
 
@@ -397,9 +414,8 @@ export function view(root, ctx) {
       if (ev.key === 'a' && ctx.can('watchstander')) {
         const a = st.alarms.find((x) => String(x.id) === String(st.selected));
         if (a && alarms.ackable(a)) {
-          const m = el.detail.querySelector('#ack-msg') || h('p');
           const n = el.detail.querySelector('#ack-note');
-          ack(a, n ? n.value.trim() : '', m);
+          ack(a, n ? n.value.trim() : '');
           return true;
         }
         return false;

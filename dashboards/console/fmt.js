@@ -78,6 +78,14 @@ export function dateTime(s) {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
 }
 
+// "14:05:09"
+export function hhmmss(s) {
+  const d = parseTs(s);
+  if (!d) return '';
+  const p = parts(d);
+  return `${p.hour}:${p.minute}:${p.second}`;
+}
+
 // "14:05"
 export function hhmm(s) {
   const d = parseTs(s);
@@ -140,6 +148,6 @@ export function valueFor(series, v) {
   if (/_bps$/.test(series)) return bps(n);
   if (/_bytes$/.test(series)) return bytes(n);
   if (/_pct$/.test(series)) return `${num(Number(n.toFixed(1)))} %`;
-  if (/_s$/.test(series)) return duration(n);
+  if (/_s$/.test(series)) return Math.abs(n) < 120 ? `${num(Number(n.toPrecision(3)))} s` : duration(n);
   return num(n);
 }

@@ -8,7 +8,9 @@ import * as fmt from './fmt.js';
 import { t } from './i18n.js';
 import { timeChart, destroy, COLORS } from './chart.js';
 
-const RANGES = { '1h': { secs: 3600, step: 10 }, '1d': { secs: 86400, step: 300 } };
+// The last hour as measured; a day as 5-minute averages (a 1 s series
+// would be 86 400 points).
+const RANGES = { '1h': { secs: 3600, step: undefined }, '1d': { secs: 86400, step: 300 } };
 let range = '1h';
 
 // ---- #/hosts ----

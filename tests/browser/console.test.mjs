@@ -165,7 +165,7 @@ try {
   await a.click('#shelve-submit');
   await a.waitForSelector(`${major}[data-state="shelved"]`);
   assert.equal(psql(`select state from watchstand.alarms where rule = 'level-high' and state <> 'closed'`), 'shelved');
-  assert.match(psql(`select string_agg(text, '|') from watchstand.v_shift_log where actor = 'alice'`), /vendor is working on the feed/);
+  assert.match(psql(`select string_agg(text, '|') from watchstand.v_shift_log where actor = 'alice'`), /for 15 min -- vendor is working on the feed/);
   step('shelve: the missing reason refused on the page, then shelved with a reason');
 
   // ---- the shift log: a note carried over ----
