@@ -29,7 +29,7 @@ function axes(yFmt) {
   const stroke = cssVar('--muted', '#8a96a3');
   return [
     { stroke, grid, ticks: grid, values: xValues },
-    { stroke, grid, ticks: grid, size: 70, values: (u, vals) => vals.map((v) => (yFmt ? yFmt(v) : v)) },
+    { stroke, grid, ticks: grid, size: 84, values: (u, vals) => vals.map((v) => (yFmt ? yFmt(v) : v)) },
   ];
 }
 

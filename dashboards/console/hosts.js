@@ -202,10 +202,12 @@ export function hostView(root, ctx, host) {
     }
     for (const b of fillBoxes) {
       q(async () => {
+        // The trend over the day's 10-minute averages; a series younger
+        // than an hour has too few of them: its samples as measured.
         const day = await samples(host, b.s, 86400, 600);
         const pts = range === '1d' ? day : await samples(host, b.s, secs, step);
         if (my !== gen) return;
-        drawFill(b, pts, day, keep);
+        drawFill(b, pts, day.length >= 6 ? day : pts, keep);
       }).catch((e) => { b.noteEl.textContent = e.message; });
     }
     for (const b of restBoxes) {
@@ -267,7 +269,9 @@ export function hostView(root, ctx, host) {
     if (tr && tr.slope > 0.01 && last < 100) {
       const days = (100 - last) / tr.slope;
       note += ` · ${t('host.fill.grows', { r: fmt.num(tr.slope.toPrecision(2)) })} · `;
-      note += days > 365 ? t('host.fill.year') : t('host.fill.full', { d: fmt.num(days < 10 ? days.toFixed(1) : Math.round(days)) });
+      if (days > 365) note += t('host.fill.year');
+      else if (days < 2) note += t('host.fill.hours', { h: Math.max(1, Math.round(days * 24)) });
+      else note += t('host.fill.full', { d: fmt.num(days < 10 ? days.toFixed(1) : Math.round(days)) });
       b.card.classList.add('growing');
       if (days < 7) b.card.classList.add('soon');
     } else note += ` · ${t('host.fill.steady')}`;

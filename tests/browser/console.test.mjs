@@ -54,9 +54,12 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-dev-shm-usage', '--autoplay-policy=no-user-gesture-required'],
 });
 
+const pages = new Map();
+
 async function newPage(name, viewport = DESK, locale = 'en-GB') {
   const context = await browser.newContext({ viewport, locale, baseURL: BASE });
   const page = await context.newPage();
+  pages.set(name, page);
   page.setDefaultTimeout(WAIT);
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
@@ -226,9 +229,10 @@ try {
     const c = document.querySelector('#host-charts canvas');
     return c && c.width > 0 && c.height > 0 ? [c.width, c.height] : null;
   }));
-  await a.waitForSelector('.fills .chart-note:has-text("%")');
+  await a.waitForSelector('.lines .chart-note:has-text("40 % of 100 Mbit/s")');
+  await a.waitForSelector('.fills .chart-note:has-text("full in")');
   await shot(a, 'desk-host');
-  step(`the host page draws a chart (${size.join('×')})`);
+  step(`the host page draws a chart (${size.join('×')}), the line against its capacity, when the spool is full`);
 
   // ---- the KPIs of the shift, with the per-10-minute chart ----
   await a.goto('/#/kpis');
@@ -298,6 +302,8 @@ try {
   await new Promise((r) => again.once('exit', r));
 } catch (e) {
   problems.push(`failed: ${e.stack || e.message}`);
+  // What each browser showed when it failed.
+  for (const [name, page] of pages) await page.screenshot({ path: `${SHOTS}/failed-${name}.png` }).catch(() => {});
 } finally {
   await browser.close();
 }

@@ -66,17 +66,28 @@ cat >"$W/level" <<SH
 #!/bin/sh
 echo "OK | level=\$(cat $IT/level)"
 SH
-chmod +x "$W/level"
+# A line at 40 % of 100 Mbit/s, and a spool filling by 0.001 % a second
+# (86 % a day): the host page's line and fill level.
+cat >"$W/feed" <<SH
+#!/bin/sh
+echo "OK | in_bps=40000000 out_bps=20000000 util_pct=40"
+SH
+cat >"$W/spool" <<SH
+#!/bin/sh
+awk -v t="\$(date +%s)" 'BEGIN { printf "OK | fill_pct=%.4f\\n", 10 + (t - $NOW) * 0.001 }'
+SH
+chmod +x "$W/level" "$W/feed" "$W/spool"
 it_agent_config host-b "  - {name: decoy, type: process, interval: 500ms, match: {comm: $DECOY}}
   - {name: lvl, type: exec, interval: 500ms, command: ['$W/level']}
-  - {name: work, type: filesystem, interval: 2s, path: '$IT'}"
+  - {name: feed, type: exec, interval: 1s, command: ['$W/feed']}
+  - {name: spool, type: exec, interval: 1s, command: ['$W/spool']}"
 "$W/$DECOY" 600 &
 DECOY_PID=$!
 IT_PIDS+=("$DECOY_PID")
 it_start_collector
 it_start_agent host-b
 ws_wait_for 20 it_latest_is host-b decoy.count 1 || it_fail "no samples of the decoy"
-ws_wait_for 20 it_has host-b work.fill_pct || it_fail "no filesystem samples"
+ws_wait_for 20 it_has host-b spool.fill_pct || it_fail "no samples of the spool"
 day_open() { [ -n "$(ws_psql "select id from watchstand.shifts where name = 'day' and ended_at is null")" ]; }
 ws_wait_for 20 day_open || it_fail "the day shift did not open"
 
