@@ -28,7 +28,7 @@ function axes(yFmt) {
   const grid = { stroke: cssVar('--grid', 'rgba(128,128,128,0.2)'), width: 1 };
   const stroke = cssVar('--muted', '#8a96a3');
   return [
-    { stroke, grid, ticks: grid, values: xValues },
+    { stroke, grid, ticks: grid, values: xValues, space: 90 },
     { stroke, grid, ticks: grid, size: 84, values: (u, vals) => vals.map((v) => (yFmt ? yFmt(v) : v)) },
   ];
 }

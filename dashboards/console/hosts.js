@@ -53,10 +53,14 @@ async function samples(host, series, secs, step) {
   return rows.map((r) => [fmt.parseTs(r.ts).getTime() / 1000, Number(r.value)]);
 }
 
-// Least squares over [x seconds, y]: y per day, and y at the end.
+// Least squares over [x seconds, y]: y per day, and y at any x. Less
+// than an hour says nothing of a growth by the day (a burst of writes
+// would read as "full tonight").
+const TREND_SPAN = 3600;
+
 function trend(points) {
   const n = points.length;
-  if (n < 3) return null;
+  if (n < 3 || points[n - 1][0] - points[0][0] < TREND_SPAN) return null;
   const x0 = points[0][0];
   let sx = 0;
   let sy = 0;
@@ -202,12 +206,11 @@ export function hostView(root, ctx, host) {
     }
     for (const b of fillBoxes) {
       q(async () => {
-        // The trend over the day's 10-minute averages; a series younger
-        // than an hour has too few of them: its samples as measured.
+        // The trend over the day's 10-minute averages.
         const day = await samples(host, b.s, 86400, 600);
         const pts = range === '1d' ? day : await samples(host, b.s, secs, step);
         if (my !== gen) return;
-        drawFill(b, pts, day.length >= 6 ? day : pts, keep);
+        drawFill(b, pts, day, keep);
       }).catch((e) => { b.noteEl.textContent = e.message; });
     }
     for (const b of restBoxes) {
@@ -274,7 +277,7 @@ export function hostView(root, ctx, host) {
       else note += t('host.fill.full', { d: fmt.num(days < 10 ? days.toFixed(1) : Math.round(days)) });
       b.card.classList.add('growing');
       if (days < 7) b.card.classList.add('soon');
-    } else note += ` · ${t('host.fill.steady')}`;
+    } else note += ` · ${tr ? t('host.fill.steady') : t('host.fill.young')}`;
     b.noteEl.textContent = note;
     const xs = pts.map((p) => p[0]);
     const series = [{ label: 'fill %' }];

@@ -160,6 +160,7 @@ const en = {
   'host.fill.hours': 'full in {h} h',
   'host.fill.year': 'full in more than a year',
   'host.fill.steady': 'not growing',
+  'host.fill.young': 'no trend before an hour of samples',
   'host.trend': 'trend',
   'host.full': 'full',
 
@@ -352,6 +353,7 @@ const zh = {
   'host.fill.hours': '预计 {h} 小时后写满',
   'host.fill.year': '一年以上才会写满',
   'host.fill.steady': '没有增长',
+  'host.fill.young': '数据不足一小时，暂无趋势',
   'host.trend': '趋势',
   'host.full': '满',
 

@@ -67,14 +67,15 @@ cat >"$W/level" <<SH
 echo "OK | level=\$(cat $IT/level)"
 SH
 # A line at 40 % of 100 Mbit/s, and a spool filling by 0.001 % a second
-# (86 % a day): the host page's line and fill level.
+# (86 % a day) since two hours ago: the host page's line and fill level.
+T0=$((NOW - 7200))
 cat >"$W/feed" <<SH
 #!/bin/sh
 echo "OK | in_bps=40000000 out_bps=20000000 util_pct=40"
 SH
 cat >"$W/spool" <<SH
 #!/bin/sh
-awk -v t="\$(date +%s)" 'BEGIN { printf "OK | fill_pct=%.4f\\n", 10 + (t - $NOW) * 0.001 }'
+awk -v t="\$(date +%s)" 'BEGIN { printf "OK | fill_pct=%.4f\\n", 10 + (t - $T0) * 0.001 }'
 SH
 chmod +x "$W/level" "$W/feed" "$W/spool"
 it_agent_config host-b "  - {name: decoy, type: process, interval: 500ms, match: {comm: $DECOY}}
@@ -88,6 +89,10 @@ it_start_collector
 it_start_agent host-b
 ws_wait_for 20 it_latest_is host-b decoy.count 1 || it_fail "no samples of the decoy"
 ws_wait_for 20 it_has host-b spool.fill_pct || it_fail "no samples of the spool"
+# The spool's first two hours, a sample a minute, as the agent would have
+# sent them: the trend needs an hour.
+ws_psql "select watchstand.ensure_partition(d::date) from generate_series(to_timestamp($T0) at time zone 'UTC', now() at time zone 'UTC', interval '1 day') d" >/dev/null
+ws_psql "insert into watchstand.samples (ts, agent_id, series, value) select to_timestamp(t), a.id, 'spool.fill_pct', 10 + (t - $T0) * 0.001 from generate_series($T0, $NOW - 60, 60) t, watchstand.agents a where a.name = 'host-b'" >/dev/null
 day_open() { [ -n "$(ws_psql "select id from watchstand.shifts where name = 'day' and ended_at is null")" ]; }
 ws_wait_for 20 day_open || it_fail "the day shift did not open"
 
