@@ -38,9 +38,9 @@ api_status_json(struct collector *c, const struct api_session *user)
 	if (calendar_next_change(cal, time(NULL), &t, &next) == 0) {
 		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ",
 		         gmtime_r(&t, &(struct tm){0}));
-		json_object_set_new(o, "next_phase",
-		                    json_pack("{s:s, s:s}", "phase", next,
-		                              "at", at));
+		json_object_set_new(
+		    o, "next_phase",
+		    json_pack("{s:s, s:s}", "phase", next, "at", at));
 	} else
 		json_object_set_new(o, "next_phase", json_null());
 	return o;
@@ -133,9 +133,8 @@ api_samples(struct api_req *ar)
 		api_error(ar->ar_req, 400, "series= is required");
 		return;
 	}
-	if (step != NULL &&
-	    ((s = strtol(step, &end, 10)) < 1 || s > 86400 || *end != '\0' ||
-	     end == step)) {
+	if (step != NULL && ((s = strtol(step, &end, 10)) < 1 || s > 86400 ||
+	                     *end != '\0' || end == step)) {
 		api_error(ar->ar_req, 400,
 		          "step=: expected whole seconds from 1 to 86400");
 		return;
@@ -177,7 +176,7 @@ api_reload(struct api_req *ar)
 		api_error(ar->ar_req, 400,
 		          c->c_reload == NULL ? "no config to reload" : msg);
 	else
-		http_reply_json(ar->ar_req, 200,
-		                json_pack("{s:b, s:s}", "reloaded", 1, "summary",
-		                          msg));
+		http_reply_json(
+		    ar->ar_req, 200,
+		    json_pack("{s:b, s:s}", "reloaded", 1, "summary", msg));
 }

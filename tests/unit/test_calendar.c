@@ -235,7 +235,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sessions_and_midnight),
 	    cmocka_unit_test(test_next_change),
-    cmocka_unit_test(test_holidays),
+	    cmocka_unit_test(test_holidays),
 	    cmocka_unit_test(test_dst_london),
 	    cmocka_unit_test(test_days_and_errors),
 	    cmocka_unit_test(test_two_zones),
