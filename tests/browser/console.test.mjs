@@ -159,6 +159,11 @@ try {
   const major = alarmRow('level-high');
   await a.waitForSelector(`${major}[data-state="active-unacknowledged"]`);
   await a.click(major);
+  await a.waitForSelector('#alarm-detail #ack-note');
+  await a.keyboard.press('a');
+  await a.waitForSelector(`${major}[data-state="active-acknowledged"]`);
+  assert.equal(psql(`select acked_by from watchstand.alarms where rule = 'level-high' and state <> 'closed'`), 'alice');
+  step('`a` acknowledges the selected alarm');
   await a.waitForSelector('#shelve-reason');
   expectErrors(/status of 400/);
   await a.fill('#shelve-minutes', '15');
