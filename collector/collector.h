@@ -29,6 +29,9 @@ struct collector_conf {
 	char *cc_tls_ca;
 	char *cc_tls_cert;
 	char *cc_tls_key;
+	char *cc_http_tls_cert; /* set: the HTTP listener speaks HTTPS */
+	char *cc_http_tls_key;
+	int cc_allow_plain_http; /* plain HTTP on more than loopback */
 	char *cc_public_url;
 	int cc_public_url_default; /* from cc_http: phones may not reach it */
 	char *cc_state_dir; /* the shift log's anchor, the ack-link key */

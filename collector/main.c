@@ -198,6 +198,25 @@ collector_check_logins(const struct collector_conf *cc)
 	return rc;
 }
 
+/* check-config, fifth part: collector.http_tls's files load and match,
+ * as run will need them. */
+static int
+collector_check_http_tls(const struct collector_conf *cc)
+{
+	SSL_CTX *ctx;
+	char err[512];
+
+	if (cc->cc_http_tls_cert == NULL)
+		return 0;
+	if ((ctx = tls_web_ctx_new(cc->cc_http_tls_cert, cc->cc_http_tls_key,
+	                           err, sizeof(err))) == NULL) {
+		printf("error: %s\n", err);
+		return -1;
+	}
+	SSL_CTX_free(ctx);
+	return 0;
+}
+
 /* calendar [--at "YYYY-MM-DD HH:MM"]: the phase then (or now). */
 static int
 collector_calendar(const struct calendar *cal, const char *at)
@@ -643,8 +662,9 @@ collector_run(struct collector *c, const char *file)
 	sigs[2] = evsignal_new(c->c_base, SIGHUP, collector_signal_cb, c);
 	for (i = 0; i < 3; i++)
 		evsignal_add(sigs[i], NULL);
-	log_info("collector %s: agents on %s (TLS), HTTP on %s",
-	         COLLECTOR_VERSION, c->c_conf.cc_listen, c->c_conf.cc_http);
+	log_info("collector %s: agents on %s (TLS), HTTP%s on %s",
+	         COLLECTOR_VERSION, c->c_conf.cc_listen,
+	         c->c_conf.cc_http_tls_cert ? "S" : "", c->c_conf.cc_http);
 	event_base_dispatch(c->c_base);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
@@ -774,6 +794,8 @@ main(int argc, char **argv)
 		collector_check_rules(&c.c_conf);
 		collector_check_actions(&c.c_conf);
 		rc = collector_check_logins(&c.c_conf) == -1 ? 1 : 0;
+		if (collector_check_http_tls(&c.c_conf) == -1)
+			rc = 1;
 	} else if (strcmp(cmd, "useradd") == 0) {
 		if (login == NULL || role == NULL) {
 			fprintf(stderr,
