@@ -23,6 +23,7 @@
 #include "web/api.h"
 #include "ingest/ingest.h"
 #include "duty/shiftlog.h"
+#include "duty/shiftlog_feed.h"
 #include "ingest/migrate.h"
 #include "ingest/store.h"
 #include "duty/users.h"
@@ -569,6 +570,8 @@ collector_run(struct collector *c, const char *file)
 	}
 	c->c_store = store_new(c->c_base, &c->c_stats, c->c_conf.cc_database,
 	                       c->c_conf.cc_retention_ms);
+	/* Before any writer: what they write is the feed's. */
+	c->c_log_feed = shiftlog_feed_new(c->c_base, c->c_store, c->c_events);
 	c->c_rules = rules_engine_new(&c->c_conf.cc_rules);
 	c->c_alarms = alarms_new(c->c_store, c->c_events, c->c_rules);
 	if ((c->c_ingest = ingest_new(&(struct ingest_deps){
@@ -650,6 +653,8 @@ collector_run(struct collector *c, const char *file)
 	collector_expire_timer = NULL;
 	shiftlog_anchor_free(collector_anchor);
 	collector_anchor = NULL;
+	shiftlog_feed_free(c->c_log_feed);
+	c->c_log_feed = NULL;
 	ingest_free(c->c_ingest);
 	alarms_free(c->c_alarms);
 	store_free(c->c_store);

@@ -248,7 +248,8 @@ recipients_expand(struct notifier *n, char **to, json_t *out)
 			         "paging role:lead instead",
 			         *to);
 			log_warnx("%s", msg);
-			events_log(n->n_d.nd_events, "notify", "collector", msg);
+			shiftlog_add(n->n_d.nd_store, n->n_d.nd_events,
+			             "notify", "collector", msg);
 			recipients_resolve(n->n_users, lead_role, out);
 			continue;
 		}
