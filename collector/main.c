@@ -31,13 +31,40 @@
 #include "duty/shiftclock.h"
 
 static void
+usage_print(FILE *fp)
+{
+	fprintf(fp, "usage: watchstand-collector [-v] [-c collector.yaml] "
+	            "[--database CONNINFO] [COMMAND]\n"
+	            "  run                      receive, store, raise alarms, "
+	            "serve HTTP (the default)\n"
+	            "  migrate                  create or update the database "
+	            "schema\n"
+	            "  check-config             read and check the config, "
+	            "then exit\n"
+	            "  verify-log               check the shift log's hash "
+	            "chain and its anchor\n"
+	            "  calendar [--at \"YYYY-MM-DD HH:MM\"]\n"
+	            "                           the phase then (or now)\n"
+	            "  useradd LOGIN --role ROLE [--name N --phone P --email "
+	            "E] < password\n"
+	            "                           add or update a user\n"
+	            "  notify-test CHANNEL [--to RECIPIENT]\n"
+	            "                           send a test message through a "
+	            "channel\n"
+	            "options:\n"
+	            "  -c, --config FILE        the config (default "
+	            "/etc/watchstand/collector.yaml)\n"
+	            "  --database CONNINFO      connect with this instead of "
+	            "collector.database\n"
+	            "  -v, --verbose            debug messages in the log\n"
+	            "  -h, --help               this text\n"
+	            "  -V, --version            the version\n");
+}
+
+static void
 usage(void)
 {
-	fprintf(stderr, "usage: watchstand-collector [-v] [-c collector.yaml] "
-	                "[--database CONNINFO] [run | migrate | check-config | "
-	                "verify-log | calendar "
-	                "[--at TIME] | useradd LOGIN --role ROLE | notify-test "
-	                "CHANNEL [--to RECIPIENT]]\n");
+	usage_print(stderr);
 	exit(2);
 }
 
@@ -686,6 +713,8 @@ main(int argc, char **argv)
 	    {"email", required_argument, NULL, 'E'},
 	    {"to", required_argument, NULL, 'T'},
 	    {"database", required_argument, NULL, 'D'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0}};
 	const char *at = NULL, *role = NULL, *name = NULL, *phone = NULL,
 	           *email = NULL, *login = NULL, *to = NULL, *database = NULL;
@@ -693,7 +722,7 @@ main(int argc, char **argv)
 	struct collector c;
 	int ch, verbose = 0, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:v", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -701,6 +730,12 @@ main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'h':
+			usage_print(stdout);
+			return 0;
+		case 'V':
+			printf("watchstand-collector %s\n", COLLECTOR_VERSION);
+			return 0;
 		case 'a':
 			at = optarg;
 			break;
