@@ -194,9 +194,8 @@ api_log_get(struct api_req *ar)
 		         "SELECT id, ts, shift_id, kind, actor, text FROM "
 		         "watchstand.v_shift_log WHERE ts >= now() - "
 		         "coalesce($1::interval, '8 hours') AND ($2::text IS "
-		         "NULL OR kind = $2) AND $3::bigint IS NULL ORDER BY "
-		         "id DESC LIMIT 1000",
-		         3, params);
+		         "NULL OR kind = $2) ORDER BY id DESC LIMIT 1000",
+		         2, params);
 }
 
 void

@@ -187,6 +187,8 @@ PY
 FIRST=$(sed -n 's/^id: \([0-9]*\)$/\1/p' "$IT/sse.txt" | head -1)
 [ -n "$FIRST" ] || it_fail "the stream has no ids: $(head -5 "$IT/sse.txt")"
 curl -sf -H "Authorization: Bearer $TOKEN" "$API/log?after=$((FIRST - 1))" >"$IT/after.json" || it_fail "GET /log?after="
+[ "$(curl -s -o "$IT/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API/log?after=abc")" = 400 ] &&
+  grep -q '"after=:' "$IT/body" || it_fail "GET /log?after=abc: $(cat "$IT/body")"
 python3 - "$IT/sse.txt" "$IT/after.json" <<'PY' || it_fail "the stream's entries differ from GET /log's"
 import json, sys
 stream = [json.loads(l[6:]) for l in open(sys.argv[1]) if l.startswith("data: ")]
