@@ -76,6 +76,7 @@ struct collector {
 	struct event *c_phase_timer;
 	struct notifier *c_notifier;
 	struct events *c_events; /* the bus: log entries, alarm transitions */
+	struct shiftlog_feed *c_log_feed; /* duty/shiftlog_feed.h */
 	const char *c_file;      /* the config file, read again on reload */
 	const char *c_database_arg; /* --database: kept over a reload */
 	char *c_console_dir; /* --console: served instead of the built-in */

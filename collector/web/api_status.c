@@ -1,6 +1,7 @@
 /*
  * What the collector sees: GET /status (answered from memory, marked
  * stale, while the database is down), /agents, /series, /samples.
+ * /status names the calendar's timezone: clients show times in it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,13 +26,14 @@ api_status_done(struct api_pending *p, PGresult *r)
 	for (i = 0; i < PQntuples(r); i++)
 		json_object_set_new(counts, PQgetvalue(r, i, 0),
 		                    json_integer(atoll(PQgetvalue(r, i, 1))));
-	http_reply_json(p->p_req, 200,
-	                json_pack("{s:s, s:i, s:o, s:s, s:s, s:b}", "phase",
-	                          p->p_c->c_phase ? p->p_c->c_phase : "",
-	                          "agents_connected",
-	                          ingest_connected(p->p_c->c_ingest), "alarms",
-	                          counts, "user", p->p_user.s_login, "database",
-	                          "up", "stale", 0));
+	http_reply_json(
+	    p->p_req, 200,
+	    json_pack("{s:s, s:i, s:o, s:s, s:s, s:b, s:s}", "phase",
+	              p->p_c->c_phase ? p->p_c->c_phase : "",
+	              "agents_connected", ingest_connected(p->p_c->c_ingest),
+	              "alarms", counts, "user", p->p_user.s_login, "database",
+	              "up", "stale", 0, "timezone",
+	              p->p_c->c_conf.cc_calendar.cal_tz));
 }
 
 void
@@ -43,11 +45,11 @@ api_status(struct api_req *ar)
 		/* What the collector knows without the database. */
 		http_reply_json(
 		    ar->ar_req, 200,
-		    json_pack("{s:s, s:i, s:n, s:s, s:s, s:b}", "phase",
+		    json_pack("{s:s, s:i, s:n, s:s, s:s, s:b, s:s}", "phase",
 		              c->c_phase ? c->c_phase : "", "agents_connected",
 		              ingest_connected(c->c_ingest), "alarms", "user",
 		              ar->ar_user->s_login, "database", "down", "stale",
-		              1));
+		              1, "timezone", c->c_conf.cc_calendar.cal_tz));
 	else
 		api_query(ar,
 		          "SELECT state, count(*) FROM watchstand.alarms WHERE "
