@@ -1,6 +1,7 @@
 /*
  * What the collector sees: GET /status (answered from memory, marked
  * stale, while the database is down), /agents, /series, /samples.
+ * /status names the calendar's timezone: clients show times in it.
  */
 #include <stdio.h>
 #include <stdlib.h>
