@@ -268,6 +268,11 @@ function onLang() {
 }
 
 async function boot() {
+  // /hosts/q1 (the collector answers index.html for such paths) is the
+  // route #/hosts/q1.
+  if (location.pathname !== '/' && location.pathname !== '/index.html' && !location.hash) {
+    history.replaceState(null, '', `/#${location.pathname}${location.search}`);
+  }
   translatePage();
   for (const b of document.querySelectorAll('.lang-switch')) {
     b.textContent = t('lang.switch');

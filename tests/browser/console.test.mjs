@@ -259,8 +259,9 @@ try {
   const wide = async () => p.evaluate(() => document.documentElement.scrollWidth);
   assert.ok((await wide()) <= PHONE.width + 1, `the duty screen is ${await wide()} px wide on a phone`);
   await shot(p, 'phone-duty');
-  await p.goto('/#/hosts/host-b');
+  await p.goto('/hosts/host-b');
   await p.waitForSelector('#host-charts canvas');
+  assert.ok(p.url().endsWith('/#/hosts/host-b'), `a path route: ${p.url()}`);
   assert.ok((await wide()) <= PHONE.width + 1, `the host page is ${await wide()} px wide on a phone`);
   await shot(p, 'phone-host');
   await p.goto(`/#/runs/${runId}`);
