@@ -12,6 +12,7 @@
 
 #include "watchstand/log.h"
 #include "watchstand/tls.h"
+#include "watchstand/version.h"
 #include "action.h"
 #include "agent.h"
 #include "child.h"
@@ -19,10 +20,23 @@
 #include "uplink.h"
 
 static void
+usage_print(FILE *fp)
+{
+	fprintf(fp, "usage: watchstand-agent [-v] [--check] [-c agent.yaml]\n"
+	            "  -c, --config FILE   the config (default "
+	            "/etc/watchstand/agent.yaml)\n"
+	            "  -n, --check         read and check the config, then "
+	            "exit\n"
+	            "  -v, --verbose       debug messages in the log\n"
+	            "  -h, --help          this text\n"
+	            "  -V, --version       the version\n"
+	            "SIGHUP reloads the config; SIGTERM stops.\n");
+}
+
+static void
 usage(void)
 {
-	fprintf(stderr,
-	        "usage: watchstand-agent [-v] [--check] [-c agent.yaml]\n");
+	usage_print(stderr);
 	exit(2);
 }
 
@@ -66,6 +80,8 @@ main(int argc, char **argv)
 	    {"check", no_argument, NULL, 'n'},
 	    {"config", required_argument, NULL, 'c'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0}};
 	const char *file = "/etc/watchstand/agent.yaml";
 	struct agent_conf conf;
@@ -80,8 +96,14 @@ main(int argc, char **argv)
 	int ch, check = 0, verbose = 0;
 	size_t i;
 
-	while ((ch = getopt_long(argc, argv, "c:nv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:nvhV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			usage_print(stdout);
+			return 0;
+		case 'V':
+			printf("watchstand-agent %s\n", WATCHSTAND_VERSION);
+			return 0;
 		case 'c':
 			file = optarg;
 			break;

@@ -7,6 +7,7 @@
 #define WATCHSTAND_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -15,6 +16,7 @@ struct cli {
 	char token[128];
 	int json;
 	int colour;
+	int zone_known; /* the calendar's timezone was asked for (TZ set) */
 };
 
 /* The options, parsed once in main.c; each command reads the ones it takes. */
@@ -47,11 +49,29 @@ struct cmd_entry {
 const char *cli_config_path(char *, size_t);
 void cli_load(struct cli *);
 long cli_call(struct cli *, const char *, const char *, json_t *, json_t **);
+/* The same without a word on stderr when it fails. */
+long cli_call_quiet(struct cli *, const char *, const char *, json_t *,
+                    json_t **);
 int cli_print_json(json_t *);
 const char *cli_str(json_t *, const char *);
 const char *cli_scalar(json_t *, const char *, char *, size_t);
 char *cli_escape(const char *, char *, size_t);
 const char *cli_sev_colour(struct cli *, const char *);
+/* Times: the calendar's timezone (from GET /status, asked once) names
+ * the zone every time is printed in, with its offset. */
+void cli_zone_set(struct cli *, const char *);
+void cli_zone(struct cli *); /* asks GET /status, once */
+const char *cli_time(struct cli *, const char *, char *, size_t);
+/* A member that is a time, printed so; "-" when missing or null. */
+const char *cli_time_of(struct cli *, json_t *, const char *, char *, size_t);
+#define CLI_TIME_LEN 32
+/* A number as measured: no digits past what a double holds. */
+const char *cli_number(const char *, char *, size_t);
+/* 0 when s is an id (a whole number above 0); else says so (what: "an
+ * alarm id") and -1. */
+int cli_id(const char *cmd, const char *what, const char *s);
+/* --for as whole minutes (rounded up, at least 1); -1 when malformed. */
+int cli_minutes(const char *dur, int64_t *minutes);
 
 /* cmd_session.c */
 int cmd_login(struct cli *, const struct cli_args *, int, char **);
@@ -67,6 +87,10 @@ int cmd_unshelve(struct cli *, const struct cli_args *, int, char **);
 /* cmd_log.c */
 int cmd_log(struct cli *, const struct cli_args *, int, char **);
 int cmd_tail(struct cli *, const struct cli_args *, int, char **);
+
+/* cmd_hosts.c */
+int cmd_oos(struct cli *, const struct cli_args *, int, char **);
+int cmd_ins(struct cli *, const struct cli_args *, int, char **);
 /* cmd_shifts.c */
 int cmd_shift(struct cli *, const struct cli_args *, int, char **);
 int cmd_handover(struct cli *, const struct cli_args *, int, char **);

@@ -1,16 +1,22 @@
 /*
  * The CLI's client: where the server and token come from (environment,
- * then ~/.config/watchstand/cli.yaml), one HTTP call to the API over
- * libcurl, and the helpers the commands print with.
+ * then the file `login` writes), one HTTP call to the API over libcurl,
+ * and the helpers the commands print with: times in the calendar's
+ * timezone, numbers as measured, ids checked before they are sent.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "watchstand/units.h"
 #include "watchstand/yconf.h"
 
 #include "cli.h"
@@ -35,12 +41,17 @@ client_collect(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* WATCHSTAND_CONFIG, else ~/.config/watchstand/cli.yaml. */
 const char *
 cli_config_path(char *buf, size_t len)
 {
-	const char *home = getenv("HOME");
+	const char *home = getenv("HOME"), *file = getenv("WATCHSTAND_CONFIG");
 
-	snprintf(buf, len, "%s/.config/watchstand/cli.yaml", home ? home : ".");
+	if (file != NULL && file[0] != '\0')
+		snprintf(buf, len, "%s", file);
+	else
+		snprintf(buf, len, "%s/.config/watchstand/cli.yaml",
+		         home ? home : ".");
 	return buf;
 }
 
@@ -77,11 +88,12 @@ cli_load(struct cli *c)
 /*
  * One call; returns the HTTP status (0 when unreachable), the parsed body
  * in *out (NULL when there is none or it is not JSON). An error status
- * prints the server's `error` text. The call owns (and frees) body.
+ * prints the server's `error` text unless quiet. The call owns (and
+ * frees) body.
  */
-long
-cli_call(struct cli *c, const char *method, const char *path, json_t *body,
-         json_t **out)
+static long
+client_call(struct cli *c, const char *method, const char *path, json_t *body,
+            json_t **out, int quiet)
 {
 	CURL *e = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -107,12 +119,13 @@ cli_call(struct cli *c, const char *method, const char *path, json_t *body,
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
 	if (payload != NULL)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, payload);
-	if (curl_easy_perform(e) != CURLE_OK)
-		fprintf(stderr, "watchstand: %s: %s\n", c->url, err);
-	else
+	if (curl_easy_perform(e) != CURLE_OK) {
+		if (!quiet)
+			fprintf(stderr, "watchstand: %s: %s\n", c->url, err);
+	} else
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	*out = r.data ? json_loads(r.data, 0, &jerr) : NULL;
-	if (code >= 400) {
+	if (code >= 400 && !quiet) {
 		const char *msg = NULL;
 		if (*out == NULL ||
 		    json_unpack(*out, "{s:s}", "error", &msg) != 0)
@@ -129,6 +142,20 @@ cli_call(struct cli *c, const char *method, const char *path, json_t *body,
 	curl_slist_free_all(h);
 	curl_easy_cleanup(e);
 	return code;
+}
+
+long
+cli_call(struct cli *c, const char *method, const char *path, json_t *body,
+         json_t **out)
+{
+	return client_call(c, method, path, body, out, 0);
+}
+
+long
+cli_call_quiet(struct cli *c, const char *method, const char *path,
+               json_t *body, json_t **out)
+{
+	return client_call(c, method, path, body, out, 1);
 }
 
 /* Prints and releases. */
@@ -168,7 +195,7 @@ cli_scalar(json_t *o, const char *k, char *buf, size_t len)
 		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
 		return buf;
 	case JSON_REAL:
-		snprintf(buf, len, "%g", json_real_value(v));
+		snprintf(buf, len, "%.15g", json_real_value(v));
 		return buf;
 	case JSON_TRUE:
 		return "true";
@@ -215,4 +242,137 @@ cli_sev_colour(struct cli *c, const char *sev)
 	if (strcmp(sev, "warning") == 0)
 		return "\033[36m";
 	return "";
+}
+
+/*
+ * The zone times are printed in: the calendar's, by its IANA name. The C
+ * library does the rest (DST, historical offsets) from the zone files.
+ */
+void
+cli_zone_set(struct cli *c, const char *tz)
+{
+	c->zone_known = 1;
+	if (tz == NULL || tz[0] == '\0' || strcmp(tz, "-") == 0)
+		return; /* an older collector: this machine's zone */
+	setenv("TZ", tz, 1);
+	tzset();
+}
+
+/* Asked once per run, quietly: the command's own call says what fails. */
+void
+cli_zone(struct cli *c)
+{
+	json_t *out = NULL;
+
+	if (c->zone_known)
+		return;
+	c->zone_known = 1;
+	if (cli_call_quiet(c, "GET", "/status", NULL, &out) == 200)
+		cli_zone_set(c, cli_str(out, "timezone"));
+	json_decref(out);
+}
+
+/*
+ * A time as the API gives it: PostgreSQL's "2026-11-24 06:05:03.123+00",
+ * ISO 8601 "2026-11-24T06:05:03Z" or "...+08:00". -1 when it is neither.
+ */
+static int
+client_time_parse(const char *s, time_t *t)
+{
+	struct tm tm, zone;
+	const char *p;
+
+	memset(&tm, 0, sizeof(tm));
+	memset(&zone, 0, sizeof(zone));
+	if ((p = strptime(s, "%Y-%m-%d", &tm)) == NULL ||
+	    (*p != ' ' && *p != 'T') ||
+	    (p = strptime(p + 1, "%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			; /* a fraction of a second: not printed */
+	if ((p = strptime(p, "%z", &zone)) == NULL || *p != '\0')
+		return -1;
+	*t = timegm(&tm) - zone.tm_gmtoff;
+	return 0;
+}
+
+/* "2026-11-24 14:05:03 +08:00"; what is not a time, as it is. */
+const char *
+cli_time(struct cli *c, const char *ts, char *buf, size_t len)
+{
+	char off[8];
+	struct tm tm;
+	time_t t;
+	size_t n;
+
+	if (ts == NULL)
+		return "-";
+	if (client_time_parse(ts, &t) == -1)
+		return ts;
+	cli_zone(c);
+	if (localtime_r(&t, &tm) == NULL ||
+	    (n = strftime(buf, len, "%Y-%m-%d %H:%M:%S ", &tm)) == 0 ||
+	    strftime(off, sizeof(off), "%z", &tm) != 5)
+		return ts;
+	/* strftime's +0800 as +08:00 */
+	snprintf(buf + n, len - n, "%.3s:%.2s", off, off + 3);
+	return buf;
+}
+
+const char *
+cli_time_of(struct cli *c, json_t *o, const char *k, char *buf, size_t len)
+{
+	return cli_time(c, json_string_value(json_object_get(o, k)), buf, len);
+}
+
+/*
+ * A double carries 15 significant decimal digits faithfully: a value a
+ * probe measured as 51.04 comes back as 51.04, and the noise arithmetic
+ * leaves past those digits (51.039999999999964) is not printed.
+ */
+const char *
+cli_number(const char *s, char *buf, size_t len)
+{
+	char *end;
+	double v;
+
+	if (s == NULL)
+		return "-";
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0 || !isfinite(v))
+		return s;
+	snprintf(buf, len, "%.15g", v);
+	return buf;
+}
+
+int
+cli_id(const char *cmd, const char *what, const char *s)
+{
+	const char *p = s;
+
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (p != s && *p == '\0' && strspn(s, "0") != strlen(s) &&
+	    strlen(s) <= 18)
+		return 0;
+	fprintf(stderr,
+	        "watchstand: %s: '%s' is not %s (ids are whole "
+	        "numbers)\n",
+	        cmd, s, what);
+	return -1;
+}
+
+int
+cli_minutes(const char *dur, int64_t *minutes)
+{
+	uint64_t ms;
+	const char *why;
+
+	if (dur == NULL || units_duration_ms(dur, &ms, &why) == -1 ||
+	    ms < 60000)
+		return -1;
+	*minutes = (int64_t)((ms + 59999) / 60000);
+	return 0;
 }

@@ -89,8 +89,9 @@ cmd_checklists(struct cli *c, const struct cli_args *a, int argc, char **argv)
 	if (c->json)
 		return cli_print_json(out);
 	list = checklists_list(out, "checklists");
-	printf("%-24s %-10s %5s  %-12s %s\n", "NAME", "KIND", "STEPS",
-	       "SCHEDULE", "OPEN RUN");
+	if (json_array_size(list) > 0)
+		printf("%-24s %-10s %5s  %-12s %s\n", "NAME", "KIND", "STEPS",
+		       "SCHEDULE", "OPEN RUN");
 	json_array_foreach(list, i, cl)
 	{
 		printf("%-24s %-10s %5s  %-12s %s\n", cli_str(cl, "name"),
@@ -132,7 +133,7 @@ cmd_run(struct cli *c, const struct cli_args *a, int argc, char **argv)
 int
 cmd_runs(struct cli *c, const struct cli_args *a, int argc, char **argv)
 {
-	char path[256], st[128], id[64];
+	char path[256], st[128], id[64], from[CLI_TIME_LEN], to[CLI_TIME_LEN];
 	json_t *out = NULL, *list, *r;
 	size_t i;
 
@@ -147,15 +148,17 @@ cmd_runs(struct cli *c, const struct cli_args *a, int argc, char **argv)
 	if (c->json)
 		return cli_print_json(out);
 	list = checklists_list(out, "runs");
-	printf("%-6s %-24s %-10s %-8s %-19s  %s\n", "ID", "CHECKLIST", "KIND",
-	       "STATE", "STARTED", "FINISHED");
+	if (json_array_size(list) > 0)
+		printf("%-6s %-24s %-10s %-8s %-26s  %s\n", "ID", "CHECKLIST",
+		       "KIND", "STATE", "STARTED", "FINISHED");
 	json_array_foreach(list, i, r)
 	{
-		printf("%-6s %-24s %-10s %-8s %-19.19s  %.19s%s\n",
+		printf("%-6s %-24s %-10s %-8s %-26s  %s%s\n",
 		       cli_scalar(r, "id", id, sizeof(id)),
 		       cli_str(r, "checklist"), cli_str(r, "kind"),
-		       cli_str(r, "state"), cli_str(r, "started_at"),
-		       cli_str(r, "finished_at"),
+		       cli_str(r, "state"),
+		       cli_time_of(c, r, "started_at", from, sizeof(from)),
+		       cli_time_of(c, r, "finished_at", to, sizeof(to)),
 		       checklists_is_drill(r) ? "  DRILL" : "");
 	}
 	if (json_array_size(list) == 0)
@@ -165,6 +168,19 @@ cmd_runs(struct cli *c, const struct cli_args *a, int argc, char **argv)
 }
 
 #define STEP_COLS 7
+#define STEP_VALUE 5 /* a number, printed as measured */
+
+static const char *
+steps_cell(json_t *s, const char *key, int k, char *buf, size_t len)
+{
+	char raw[64];
+	const char *v = cli_scalar(s, key, raw, sizeof(raw));
+
+	if (k == STEP_VALUE)
+		return cli_number(v, buf, len);
+	snprintf(buf, len, "%s", v);
+	return buf;
+}
 
 int
 cmd_steps(struct cli *c, const struct cli_args *a, int argc, char **argv)
@@ -175,7 +191,7 @@ cmd_steps(struct cli *c, const struct cli_args *a, int argc, char **argv)
 	static const char *heads[STEP_COLS] = {
 	    "STEP",         "HOST",  "STATE", "EXECUTED BY",
 	    "CONFIRMED BY", "VALUE", "ERROR"};
-	char path[256], rid[64], buf[64];
+	char path[256], rid[64], buf[1024];
 	int width[STEP_COLS];
 	json_t *out = NULL, *steps, *s;
 	size_t i;
@@ -183,6 +199,8 @@ cmd_steps(struct cli *c, const struct cli_args *a, int argc, char **argv)
 
 	(void)a;
 	(void)argc;
+	if (cli_id("steps", "a run id", argv[0]) == -1)
+		return 2;
 	snprintf(path, sizeof(path), "/runs/%s",
 	         cli_escape(argv[0], rid, sizeof(rid)));
 	if (cli_call(c, "GET", path, NULL, &out) != 200) {
@@ -203,10 +221,15 @@ cmd_steps(struct cli *c, const struct cli_args *a, int argc, char **argv)
 	{
 		for (k = 0; k < STEP_COLS; k++) {
 			int w = (int)strlen(
-			    cli_scalar(s, keys[k], buf, sizeof(buf)));
+			    steps_cell(s, keys[k], k, buf, sizeof(buf)));
 			if (w > width[k])
 				width[k] = w;
 		}
+	}
+	if (json_array_size(steps) == 0) {
+		printf("no steps\n");
+		json_decref(out);
+		return 0;
 	}
 	for (k = 0; k < STEP_COLS - 1; k++)
 		printf("%-*s  ", width[k], heads[k]);
@@ -215,11 +238,9 @@ cmd_steps(struct cli *c, const struct cli_args *a, int argc, char **argv)
 	{
 		for (k = 0; k < STEP_COLS - 1; k++)
 			printf("%-*s  ", width[k],
-			       cli_scalar(s, keys[k], buf, sizeof(buf)));
-		printf("%s\n", cli_scalar(s, keys[k], buf, sizeof(buf)));
+			       steps_cell(s, keys[k], k, buf, sizeof(buf)));
+		printf("%s\n", steps_cell(s, keys[k], k, buf, sizeof(buf)));
 	}
-	if (json_array_size(steps) == 0)
-		printf("no steps\n");
 	json_decref(out);
 	return 0;
 }
@@ -252,6 +273,11 @@ checklists_step_call(struct cli *c, const char *run, const char *step,
 	json_t *out = NULL;
 	long code;
 
+	if (cli_id(strcmp(verb, "execute") == 0 ? "exec" : verb, "a run id",
+	           run) == -1) {
+		json_decref(body);
+		return 2;
+	}
 	snprintf(path, sizeof(path), "/runs/%s/steps/%s/%s",
 	         cli_escape(run, er, sizeof(er)),
 	         cli_escape(step, es, sizeof(es)), verb);

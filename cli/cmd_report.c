@@ -10,7 +10,7 @@
 int
 cmd_report(struct cli *c, const struct cli_args *a, int argc, char **argv)
 {
-	char path[160], day[16];
+	char path[160], day[16], from[CLI_TIME_LEN], to[CLI_TIME_LEN];
 	json_t *out = NULL, *kpis, *k, *label;
 	const char *l, *m;
 	size_t i;
@@ -19,10 +19,14 @@ cmd_report(struct cli *c, const struct cli_args *a, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	if (a->shift != NULL)
+	if (a->shift != NULL) {
+		if (cli_id("report --shift", "a shift id", a->shift) == -1)
+			return 2;
 		snprintf(path, sizeof(path), "/shifts/%s/report", a->shift);
-	else {
+	} else {
+		/* Today on the calendar, not on this machine's clock face. */
 		if (a->day == NULL) {
+			cli_zone(c);
 			now = time(NULL);
 			localtime_r(&now, &tm);
 			strftime(day, sizeof(day), "%Y-%m-%d", &tm);
@@ -36,8 +40,9 @@ cmd_report(struct cli *c, const struct cli_args *a, int argc, char **argv)
 	}
 	if (c->json)
 		return cli_print_json(out);
-	printf("KPIs from %s to %s\n", cli_str(out, "from"),
-	       cli_str(out, "to"));
+	printf("KPIs from %s to %s\n",
+	       cli_time_of(c, out, "from", from, sizeof(from)),
+	       cli_time_of(c, out, "to", to, sizeof(to)));
 	kpis = json_object_get(out, "kpis");
 	for (i = 0; i < json_array_size(kpis); i++) {
 		k = json_array_get(kpis, i);

@@ -11,7 +11,7 @@ cmd_shift(struct cli *c, const struct cli_args *a, int argc, char **argv)
 {
 	json_t *out = NULL, *od;
 	size_t i;
-	char id[32];
+	char id[32], from[CLI_TIME_LEN], to[CLI_TIME_LEN];
 
 	(void)a;
 	(void)argc;
@@ -24,7 +24,8 @@ cmd_shift(struct cli *c, const struct cli_args *a, int argc, char **argv)
 		return cli_print_json(out);
 	printf("shift %s (%s): %s until %s, %s\n", cli_str(out, "name"),
 	       cli_scalar(out, "id", id, sizeof(id)),
-	       cli_str(out, "started_at"), cli_str(out, "ends_at"),
+	       cli_time_of(c, out, "started_at", from, sizeof(from)),
+	       cli_time_of(c, out, "ends_at", to, sizeof(to)),
 	       cli_str(out, "state"));
 	printf("on duty:");
 	od = json_object_get(out, "on_duty");
@@ -72,6 +73,8 @@ cmd_accept(struct cli *c, const struct cli_args *a, int argc, char **argv)
 	long code;
 
 	(void)argc;
+	if (cli_id("accept", "a shift id", argv[0]) == -1)
+		return 2;
 	snprintf(path, sizeof(path), "/shifts/%s/accept", argv[0]);
 	code =
 	    cli_call(c, "POST", path,

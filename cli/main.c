@@ -1,7 +1,8 @@
 /*
  * watchstand: the watchstander's terminal tool, over the collector's HTTP
- * API. Server and token from WATCHSTAND_URL / WATCHSTAND_TOKEN or
- * ~/.config/watchstand/cli.yaml (written by `watchstand login`).
+ * API. Server and token from WATCHSTAND_URL / WATCHSTAND_TOKEN or the
+ * file `watchstand login` writes (WATCHSTAND_CONFIG, or
+ * ~/.config/watchstand/cli.yaml).
  *
  * Options are parsed here, once, for every command; the command is looked
  * up in cmd_table[] (name, usage, how many arguments, handler) and its
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+
+#include "watchstand/version.h"
 
 #include "cli.h"
 
@@ -41,7 +44,12 @@ static const struct cmd_entry cmd_table[] = {
      0, 0, cmd_handover},
     {"accept", "ID [-m NOTES]", "accept the handover of shift ID", 1, 1,
      cmd_accept},
-    {"tail", "", "follow alarms and the log as they happen", 0, 0, cmd_tail},
+    {"tail", "", "follow the shift log as it is written (alarms, acks, notes)",
+     0, 0, cmd_tail},
+    {"oos", "HOST --for 4h --reason TEXT",
+     "take a host out of service: its alarms held back for a time", 1, 1,
+     cmd_oos},
+    {"ins", "HOST", "put a host back in service", 1, 1, cmd_ins},
     {"checklists", "", "checklists: kind, steps, schedule, open run", 0, 0,
      cmd_checklists},
     {"run", "NAME [--drill]", "open a run of a checklist; prints its id", 1, 1,
@@ -67,7 +75,8 @@ cmd_usage_print(FILE *fp)
 	char left[64];
 	size_t i;
 
-	fprintf(fp, "usage: watchstand [--json] COMMAND [ARGUMENTS]\n");
+	fprintf(fp, "usage: watchstand [--json] COMMAND [ARGUMENTS]\n"
+	            "       watchstand COMMAND --help | --version\n");
 	for (i = 0; i < CMD_COUNT; i++) {
 		const struct cmd_entry *ce = &cmd_table[i];
 		snprintf(left, sizeof(left), "%s%s%s", ce->name,
@@ -98,6 +107,13 @@ usage(void)
 	exit(2);
 }
 
+static void
+cmd_usage_one(FILE *fp, const struct cmd_entry *ce)
+{
+	fprintf(fp, "usage: watchstand %s%s%s\n  %s\n", ce->name,
+	        ce->usage[0] != '\0' ? " " : "", ce->usage, ce->summary);
+}
+
 static const struct cmd_entry *
 cmd_find(const char *name)
 {
@@ -124,15 +140,16 @@ main(int argc, char **argv)
 	    {"day", required_argument, NULL, 'Y'},
 	    {"carry", no_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0}};
 	const struct cmd_entry *ce;
 	struct cli_args a;
 	struct cli c;
-	int ch, n, rc;
+	int ch, n, rc, help = 0;
 
 	memset(&c, 0, sizeof(c));
 	memset(&a, 0, sizeof(a));
-	while ((ch = getopt_long(argc, argv, "jm:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "jm:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			c.json = 1;
@@ -165,11 +182,18 @@ main(int argc, char **argv)
 			a.carry = 1;
 			break;
 		case 'h':
-			cmd_usage_print(stdout);
+			help = 1;
+			break;
+		case 'V':
+			printf("watchstand %s\n", WATCHSTAND_VERSION);
 			return 0;
 		default:
 			usage();
 		}
+	}
+	if (help && optind >= argc) {
+		cmd_usage_print(stdout);
+		return 0;
 	}
 	if (optind >= argc)
 		usage();
@@ -178,11 +202,15 @@ main(int argc, char **argv)
 		        argv[optind]);
 		usage();
 	}
+	/* watchstand ack --help: that command's usage */
+	if (help) {
+		cmd_usage_one(stdout, ce);
+		return 0;
+	}
 	optind++;
 	n = argc - optind;
 	if (n < ce->args_min || (ce->args_max >= 0 && n > ce->args_max)) {
-		fprintf(stderr, "usage: watchstand %s%s%s\n", ce->name,
-		        ce->usage[0] != '\0' ? " " : "", ce->usage);
+		cmd_usage_one(stderr, ce);
 		return 2;
 	}
 	c.colour = isatty(1) && getenv("NO_COLOR") == NULL;

@@ -29,6 +29,9 @@ struct collector_conf {
 	char *cc_tls_ca;
 	char *cc_tls_cert;
 	char *cc_tls_key;
+	char *cc_http_tls_cert; /* set: the HTTP listener speaks HTTPS */
+	char *cc_http_tls_key;
+	int cc_allow_plain_http; /* plain HTTP on more than loopback */
 	char *cc_public_url;
 	int cc_public_url_default; /* from cc_http: phones may not reach it */
 	char *cc_state_dir; /* the shift log's anchor, the ack-link key */
@@ -75,6 +78,7 @@ struct collector {
 	struct lead *c_lead;         /* lead.h: leader or follower */
 	char c_holder[320];          /* host/pid: who leads, in the database */
 	struct events *c_events; /* the bus: log entries, alarm transitions */
+	struct shiftlog_feed *c_log_feed; /* duty/shiftlog_feed.h */
 	const char *c_file;      /* the config file, read again on reload */
 	const char *c_database_arg; /* --database: kept over a reload */
 	char *c_console_dir; /* --console: served instead of the built-in */

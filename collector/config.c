@@ -22,6 +22,47 @@ conf_hostport(struct yconf *yc, yaml_node_t *m, const char *key, char **out)
 		            *out);
 }
 
+/*
+ * http_tls: {cert, key} turns the HTTP listener to HTTPS. Without it,
+ * passwords and session cookies cross the network in clear: allowed only
+ * on loopback (a reverse proxy on the same host terminates TLS) unless
+ * allow_plain_http says the network is trusted.
+ */
+static void
+conf_http_tls(struct yconf *yc, yaml_node_t *m, const char *file,
+              struct collector_conf *c, const char *const *keys)
+{
+	yaml_node_t *t = yconf_get(yc, m, "http_tls");
+	char host[256];
+	int port;
+
+	yconf_bool(yc, m, "collector", "allow_plain_http", 0,
+	           &c->cc_allow_plain_http);
+	if (t != NULL && !yconf_is_map(t))
+		yconf_error(yc, t, "collector.http_tls: expected {cert, key}");
+	else if (t != NULL) {
+		yconf_check_keys(yc, t, "collector.http_tls", keys);
+		yconf_str(yc, t, "collector.http_tls", "cert", 1,
+		          &c->cc_http_tls_cert);
+		yconf_str(yc, t, "collector.http_tls", "key", 1,
+		          &c->cc_http_tls_key);
+		yconf_resolve_path(file, &c->cc_http_tls_cert);
+		yconf_resolve_path(file, &c->cc_http_tls_key);
+		return;
+	}
+	if (c->cc_allow_plain_http || c->cc_http == NULL ||
+	    hostport_split(c->cc_http, host, sizeof(host), &port) == -1 ||
+	    hostport_is_loopback(host))
+		return;
+	yconf_error(yc, yconf_get(yc, m, "http"),
+	            "collector.http: %s is not a loopback address and "
+	            "collector.http_tls is not set: passwords and session "
+	            "cookies would cross the network in clear; set "
+	            "collector.http_tls: {cert, key}, or "
+	            "collector.allow_plain_http: true on a trusted network",
+	            c->cc_http);
+}
+
 static int
 conf_phase_known(void *arg, const char *phase)
 {
@@ -152,8 +193,10 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	    "public_url", "retention", "agent_silence", "max_shelve",
 	    "chatter",    "state_dir", "allow_owner",   "http_max_connections",
 	    "http_request_timeout",    "login",         "handover_timeout",
-	    "ack_target", NULL};
+	    "http_tls",   "allow_plain_http",           "ack_target",
+	    NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
+	static const char *const http_tls_keys[] = {"cert", "key", NULL};
 	struct yconf yc;
 	yaml_node_t *root, *m, *tls;
 	int rc = -1;
@@ -277,11 +320,13 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 		yconf_resolve_path(file, &c->cc_tls_cert);
 		yconf_resolve_path(file, &c->cc_tls_key);
 	}
+	conf_http_tls(&yc, m, file, c, http_tls_keys);
 	/* Links in pages need a base: the HTTP listener, unless told. */
 	if (c->cc_public_url == NULL && c->cc_http != NULL) {
-		size_t n = strlen(c->cc_http) + sizeof("http://");
+		const char *scheme = c->cc_http_tls_cert ? "https" : "http";
+		size_t n = strlen(scheme) + strlen(c->cc_http) + sizeof("://");
 		c->cc_public_url = xmalloc(n);
-		snprintf(c->cc_public_url, n, "http://%s", c->cc_http);
+		snprintf(c->cc_public_url, n, "%s://%s", scheme, c->cc_http);
 		c->cc_public_url_default = 1;
 	}
 	/* The ack-link key lives in the state directory unless told. */
@@ -317,6 +362,8 @@ collector_conf_free(struct collector_conf *c)
 	free(c->cc_tls_ca);
 	free(c->cc_tls_cert);
 	free(c->cc_tls_key);
+	free(c->cc_http_tls_cert);
+	free(c->cc_http_tls_key);
 	free(c->cc_public_url);
 	free(c->cc_state_dir);
 	calendar_free(&c->cc_calendar);

@@ -95,15 +95,9 @@ events_publish(struct events *ev, const struct event_msg *m)
 }
 
 void
-events_log(struct events *ev, const char *kind, const char *actor,
-           const char *text)
+events_log_written(struct events *ev)
 {
-	struct event_msg m = {
-	    .em_kind = EVENT_LOG,
-	    .em_log_kind = kind,
-	    .em_actor = actor,
-	    .em_text = text,
-	};
+	struct event_msg m = {.em_kind = EVENT_LOG_WRITTEN};
 
 	events_publish(ev, &m);
 }

@@ -11,7 +11,10 @@
 #include <stdint.h>
 
 enum event_kind {
-	EVENT_LOG,            /* a shift log entry was written (or queued) */
+	/* Shift log entries were written or queued (by any statement): the
+	 * log's feed (duty/shiftlog_feed.h) reads them back. No fields. */
+	EVENT_LOG_WRITTEN,
+	EVENT_LOG,            /* one entry, as the database has it */
 	EVENT_ALARM_RAISED,   /* raised or changed severity; its row exists */
 	EVENT_ALARM_CLEARED,  /* its condition no longer holds */
 	EVENT_ALARM_RETURNED, /* back from shelving (by hand or by time) */
@@ -23,7 +26,10 @@ enum event_kind {
 
 struct event_msg {
 	enum event_kind em_kind;
-	/* EVENT_LOG */
+	/* EVENT_LOG: the row of v_shift_log, in its text form */
+	int64_t em_log_id;
+	const char *em_ts;
+	const char *em_shift_id; /* NULL: outside any shift */
 	const char *em_log_kind; /* alarm, phase, agent, note, event, ... */
 	const char *em_actor;
 	const char *em_text;
@@ -47,8 +53,10 @@ void events_subscribe(struct events *ev, unsigned mask, event_fn fn,
                       void *arg);
 void events_unsubscribe(struct events *ev, event_fn fn, void *arg);
 void events_publish(struct events *ev, const struct event_msg *m);
-/* EVENT_LOG in one call. */
-void events_log(struct events *ev, const char *kind, const char *actor,
-                const char *text);
+/* EVENT_LOG_WRITTEN: whoever writes to the shift log says so after
+ * queueing the statement; what was written reaches EVENT_LOG from the
+ * database, so every entry is heard once, with its id, time and text as
+ * GET /log has them, whichever statement wrote it. */
+void events_log_written(struct events *ev);
 
 #endif

@@ -26,6 +26,7 @@
 #include "web/console.h"
 #include "ingest/ingest.h"
 #include "duty/shiftlog.h"
+#include "duty/shiftlog_feed.h"
 #include "ingest/migrate.h"
 #include "ingest/store.h"
 #include "duty/users.h"
@@ -34,14 +35,41 @@
 #include "duty/shiftclock.h"
 
 static void
+usage_print(FILE *fp)
+{
+	fprintf(fp, "usage: watchstand-collector [-v] [-c collector.yaml] "
+	            "[--database CONNINFO] [COMMAND]\n"
+	            "  run [--console DIR]      receive, store, raise alarms, "
+	            "serve HTTP and the console (the default; --console: "
+	            "serve the console from DIR)\n"
+	            "  migrate                  create or update the database "
+	            "schema\n"
+	            "  check-config             read and check the config, "
+	            "then exit\n"
+	            "  verify-log               check the shift log's hash "
+	            "chain and its anchor\n"
+	            "  calendar [--at \"YYYY-MM-DD HH:MM\"]\n"
+	            "                           the phase then (or now)\n"
+	            "  useradd LOGIN --role ROLE [--name N --phone P --email "
+	            "E] < password\n"
+	            "                           add or update a user\n"
+	            "  notify-test CHANNEL [--to RECIPIENT]\n"
+	            "                           send a test message through a "
+	            "channel\n"
+	            "options:\n"
+	            "  -c, --config FILE        the config (default "
+	            "/etc/watchstand/collector.yaml)\n"
+	            "  --database CONNINFO      connect with this instead of "
+	            "collector.database\n"
+	            "  -v, --verbose            debug messages in the log\n"
+	            "  -h, --help               this text\n"
+	            "  -V, --version            the version\n");
+}
+
+static void
 usage(void)
 {
-	fprintf(stderr,
-	        "usage: watchstand-collector [-v] [-c collector.yaml] "
-	        "[--database CONNINFO] [run [--console DIR] | migrate | "
-	        "check-config | verify-log | calendar [--at TIME] | "
-	        "useradd LOGIN --role ROLE | notify-test CHANNEL "
-	        "[--to RECIPIENT]]\n");
+	usage_print(stderr);
 	exit(2);
 }
 
@@ -197,6 +225,25 @@ collector_check_logins(const struct collector_conf *cc)
 	}
 	PQfinish(db);
 	return rc;
+}
+
+/* check-config, fifth part: collector.http_tls's files load and match,
+ * as run will need them. */
+static int
+collector_check_http_tls(const struct collector_conf *cc)
+{
+	SSL_CTX *ctx;
+	char err[512];
+
+	if (cc->cc_http_tls_cert == NULL)
+		return 0;
+	if ((ctx = tls_web_ctx_new(cc->cc_http_tls_cert, cc->cc_http_tls_key,
+	                           err, sizeof(err))) == NULL) {
+		printf("error: %s\n", err);
+		return -1;
+	}
+	SSL_CTX_free(ctx);
+	return 0;
 }
 
 /* calendar [--at "YYYY-MM-DD HH:MM"]: the phase then (or now). */
@@ -785,6 +832,8 @@ collector_run(struct collector *c, const char *file)
 	}
 	c->c_store = store_new(c->c_base, &c->c_stats, c->c_conf.cc_database,
 	                       c->c_conf.cc_retention_ms);
+	/* Before any writer: what they write is the feed's. */
+	c->c_log_feed = shiftlog_feed_new(c->c_base, c->c_store, c->c_events);
 	kpi_targets_store(c->c_store, c->c_conf.cc_ack_target_ms);
 	c->c_rules = rules_engine_new(&c->c_conf.cc_rules);
 	c->c_alarms = alarms_new(c->c_store, c->c_events, c->c_rules);
@@ -850,8 +899,9 @@ collector_run(struct collector *c, const char *file)
 	sigs[2] = evsignal_new(c->c_base, SIGHUP, collector_signal_cb, c);
 	for (i = 0; i < 3; i++)
 		evsignal_add(sigs[i], NULL);
-	log_info("collector %s: agents on %s (TLS), HTTP on %s",
-	         COLLECTOR_VERSION, c->c_conf.cc_listen, c->c_conf.cc_http);
+	log_info("collector %s: agents on %s (TLS), HTTP%s on %s",
+	         COLLECTOR_VERSION, c->c_conf.cc_listen,
+	         c->c_conf.cc_http_tls_cert ? "S" : "", c->c_conf.cc_http);
 	event_base_dispatch(c->c_base);
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
@@ -867,6 +917,8 @@ collector_run(struct collector *c, const char *file)
 	collector_expire_timer = NULL;
 	shiftlog_anchor_free(collector_anchor);
 	collector_anchor = NULL;
+	shiftlog_feed_free(c->c_log_feed);
+	c->c_log_feed = NULL;
 	ingest_free(c->c_ingest);
 	alarms_free(c->c_alarms);
 	store_free(c->c_store);
@@ -903,6 +955,8 @@ main(int argc, char **argv)
 	    {"to", required_argument, NULL, 'T'},
 	    {"database", required_argument, NULL, 'D'},
 	    {"console", required_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0}};
 	const char *at = NULL, *role = NULL, *name = NULL, *phone = NULL,
 	           *email = NULL, *login = NULL, *to = NULL, *database = NULL,
@@ -912,7 +966,7 @@ main(int argc, char **argv)
 	char err[PATH_MAX + 64];
 	int ch, verbose = 0, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:v", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -920,6 +974,12 @@ main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'h':
+			usage_print(stdout);
+			return 0;
+		case 'V':
+			printf("watchstand-collector %s\n", COLLECTOR_VERSION);
+			return 0;
 		case 'a':
 			at = optarg;
 			break;
@@ -987,6 +1047,8 @@ main(int argc, char **argv)
 		collector_check_rules(&c.c_conf);
 		collector_check_actions(&c.c_conf);
 		rc = collector_check_logins(&c.c_conf) == -1 ? 1 : 0;
+		if (collector_check_http_tls(&c.c_conf) == -1)
+			rc = 1;
 	} else if (strcmp(cmd, "useradd") == 0) {
 		if (login == NULL || role == NULL) {
 			fprintf(stderr,

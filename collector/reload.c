@@ -63,6 +63,11 @@ reload_fixed_keys(const struct collector_conf *a,
 	    !same_str(a->cc_tls_cert, b->cc_tls_cert) ||
 	    !same_str(a->cc_tls_key, b->cc_tls_key))
 		add_name(buf, len, &off, "collector.tls");
+	if (!same_str(a->cc_http_tls_cert, b->cc_http_tls_cert) ||
+	    !same_str(a->cc_http_tls_key, b->cc_http_tls_key))
+		add_name(buf, len, &off, "collector.http_tls");
+	if (a->cc_allow_plain_http != b->cc_allow_plain_http)
+		add_name(buf, len, &off, "collector.allow_plain_http");
 	if (!same_str(a->cc_state_dir, b->cc_state_dir))
 		add_name(buf, len, &off, "collector.state_dir");
 	if (a->cc_allow_owner != b->cc_allow_owner)
@@ -184,6 +189,8 @@ collector_reload(struct collector *c, const char *file, const char *actor,
 	swap_str(&next.cc_tls_ca, &c->c_conf.cc_tls_ca);
 	swap_str(&next.cc_tls_cert, &c->c_conf.cc_tls_cert);
 	swap_str(&next.cc_tls_key, &c->c_conf.cc_tls_key);
+	swap_str(&next.cc_http_tls_cert, &c->c_conf.cc_http_tls_cert);
+	swap_str(&next.cc_http_tls_key, &c->c_conf.cc_http_tls_key);
 	swap_str(&next.cc_state_dir, &c->c_conf.cc_state_dir);
 	swap_str(&next.cc_notify.nc_secret_file,
 	         &c->c_conf.cc_notify.nc_secret_file);

@@ -1,7 +1,9 @@
 /* The collector's version, for logs, pages and /healthz. */
-#ifndef WATCHSTAND_VERSION_H
-#define WATCHSTAND_VERSION_H
+#ifndef WATCHSTAND_COLLECTOR_VERSION_H
+#define WATCHSTAND_COLLECTOR_VERSION_H
 
-#define COLLECTOR_VERSION "0.1.0"
+#include "watchstand/version.h"
+
+#define COLLECTOR_VERSION WATCHSTAND_VERSION
 
 #endif

@@ -19,6 +19,32 @@ tls_error(char *buf, size_t len)
 	return buf;
 }
 
+/* The certificate chain and its key into ctx; errors name the keys
+ * under prefix ("tls", "http_tls"). */
+static int
+tls_ctx_load_pair(SSL_CTX *ctx, const char *prefix, const char *cert,
+                  const char *key, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		snprintf(err, errlen, "%s.cert %s: %s", prefix, cert,
+		         tls_error(why, sizeof(why)));
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		snprintf(err, errlen, "%s.key %s: %s", prefix, key,
+		         tls_error(why, sizeof(why)));
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "%s.key %s does not match %s.cert %s",
+		         prefix, key, prefix, cert);
+		return -1;
+	}
+	return 0;
+}
+
 SSL_CTX *
 tls_ctx_new(const char *ca, const char *cert, const char *key, int server,
             char *err, size_t errlen)
@@ -38,21 +64,8 @@ tls_ctx_new(const char *ca, const char *cert, const char *key, int server,
 		         tls_error(why, sizeof(why)));
 		goto fail;
 	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		snprintf(err, errlen, "tls.cert %s: %s", cert,
-		         tls_error(why, sizeof(why)));
+	if (tls_ctx_load_pair(ctx, "tls", cert, key, err, errlen) == -1)
 		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, errlen, "tls.key %s: %s", key,
-		         tls_error(why, sizeof(why)));
-		goto fail;
-	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		snprintf(err, errlen, "tls.key %s does not match tls.cert %s",
-		         key, cert);
-		goto fail;
-	}
 	/* Both sides must present a certificate signed by our CA. */
 	SSL_CTX_set_verify(ctx,
 	                   SSL_VERIFY_PEER |
@@ -67,6 +80,26 @@ tls_ctx_new(const char *ca, const char *cert, const char *key, int server,
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+SSL_CTX *
+tls_web_ctx_new(const char *cert, const char *key, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	char why[256];
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new: %s",
+		         tls_error(why, sizeof(why)));
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (tls_ctx_load_pair(ctx, "collector.http_tls", cert, key, err,
+	                      errlen) == -1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
 }
 
 const char *

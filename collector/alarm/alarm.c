@@ -327,8 +327,7 @@ alarm_noted(void *arg, PGresult *r)
 static void
 alarm_query(struct alarms *a, const char *sql, int nparams,
             const char *const *params, int clear, const char *rule,
-            const char *host, const char *severity, double value,
-            const char *text)
+            const char *host, const char *severity, double value)
 {
 	struct alarm_note *an = xcalloc(1, sizeof(*an));
 
@@ -339,7 +338,7 @@ alarm_query(struct alarms *a, const char *sql, int nparams,
 	an->an_rule = xstrdup(rule);
 	an->an_host = xstrdup(host);
 	store_query(a->a_store, sql, nparams, params, alarm_noted, an);
-	events_log(a->a_events, "alarm", "system", text);
+	events_log_written(a->a_events);
 }
 
 /* Writes the alarm row and its shift log entry in one statement. */
@@ -363,7 +362,7 @@ alarm_write(struct alarms *a, const char *sql, const char *rule,
 	                          text};
 
 	snprintf(v, sizeof(v), "%.17g", value);
-	alarm_query(a, sql, 11, params, 0, rule, host, severity, value, text);
+	alarm_query(a, sql, 11, params, 0, rule, host, severity, value);
 }
 
 /* RAISE: a new alarm, or the open one (cleared, not yet acknowledged)
@@ -423,7 +422,7 @@ alarm_change(struct alarms *a, const char *rule, const char *host,
 
 	snprintf(v, sizeof(v), "%.17g", value);
 	alarm_query(a, alarm_change_sql, 7, params, 0, rule, host, severity,
-	            value, text);
+	            value);
 }
 
 static void
@@ -434,8 +433,7 @@ alarm_clear(struct alarms *a, const char *rule, const char *host,
 	const char *params[5] = {rule, host, series, v, text};
 
 	snprintf(v, sizeof(v), "%.17g", value);
-	alarm_query(a, alarm_clear_sql, 5, params, 1, rule, host, NULL, value,
-	            text);
+	alarm_query(a, alarm_clear_sql, 5, params, 1, rule, host, NULL, value);
 }
 
 static const char *
@@ -648,7 +646,7 @@ alarm_call_done(void *arg, PGresult *r)
 	struct alarm_call *ac = arg;
 	struct alarms *a = ac->ac_a;
 	struct alarm_result res;
-	char text[1200], fenced[600];
+	char fenced[600];
 
 	memset(&res, 0, sizeof(res));
 	res.ar_id = ac->ac_id;
@@ -681,17 +679,11 @@ alarm_call_done(void *arg, PGresult *r)
 		res.ar_until =
 		    PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1);
 		res.ar_count = atoi(PQgetvalue(r, 0, 2));
-		if (!out) {
-			/* Back in service: what was held back is looked at
-			 * afresh. */
+		/* Back in service: what was held back is looked at
+		 * afresh. */
+		if (!out)
 			rules_engine_forget_host(a->a_rules, ac->ac_host);
-			snprintf(text, sizeof(text), "IN SERVICE %s",
-			         ac->ac_host);
-		} else
-			snprintf(text, sizeof(text),
-			         "OUT OF SERVICE %s until %s", ac->ac_host,
-			         res.ar_until ? res.ar_until : "");
-		events_log(a->a_events, "alarm", ac->ac_who, text);
+		events_log_written(a->a_events);
 	} else if (ac->ac_link && !PQgetisnull(r, 0, 2)) {
 		res.ar_status = ALARM_LINK_USED;
 		res.ar_used_at = PQgetvalue(r, 0, 2);
@@ -707,11 +699,9 @@ alarm_call_done(void *arg, PGresult *r)
 		if (ac->ac_ev == ALARM_EV_SHELVE)
 			res.ar_until =
 			    PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2);
-		if (ac->ac_ev == ALARM_EV_ACK && !ac->ac_link) {
-			snprintf(text, sizeof(text), "ACK alarm %lld, now %s",
-			         (long long)ac->ac_id, res.ar_state_name);
-			events_log(a->a_events, "alarm", ac->ac_who, text);
-		}
+		/* Its entry, as the statement wrote it (with the rule,
+		 * the comment, "via phone link"), comes from the feed. */
+		events_log_written(a->a_events);
 		if (ac->ac_ev == ALARM_EV_UNSHELVE)
 			events_publish(
 			    a->a_events,
@@ -874,9 +864,10 @@ alarms_oos_over(void *arg, PGresult *r)
 		rules_engine_forget_host(a->a_rules, PQgetvalue(r, i, 0));
 		snprintf(text, sizeof(text), "IN SERVICE %s (time over)",
 		         PQgetvalue(r, i, 0));
-		events_log(a->a_events, "alarm", "system", text);
 		log_info("alarm: %s", text);
 	}
+	if (PQntuples(r) > 0)
+		events_log_written(a->a_events);
 }
 
 /* Alarms whose shelving time is over may page again. */
@@ -888,6 +879,8 @@ alarms_unshelved(void *arg, PGresult *r)
 
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 		return;
+	if (PQntuples(r) > 0)
+		events_log_written(a->a_events);
 	for (i = 0; i < PQntuples(r); i++)
 		events_publish(a->a_events,
 		               &(struct event_msg){

@@ -341,6 +341,30 @@ calendar_phase_at(const struct calendar *cal, time_t t)
 	return cal->cal_default;
 }
 
+int
+calendar_next_change(const struct calendar *cal, time_t t, time_t *at,
+                     const char **phase)
+{
+	const char *now = calendar_phase_at(cal, t), *p;
+	time_t m = (t / 60 + 1) * 60;
+	int i;
+
+	if (now == NULL)
+		return -1;
+	/* Phases begin and end on whole local minutes (every zone in use
+	 * is a whole number of minutes off UTC): a minute's step finds
+	 * the change, a weekend in a few thousand steps. */
+	for (i = 0; i < 8 * 24 * 60; i++, m += 60) {
+		p = calendar_phase_at(cal, m);
+		if (p != NULL && strcmp(p, now) != 0) {
+			*at = m;
+			*phase = p;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* "YYYY-MM-DD HH:MM" split; -1 if malformed. */
 static int
 cal_parse_fields(const char *s, int *y, int *mo, int *d, int *h, int *mi)

@@ -39,6 +39,11 @@ int calendar_configure(struct calendar *cal, struct yconf *yc,
 void calendar_free(struct calendar *cal);
 /* The phase in force at t. */
 const char *calendar_phase_at(const struct calendar *cal, time_t t);
+/* The first whole minute after t whose phase differs from t's, and that
+ * phase; -1 when the phase stays for the next 8 days (a calendar of one
+ * phase). */
+int calendar_next_change(const struct calendar *cal, time_t t, time_t *at,
+                         const char **phase);
 /* "YYYY-MM-DD HH:MM" in the calendar's timezone; -1 if malformed. */
 int calendar_local_parse(const struct calendar *cal, const char *s, time_t *t);
 /* t as "YYYY-MM-DD HH:MM +hhmm" in the calendar's timezone. */

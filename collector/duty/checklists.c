@@ -683,6 +683,7 @@ checklists_new(const struct checklists_deps *d)
 	    "collector restarted (or the lead changed hands) while it was "
 	    "open' FROM r",
 	    0, NULL);
+	events_log_written(d->cd_events);
 	e->e_tick = event_new(d->cd_base, -1, EV_PERSIST, tick_cb, e);
 	event_add(e->e_tick, &(struct timeval){0, 250000});
 	return e;
@@ -1250,7 +1251,7 @@ checklists_action_late(struct checklists *e, const struct action_result *r)
 	params[2] = text;
 	params[3] = r->ax_outcome == PROTO_OUT_OK ? "true" : "false";
 	store_sql(e->e_d.cd_store, sql, 4, params);
-	(void)events_log;
+	events_log_written(e->e_d.cd_events);
 }
 
 const char *

@@ -30,7 +30,7 @@ shiftlog_add(struct store *st, struct events *ev, const char *kind,
 	          "INSERT INTO watchstand.shift_log (kind, actor, text) "
 	          "VALUES ($1, $2, $3)",
 	          3, params);
-	events_log(ev, kind, actor, text);
+	events_log_written(ev);
 }
 
 static int

@@ -39,7 +39,22 @@ void
 api_alarms_get(struct api_req *ar)
 {
 	const char *params[1] = {evhttp_find_header(&ar->ar_query, "state")};
+	char err[400];
+	size_t o;
+	int s;
 
+	if (params[0] != NULL &&
+	    alarm_state_parse(params[0]) == ALARM_ST_REFUSED) {
+		o = (size_t)snprintf(
+		    err, sizeof(err),
+		    "state: '%.60s' is not a state; one of:", params[0]);
+		for (s = 0; s < ALARM_STATES && o < sizeof(err); s++)
+			o +=
+			    (size_t)snprintf(err + o, sizeof(err) - o, "%s %s",
+			                     s ? "," : "", alarm_state_name(s));
+		api_error(ar->ar_req, 400, err);
+		return;
+	}
 	api_query(ar,
 	          "SELECT id, raised_at, host, rule, series, severity, "
 	          "state, value, suppressed, chattering, description, "
@@ -53,15 +68,18 @@ api_alarms_get(struct api_req *ar)
 static void
 api_ack_done(struct api_pending *p, const struct alarm_result *res)
 {
-	char id[32];
+	char id[32], msg[160];
 
 	snprintf(id, sizeof(id), "%lld", (long long)res->ar_id);
 	if (res->ar_status == ALARM_NOT_FOUND)
 		api_error(p->p_req, 404, "no such alarm");
-	else if (res->ar_status != ALARM_DONE)
-		api_error(p->p_req, 409,
-		          "the alarm cannot be acknowledged in its state");
-	else
+	else if (res->ar_status != ALARM_DONE) {
+		snprintf(msg, sizeof(msg),
+		         "the alarm is %s: it cannot be acknowledged in that "
+		         "state",
+		         res->ar_state_name ? res->ar_state_name : "closed");
+		api_error(p->p_req, 409, msg);
+	} else
 		http_reply_json(p->p_req, 200,
 		                json_pack("{s:s, s:s, s:s}", "id", id, "state",
 		                          res->ar_state_name, "acked_by",
@@ -92,18 +110,19 @@ api_alarm_ack(struct api_req *ar)
 static void
 api_shelve_done(struct api_pending *p, const struct alarm_result *res)
 {
-	char id[32];
+	char id[32], msg[160];
 
 	snprintf(id, sizeof(id), "%lld", (long long)res->ar_id);
 	if (res->ar_status == ALARM_NOT_FOUND)
 		api_error(p->p_req, 404, "no such alarm");
-	else if (res->ar_status != ALARM_DONE)
-		api_error(p->p_req, 409,
-		          p->p_shelving
-		              ? "only an open, unshelved alarm can be "
-		                "shelved"
-		              : "the alarm is not shelved");
-	else
+	else if (res->ar_status != ALARM_DONE) {
+		snprintf(msg, sizeof(msg), "the alarm is %s: %s",
+		         res->ar_state_name ? res->ar_state_name : "closed",
+		         p->p_shelving
+		             ? "only an open, unshelved alarm can be shelved"
+		             : "only a shelved alarm can be unshelved");
+		api_error(p->p_req, 409, msg);
+	} else
 		http_reply_json(p->p_req, 200,
 		                json_pack("{s:s, s:s, s:s?}", "id", id, "state",
 		                          res->ar_state_name, "shelved_until",

@@ -22,13 +22,13 @@ api_service_done(struct api_pending *p, const struct alarm_result *res)
 		api_error(p->p_req, 404, "no such host");
 		return;
 	}
-	http_reply_json(p->p_req, 200,
-	                json_pack("{s:s, s:s, s:i}", "host", res->ar_host,
-	                          "state",
-	                          res->ar_state == ALARM_ST_OUT_OF_SERVICE
-	                              ? "out-of-service"
-	                              : "in-service",
-	                          "alarms", res->ar_count));
+	http_reply_json(
+	    p->p_req, 200,
+	    json_pack("{s:s, s:s, s:i, s:s?}", "host", res->ar_host, "state",
+	              res->ar_state == ALARM_ST_OUT_OF_SERVICE
+	                  ? "out-of-service"
+	                  : "in-service",
+	              "alarms", res->ar_count, "until", res->ar_until));
 }
 
 void

@@ -1,12 +1,13 @@
 /*
  * The shift log: GET /log, POST /log (a note), and GET /events, the
- * Server-Sent Events stream of every shift log entry as it is written.
+ * Server-Sent Events stream of every shift log entry as it is written:
+ * the entries of the log's feed (duty/shiftlog_feed.h), each with the
+ * fields and text GET /log gives it.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -16,6 +17,7 @@
 
 #include "collector.h"
 #include "duty/shiftlog.h"
+#include "duty/shiftlog_feed.h"
 #include "events.h"
 #include "watchstand/log.h"
 #include "watchstand/xalloc.h"
@@ -82,37 +84,37 @@ api_log_closed(struct evhttp_connection *evcon)
 	}
 }
 
-/* Every shift log entry goes to each /events client. */
+/*
+ * Every shift log entry goes to each /events client, as GET /log has it
+ * (its values as text, like api_rows), with its id as the event's id.
+ */
 static void
 api_on_log(void *arg, const struct event_msg *m)
 {
-	const char *kind = m->em_log_kind, *actor = m->em_actor,
-	           *text = m->em_text;
 	struct api_sub *sub;
 	struct evbuffer *chunk;
 	json_t *j;
-	char *t, when[32];
-	struct timespec ts;
-	struct tm tm;
+	char *t, id[24];
 
+	(void)arg;
 	if (api_subs == NULL)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	j = json_pack("{s:s, s:s, s:s, s:s}", "ts", when, "kind", kind, "actor",
-	              actor, "text", text);
+	snprintf(id, sizeof(id), "%" PRId64, m->em_log_id);
+	j = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s}", "id", id, "ts",
+	              m->em_ts, "shift_id", m->em_shift_id, "kind",
+	              m->em_log_kind, "actor", m->em_actor, "text", m->em_text);
 	/* Text that is not UTF-8 cannot be JSON: it stays in the log only. */
 	if (j == NULL || (t = json_dumps(j, JSON_COMPACT)) == NULL) {
-		log_warnx("api: a log entry of %s is not valid UTF-8: not "
+		log_warnx("api: shift log entry %s is not valid UTF-8: not "
 		          "streamed",
-		          actor ? actor : "?");
+		          id);
 		json_decref(j);
 		return;
 	}
 	for (sub = api_subs; sub != NULL; sub = sub->sub_next) {
 		chunk = evbuffer_new();
-		evbuffer_add_printf(chunk, "event: %s\ndata: %s\n\n", kind, t);
+		evbuffer_add_printf(chunk, "id: %s\nevent: %s\ndata: %s\n\n",
+		                    id, m->em_log_kind, t);
 		evhttp_send_reply_chunk(sub->sub_req, chunk);
 		evbuffer_free(chunk);
 	}
@@ -120,6 +122,12 @@ api_on_log(void *arg, const struct event_msg *m)
 	json_decref(j);
 }
 
+/*
+ * The stream opens with the id of the newest entry the feed has passed
+ * on (an SSE id field without data: no event, but the client's last
+ * event id): a client that saw an older one missed some, and reads them
+ * with GET /log?after=ID.
+ */
 void
 api_events(struct api_req *ar)
 {
@@ -127,6 +135,7 @@ api_events(struct api_req *ar)
 	struct api_sub *sub = xcalloc(1, sizeof(*sub));
 	struct evbuffer *hello = evbuffer_new();
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	int64_t last = shiftlog_feed_last(ar->ar_c->c_log_feed);
 
 	sub->sub_req = req;
 	sub->sub_evcon = evhttp_request_get_connection(req);
@@ -136,7 +145,10 @@ api_events(struct api_req *ar)
 	evhttp_add_header(h, "Content-Type", "text/event-stream");
 	evhttp_add_header(h, "Cache-Control", "no-cache");
 	evhttp_send_reply_start(req, 200, "OK");
-	evbuffer_add_printf(hello, ": watchstand events\n\n");
+	evbuffer_add_printf(hello, ": watchstand events\n");
+	if (last >= 0)
+		evbuffer_add_printf(hello, "id: %" PRId64 "\n", last);
+	evbuffer_add_printf(hello, "\n");
 	evhttp_send_reply_chunk(req, hello);
 	evbuffer_free(hello);
 	sub->sub_next = api_subs;
@@ -146,29 +158,44 @@ api_events(struct api_req *ar)
 static void
 api_note_done(struct api_pending *p, PGresult *r)
 {
-	events_log(p->p_c->c_events, "note", p->p_user.s_login, p->p_text);
+	events_log_written(p->p_c->c_events);
 	http_reply_json(
 	    p->p_req, 201,
 	    json_pack("{s:s}", "id", PQntuples(r) ? PQgetvalue(r, 0, 0) : ""));
 }
 
+/*
+ * Newest first, of the last 8 hours (since=); with after=ID, the entries
+ * after that one, oldest first (since= only when given): what a stream's
+ * client missed. At most 1000; ask again after the last one.
+ */
 void
 api_log_get(struct api_req *ar)
 {
-	static const char *const names[] = {"since", "kind"};
+	static const char *const names[] = {"since", "kind", "after"};
 	struct api_pending *p =
 	    api_pending_new(ar->ar_c, ar->ar_req, ar->ar_user, api_rows_done);
-	const char *params[2];
+	const char *params[3];
 
 	params[0] = evhttp_find_header(&ar->ar_query, "since");
 	params[1] = evhttp_find_header(&ar->ar_query, "kind");
-	api_name_params(p, names, params, 2);
-	api_send(p,
-	         "SELECT id, ts, shift_id, kind, actor, text FROM "
-	         "watchstand.v_shift_log WHERE ts >= now() - "
-	         "coalesce($1::interval, '8 hours') AND ($2::text IS "
-	         "NULL OR kind = $2) ORDER BY id DESC LIMIT 1000",
-	         2, params);
+	params[2] = evhttp_find_header(&ar->ar_query, "after");
+	api_name_params(p, names, params, 3);
+	if (params[2] != NULL)
+		api_send(p,
+		         "SELECT id, ts, shift_id, kind, actor, text FROM "
+		         "watchstand.v_shift_log WHERE id > $3::bigint AND "
+		         "($1::interval IS NULL OR ts >= now() - $1::interval) "
+		         "AND ($2::text IS NULL OR kind = $2) ORDER BY id "
+		         "LIMIT 1000",
+		         3, params);
+	else
+		api_send(p,
+		         "SELECT id, ts, shift_id, kind, actor, text FROM "
+		         "watchstand.v_shift_log WHERE ts >= now() - "
+		         "coalesce($1::interval, '8 hours') AND ($2::text IS "
+		         "NULL OR kind = $2) ORDER BY id DESC LIMIT 1000",
+		         2, params);
 }
 
 void

@@ -15,11 +15,12 @@
 #include "web/api_int.h"
 #include "web/routes.h"
 
-/* One row: from, to, the KPIs as a JSON array of {metric, label, value}. */
+/* One row: from, to, the KPIs as a JSON array of {metric, label, value},
+ * the alarms raised per 10 minutes as [{at, raised}]. */
 static void
 api_report_done(struct api_pending *p, PGresult *r)
 {
-	json_t *kpis;
+	json_t *kpis, *per10;
 	json_error_t jerr;
 
 	if (PQntuples(r) != 1) {
@@ -27,16 +28,30 @@ api_report_done(struct api_pending *p, PGresult *r)
 		return;
 	}
 	kpis = json_loads(PQgetvalue(r, 0, 2), 0, &jerr);
+	per10 = json_loads(PQgetvalue(r, 0, 3), 0, &jerr);
 	http_reply_json(
 	    p->p_req, 200,
-	    json_pack("{s:s, s:s, s:o}", "from", PQgetvalue(r, 0, 0), "to",
-	              PQgetvalue(r, 0, 1), "kpis", kpis ? kpis : json_array()));
+	    json_pack("{s:s, s:s, s:o, s:o}", "from", PQgetvalue(r, 0, 0), "to",
+	              PQgetvalue(r, 0, 1), "kpis", kpis ? kpis : json_array(),
+	              "per_10min", per10 ? per10 : json_array()));
 }
 
 #define API_REPORT_KPIS                                                        \
 	"coalesce((SELECT json_agg(json_build_object('metric', k.metric, "     \
 	"'label', k.label, 'value', k.value) ORDER BY k.metric, k.label) "     \
-	"FROM watchstand.kpis(w.f, w.t) k), '[]')::text"
+	"FROM watchstand.kpis(w.f, w.t) k), "                                  \
+	"'[]')::text, " API_REPORT_PER_10MIN
+
+/* The 10-minute buckets counted from the window's start, as the KPIs'
+ * floods count them (a bucket with more than 10 is a flood). */
+#define API_REPORT_PER_10MIN                                                   \
+	"coalesce((SELECT json_agg(json_build_object('at', w.f + g.i * "       \
+	"interval '10 minutes', 'raised', coalesce(c.n, 0)) ORDER BY g.i) "    \
+	"FROM generate_series(0, ceil(extract(epoch FROM w.t - w.f) / "        \
+	"600)::int - 1) g(i) LEFT JOIN (SELECT floor(extract(epoch FROM "      \
+	"a.raised_at - w.f) / 600)::int AS i, count(*) AS n FROM "             \
+	"watchstand.alarms a WHERE a.raised_at >= w.f AND a.raised_at < w.t "  \
+	"GROUP BY 1) c ON c.i = g.i), '[]')::text"
 
 void
 api_shift_report(struct api_req *ar)

@@ -234,8 +234,9 @@ api_session_saved(struct api_pending *p, PGresult *r)
 		HASH_ADD_STR(api.a_sessions, s_hash, s);
 	}
 	snprintf(cookie, sizeof(cookie),
-	         "ws_session=%.64s; HttpOnly; SameSite=Strict; Path=/",
-	         p->p_password);
+	         "ws_session=%.64s; HttpOnly; SameSite=Strict; Path=/%s",
+	         p->p_password,
+	         p->p_c->c_conf.cc_http_tls_cert ? "; Secure" : "");
 	evhttp_add_header(evhttp_request_get_output_headers(p->p_req),
 	                  "Set-Cookie", cookie);
 	log_info("api: %s logged in (%s)", s->s_login,
@@ -441,8 +442,11 @@ api_logout_done(struct api_pending *p, PGresult *r)
 	(void)r;
 	evhttp_add_header(evhttp_request_get_output_headers(p->p_req),
 	                  "Set-Cookie",
-	                  "ws_session=; HttpOnly; SameSite=Strict; Path=/; "
-	                  "Max-Age=0");
+	                  p->p_c->c_conf.cc_http_tls_cert
+	                      ? "ws_session=; HttpOnly; SameSite=Strict; "
+	                        "Path=/; Max-Age=0; Secure"
+	                      : "ws_session=; HttpOnly; SameSite=Strict; "
+	                        "Path=/; Max-Age=0");
 	log_info("api: %s logged out", p->p_user.s_login);
 	http_reply_json(p->p_req, 200,
 	                json_pack("{s:s}", "logged_out", p->p_user.s_login));

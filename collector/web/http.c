@@ -1,5 +1,6 @@
 /* The collector's HTTP side: /healthz, /metrics, and the connections
- * the API, the ack links and the console are served on. */
+ * the API, the ack links and the console are served on; HTTPS when
+ * collector.http_tls is set. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,12 +8,15 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <jansson.h>
+#include <openssl/ssl.h>
 
 #include "watchstand/clock.h"
 #include "watchstand/hostport.h"
 #include "watchstand/log.h"
+#include "watchstand/tls.h"
 #include "watchstand/xalloc.h"
 #include "collector.h"
 #include "lead.h"
@@ -49,6 +53,7 @@ static struct {
 	uint64_t h_max_conns;
 	uint64_t h_refused;
 	uint64_t h_timed_out;
+	SSL_CTX *h_tls; /* collector.http_tls: every connection is TLS */
 } http;
 
 /* evhttp frees a connection's bufferevent by clearing its callbacks and
@@ -105,21 +110,53 @@ http_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* A TLS connection's bufferevent: the handshake is answered first,
+ * within the same deadline as the request. */
+static struct bufferevent *
+http_tls_bev(struct event_base *base)
+{
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if ((ssl = SSL_new(http.h_tls)) == NULL)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(
+	    base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* Browsers often close without a close_notify: not an error. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
 static struct bufferevent *
 http_bevcb(struct event_base *base, void *arg)
 {
-	struct bufferevent *bev =
-	    bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev = NULL;
 	struct http_conn *hc;
+	int refuse = 0;
 
 	(void)arg;
+	if (http.h_tls != NULL && (bev = http_tls_bev(base)) == NULL) {
+		/* evhttp would make a plain one: make it, and close it. */
+		log_warnx("collector.http: cannot set up TLS for a "
+		          "connection");
+		refuse = 1;
+	}
+	if (bev == NULL)
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL || (hc = xcalloc(1, sizeof(*hc))) == NULL)
 		return bev;
 	http_conns_prune(); /* count only the open ones */
 	bufferevent_incref(bev);
 	hc->hc_bev = bev;
 	hc->hc_deadline = clock_mono_s() + http.h_request_s;
-	if ((uint64_t)http.h_nconns >= http.h_max_conns) {
+	if (refuse) {
+		hc->hc_refuse = 1;
+		event_active(http.h_sweep, EV_TIMEOUT, 0);
+	} else if ((uint64_t)http.h_nconns >= http.h_max_conns) {
 		/* evhttp sets the socket after this returns: closed on the
 		 * next sweep, which comes at once. */
 		hc->hc_refuse = 1;
@@ -159,12 +196,17 @@ http_request_done(struct evhttp_request *req, void *arg)
 }
 
 /* A whole request arrived: no deadline while it is being answered (an
- * event stream is answered for as long as it lasts). */
+ * event stream is answered for as long as it lasts). Over HTTPS, every
+ * answer tells the browser to stay on it. */
 static void
 http_request_begin(struct evhttp_request *req)
 {
 	struct http_conn *hc = http_conn_of(req);
 
+	if (http.h_tls != NULL)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Strict-Transport-Security",
+		                  "max-age=31536000");
 	if (hc != NULL) {
 		hc->hc_busy = 1;
 		evhttp_request_set_on_complete_cb(req, http_request_done, NULL);
@@ -334,12 +376,19 @@ http_notfound(struct evhttp_request *req, void *arg)
 int
 http_start(struct collector *c)
 {
-	char host[256];
+	char host[256], err[512];
 	int port;
 
 	if (hostport_split(c->c_conf.cc_http, host, sizeof(host),
 	                             &port) == -1)
 		return -1;
+	if (c->c_conf.cc_http_tls_cert != NULL &&
+	    (http.h_tls = tls_web_ctx_new(c->c_conf.cc_http_tls_cert,
+	                                  c->c_conf.cc_http_tls_key, err,
+	                                  sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return -1;
+	}
 	c->c_http = evhttp_new(c->c_base);
 	api_init(c);
 	/* Every method reaches the handlers, which answer in JSON. */
@@ -386,5 +435,7 @@ http_stop(struct collector *c)
 	if (http.h_sweep != NULL)
 		event_free(http.h_sweep);
 	http.h_sweep = NULL;
+	SSL_CTX_free(http.h_tls);
+	http.h_tls = NULL;
 	api_free(c);
 }

@@ -11,5 +11,9 @@
  * that need a port above 0 check it.
  */
 int hostport_split(const char *s, char *host, size_t hlen, int *port);
+/* 1 when host (as hostport_split gives it) is a loopback address:
+ * 127.0.0.0/8, ::1, ::ffff:127.x.y.z, or the name localhost. An empty host
+ * (every address) is not. */
+int hostport_is_loopback(const char *host);
 
 #endif

@@ -142,5 +142,23 @@ expect 200 "${V[@]}" "$API/samples?series=decoy.count&host=host-a"
 python3 -c "import json; r=json.load(open('$IT/body')); assert len(r) > 3 and r[0]['series'] == 'decoy.count', r[:2]" || it_fail "samples"
 expect 200 -b "$IT/cookies" "$API/agents"
 grep -q '"name":"host-a"' "$IT/body" || it_fail "agents"
+grep -q '"silent":"f"' "$IT/body" || it_fail "agents: host-a is sampling, not silent: $(cat "$IT/body")"
+# What the console reads: the role, the calendar's zone, the next change
+# of phase (none without a calendar); a day as buckets of step= seconds.
+expect 200 "${A[@]}" "$API/status"
+python3 -c "import json; s=json.load(open('$IT/body')); assert (s['user'], s['role'], s['timezone'], s['next_phase']) == ('alice', 'watchstander', 'UTC', None), s" ||
+  it_fail "status: $(cat "$IT/body")"
+expect 400 "${V[@]}" "$API/samples?series=decoy.count&step=0"
+grep -q 'step=: expected whole seconds' "$IT/body" || it_fail "step=0: $(cat "$IT/body")"
+expect 400 "${V[@]}" "$API/samples?series=decoy.count&step=1m"
+expect 200 "${V[@]}" "$API/samples?series=decoy.count&host=host-a&step=3600"
+python3 - "$IT/body" <<'PY' || it_fail "samples by the hour: $(cat "$IT/body")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert 1 <= len(rows) <= 2, rows  # the last hour: one or two whole hours
+for r in rows:
+    assert r["ts"].endswith(":00:00+00"), r  # a bucket starts on the hour
+    assert 0 <= float(r["value"]) <= 1, r    # the average of 1s and 0s
+PY
 "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" verify-log | grep -q "chain intact" || it_fail "chain"
 it_ok "notes (pushed to /events), cookie sessions need their CSRF token for writes, the chain stays intact"

@@ -37,7 +37,8 @@ set -e
 "$W" unshelve "$ID" | grep -q "now active-acknowledged" || it_fail "cli unshelve"
 "$W" log "handover: decoy-down acknowledged, vendor ticket 42" | grep -q "logged" || it_fail "log note"
 "$W" tail >"$IT/tail.txt" 2>&1 & TAIL=$!; IT_PIDS+=($TAIL)
-sleep 1
+following() { grep -q "^watchstand: following the shift log" "$IT/tail.txt"; }
+ws_wait_for 20 following || it_fail "tail did not start: $(cat "$IT/tail.txt")"
 "$W" log "tail check: desk quiet" >/dev/null
 
 tailed() { grep -q "note   carol        tail check: desk quiet" "$IT/tail.txt"; }

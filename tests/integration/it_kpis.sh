@@ -123,6 +123,16 @@ if got != want:
 PY
 }
 check || it_fail "the shift report's KPIs differ"
+# The console's chart: alarms raised per 10 minutes from the shift's start,
+# 24 buckets; the flood (12 flaps) in the first.
+python3 - "$IT/body" <<'PY' || it_fail "per_10min: $(cat "$IT/body")"
+import json, sys
+b = json.load(open(sys.argv[1]))["per_10min"]
+assert len(b) == 24, len(b)
+assert b[0]["at"].startswith("2026-01-05T08:00:00"), b[0]
+got = {i: x["raised"] for i, x in enumerate(b) if x["raised"]}
+assert got == {0: 12, 6: 1, 8: 1, 10: 1, 12: 1}, got
+PY
 [ "$(code "${V[@]}" "$API/shifts/999999/report")" = 404 ] || it_fail "an unknown shift is not 404"
 [ "$(code "${V[@]}" "$API/report?from=2026-01-05T08:00:00Z&to=2026-01-05T12:00:00Z")" = 200 ] || it_fail "report: $(cat "$IT/body")"
 check || it_fail "the window's KPIs differ"

@@ -8,14 +8,15 @@ ws_pg_start "$IT/pg"
 ws_certs "$IT/tls"
 it_collector_config
 migrate() { "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" "$@" migrate; }
-# The versions the files carry (a branch may leave a number free).
+# The versions of the files, ascending; a number may be missing (reserved
+# by a branch not merged yet).
 versions=$(find "$SQL" -name '[0-9]*.sql' -printf '%f\n' | sort | sed 's/^0*//; s/_.*//')
 latest=$(echo "$versions" | tail -1)
-nfiles=$(echo "$versions" | wc -l)
+count=$(echo "$versions" | wc -l)
 
 migrate >"$IT/m1.out" || it_fail "first migrate: $(cat "$IT/m1.out")"
 n=$(grep -c '^migrate: applied ' "$IT/m1.out")
-[ "$n" = "$nfiles" ] || it_fail "first migrate applied $n, not $nfiles: $(cat "$IT/m1.out")"
+[ "$n" = "$count" ] || it_fail "first migrate applied $n, not $count: $(cat "$IT/m1.out")"
 grep -q '^migrate: applied 1: agents, day-partitioned samples, v_samples$' "$IT/m1.out" ||
   it_fail "the description of 1 is not the file's first comment: $(cat "$IT/m1.out")"
 it_ok "a fresh database gets versions 1..$latest"
@@ -50,8 +51,8 @@ migrate --database "$OLD" >"$IT/m3.out" || it_fail "upgrade: $(cat "$IT/m3.out")
 got=$(sed -n 's/^migrate: applied \([0-9]*\):.*/\1/p' "$IT/m3.out" | tr '\n' ' ')
 want=$(echo "$versions" | awk '$1 >= 6 && $1 != 7' | tr '\n' ' ')
 [ "$got" = "$want" ] || it_fail "upgrade applied '$got', not '$want'"
-[ "$(psql "$OLD" -X -At -c 'select count(*) from watchstand.schema_migrations')" = "$nfiles" ] ||
-  it_fail "ws_old does not record $nfiles versions"
+[ "$(psql "$OLD" -X -At -c 'select count(*) from watchstand.schema_migrations')" = "$count" ] ||
+  it_fail "ws_old does not record $count versions"
 migrate --database "$OLD" | grep -q "up to date (version $latest)" || it_fail "ws_old: second migrate"
 it_ok "a database at 1..5 and 7 gets 6 and 8..$latest, then nothing"
 

@@ -86,6 +86,42 @@ test_sessions_and_midnight(void **state)
 	calendar_free(cal);
 }
 
+/* The next change: its phase and local time. */
+static void
+next_is(struct calendar *cal, const char *from, const char *phase,
+        const char *when)
+{
+	const char *p;
+	time_t t, n;
+	char buf[64];
+
+	assert_int_equal(calendar_local_parse(cal, from, &t), 0);
+	assert_int_equal(calendar_next_change(cal, t + 20, &n, &p), 0);
+	assert_string_equal(p, phase);
+	assert_int_equal(calendar_local_format(cal, n, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, when);
+}
+
+static void
+test_next_change(void **state)
+{
+	struct calendar *cal = load(shanghai), one;
+	const char *p;
+	time_t n;
+
+	(void)state;
+	next_is(cal, "2026-05-26 08:45", "trading", "2026-05-26 09:00 +0800");
+	next_is(cal, "2026-05-26 11:30", "trading", "2026-05-26 13:30 +0800");
+	/* Friday's night session ends on Saturday morning ... */
+	next_is(cal, "2026-05-22 23:00", "closed", "2026-05-23 02:30 +0800");
+	/* ... and the weekend lasts until Monday's pre-open. */
+	next_is(cal, "2026-05-23 10:00", "pre-open", "2026-05-25 08:30 +0800");
+	calendar_free(cal);
+	load_into(&one, "timezone: UTC\ndefault: closed\n");
+	assert_int_equal(calendar_next_change(&one, 1780000000, &n, &p), -1);
+	calendar_free(&one);
+}
+
 static void
 test_holidays(void **state)
 {
@@ -198,6 +234,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sessions_and_midnight),
+	    cmocka_unit_test(test_next_change),
 	    cmocka_unit_test(test_holidays),
 	    cmocka_unit_test(test_dst_london),
 	    cmocka_unit_test(test_days_and_errors),

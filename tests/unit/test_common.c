@@ -44,6 +44,27 @@ test_hostport(void **state)
 	                 -1);
 }
 
+/* Plain HTTP is allowed on these only (collector.http). */
+static void
+test_loopback(void **state)
+{
+	(void)state;
+	assert_true(hostport_is_loopback("127.0.0.1"));
+	assert_true(hostport_is_loopback("127.3.2.1"));
+	assert_true(hostport_is_loopback("::1"));
+	assert_true(hostport_is_loopback("::ffff:127.0.0.1"));
+	assert_true(hostport_is_loopback("localhost"));
+	assert_true(hostport_is_loopback("LOCALHOST"));
+	assert_false(hostport_is_loopback(""));
+	assert_false(hostport_is_loopback("0.0.0.0"));
+	assert_false(hostport_is_loopback("::"));
+	assert_false(hostport_is_loopback("10.0.0.1"));
+	assert_false(hostport_is_loopback("128.0.0.1"));
+	assert_false(hostport_is_loopback("::ffff:10.0.0.1"));
+	assert_false(hostport_is_loopback("localhost.example"));
+	assert_false(hostport_is_loopback("127.0.0.1.example"));
+}
+
 static void
 test_clock(void **state)
 {
@@ -78,6 +99,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hostport),
+	    cmocka_unit_test(test_loopback),
 	    cmocka_unit_test(test_clock),
 	    cmocka_unit_test(test_xalloc),
 	};

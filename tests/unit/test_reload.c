@@ -84,14 +84,19 @@ test_collector_keys_and_summary(void **state)
 	fb = put("b.yaml", "collector:\n"
 	                   "  listen: 127.0.0.1:1\n"
 	                   "  database: \"dbname=other\"\n"
-	                   "  tls: {ca: ca.pem, cert: c2.pem, key: c.key}\n");
+	                   "  tls: {ca: ca.pem, cert: c2.pem, key: c.key}\n"
+	                   "  http_tls: {cert: w.pem, key: w.key}\n"
+	                   "  allow_plain_http: true\n");
 	assert_int_equal(collector_conf_load(fb, &b), 0);
 	assert_int_equal(reload_fixed_keys(&a, &b, 0, buf, sizeof(buf)), -1);
 	assert_string_equal(buf, "collector.listen, collector.database, "
-	                         "collector.tls");
+	                         "collector.tls, collector.http_tls, "
+	                         "collector.allow_plain_http");
 	/* --database: the running one stays, whatever the file says. */
 	assert_int_equal(reload_fixed_keys(&a, &b, 1, buf, sizeof(buf)), -1);
-	assert_string_equal(buf, "collector.listen, collector.tls");
+	assert_string_equal(buf, "collector.listen, collector.tls, "
+	                         "collector.http_tls, "
+	                         "collector.allow_plain_http");
 	collector_conf_free(&a);
 	collector_conf_free(&b);
 }
