@@ -691,7 +691,7 @@ collector_seed_agents(void *arg, PGresult *r)
 }
 
 /* Alarms open and holding when this collector took the lead: its fresh
- * rules start from them (rules_engine_adopt). */
+ * rules start from them (rules_engine_adopt), its silent hosts too. */
 static void
 collector_adopt_alarms(void *arg, PGresult *r)
 {
@@ -703,12 +703,20 @@ collector_adopt_alarms(void *arg, PGresult *r)
 	    !lead_leading(c->c_lead))
 		return;
 	evutil_gettimeofday(&tv, NULL);
-	for (i = 0; i < PQntuples(r); i++)
+	for (i = 0; i < PQntuples(r); i++) {
+		/* A silent host: its return clears the alarm, as if this
+		 * collector had raised it. */
+		if (alarms_is_host_rule(PQgetvalue(r, i, 0))) {
+			alarms_adopt_silent(c->c_alarms, PQgetvalue(r, i, 1));
+			ingest_note_silent(c->c_ingest, PQgetvalue(r, i, 1));
+			continue;
+		}
 		rules_engine_adopt(
 		    c->c_rules, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
 		    PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
 		    severity_parse(PQgetvalue(r, i, 4)), c->c_phase,
 		    (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+	}
 	if (PQntuples(r) > 0)
 		log_info("lead: %d open alarms adopted", PQntuples(r));
 }

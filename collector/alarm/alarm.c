@@ -248,6 +248,26 @@ alarms_forget(struct alarms *a)
 	}
 }
 
+void
+alarms_adopt_silent(struct alarms *a, const char *host)
+{
+	struct silent_host *sh;
+	size_t n = strlen(host);
+
+	HASH_FIND_STR(a->a_silent, host, sh);
+	if (sh != NULL)
+		return;
+	sh = xcalloc(1, sizeof(*sh) + n + 1);
+	memcpy(sh->sh_host, host, n + 1);
+	HASH_ADD(hh, a->a_silent, sh_host[0], n, sh);
+}
+
+int
+alarms_is_host_rule(const char *rule)
+{
+	return strcmp(rule, ALARM_HOST_RULE) == 0;
+}
+
 int
 alarms_open(struct alarms *a)
 {

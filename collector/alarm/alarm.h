@@ -48,6 +48,11 @@ int alarms_open(struct alarms *a);
 /* Forgets what is in memory (leadership changed hands, lead.h): the rows
  * stay, and a new leader's rules adopt those that still hold. */
 void alarms_forget(struct alarms *a);
+/* The host's silence alarm was open when this collector took the lead:
+ * its return clears it as if this collector had raised it. */
+void alarms_adopt_silent(struct alarms *a, const char *host);
+/* 1 for the rule of host silence alarms (agent-silent). */
+int alarms_is_host_rule(const char *rule);
 /* Ends shelving and out of service whose time is over (every few
  * seconds is soon enough). */
 void alarms_expire(struct alarms *a);

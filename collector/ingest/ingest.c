@@ -975,6 +975,14 @@ ingest_note_batch(struct ingest *in, const char *host, const char *role,
 }
 
 void
+ingest_note_silent(struct ingest *in, const char *host)
+{
+	struct agent_info *ai = ingest_agent_info(in, host);
+
+	ai->ai_silent = 1;
+}
+
+void
 ingest_set_silence(struct ingest *in, uint64_t ms)
 {
 	in->i_silence_ms = ms;

@@ -67,6 +67,9 @@ void ingest_free(struct ingest *in);
  * silence is judged from the newest batch, whichever collector had it. */
 void ingest_note_batch(struct ingest *in, const char *host, const char *role,
                        double age_s);
+/* host is known silent (its alarm was open when this collector took
+ * the lead): its next batch reports it back. */
+void ingest_note_silent(struct ingest *in, const char *host);
 /* A reload: collector.agent_silence from now on. */
 void ingest_set_silence(struct ingest *in, uint64_t ms);
 /* Appends the per-agent metrics in Prometheus text format. */

@@ -202,6 +202,16 @@ ws_wait_for 30 is_role "$H2" follower || it_fail "the thawed collector 2 did not
 grep -q "stepping down" "$IT/collector2.log" || it_fail "collector 2 did not log its step down"
 it_ok "a frozen leader was replaced; thawed, it stepped down"
 
+# The fence itself: a session that says an older epoch is refused, the
+# current one passes, one that says none (psql, migrate) passes.
+cur=$(ws_psql "select epoch from watchstand.leader")
+fence() { psql "$WS_DSN" -X -At -v ON_ERROR_STOP=1 -c "$1" -c "update watchstand.alarms set value = value where false" 2>&1; }
+out=$(fence "set watchstand.epoch = $((cur - 1))" || true)
+grep -q "does not lead" <<<"$out" || it_fail "the fence let epoch $((cur - 1)) write: $out"
+fence "set watchstand.epoch = $cur" >/dev/null || it_fail "the fence refused the current epoch $cur"
+fence "select 1" >/dev/null || it_fail "the fence refused a session without an epoch"
+it_ok "the database refuses leader-only writes from epoch $((cur - 1)), takes them from $cur"
+
 # 5. After all this, one more alarm through the current leader, then no
 # alarm was raised or paged twice.
 echo 1 >"$IT/a-three"
