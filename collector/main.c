@@ -629,6 +629,7 @@ collector_on_batch(void *arg, const char *host, const char *role,
 {
 	struct collector *c = arg;
 	struct proto_batch b;
+	struct proto_sample s;
 	struct proto_event e;
 	const char *why;
 	char text[PROTO_EVENT_MAX + PROTO_NAME_MAX + 8];
@@ -639,6 +640,9 @@ collector_on_batch(void *arg, const char *host, const char *role,
 		collector_feed_batch(c, host, role, payload, len);
 	if (proto_batch_open(&b, payload, len, &why) == -1)
 		return;
+	/* The events follow the samples: the reader must pass them first. */
+	while (proto_batch_next(&b, &s, &why) == 1)
+		continue;
 	while (proto_batch_next_event(&b, &e, &why) == 1) {
 		snprintf(text, sizeof(text), "%.*s: %.*s", (int)e.e_probe_len,
 		         e.e_probe, (int)e.e_text_len, e.e_text);
