@@ -119,6 +119,8 @@ int counter_delta(uint64_t prev, uint64_t cur, uint64_t *delta);
 /* probe_proc.c: parsing helpers exposed for unit tests. */
 struct proc_stat {
 	pid_t ps_pid;
+	pid_t ps_ppid;
+	pid_t ps_pgrp;
 	char ps_comm[64];
 	char ps_state;
 	uint64_t ps_utime;
