@@ -65,6 +65,7 @@ struct agent_conf {
 	char *ac_spool_dir;
 	uint64_t ac_spool_max_size;
 	uint64_t ac_spool_max_age_ms;
+	uint64_t ac_spool_sync_ms; /* fdatasync period of the spool */
 	uint64_t ac_flush_ms;
 	struct probe **ac_probes;
 	size_t ac_nprobes;

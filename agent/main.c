@@ -148,7 +148,7 @@ main(int argc, char **argv)
 	conf.ac_nprobes = 0;
 	action_runner_free(runner);
 	uplink_free(up);
-	spool_free(sp);
+	spool_close(sp);
 	agent_conf_free(&conf);
 	SSL_CTX_free(ctx);
 	event_base_free(base);

@@ -61,6 +61,7 @@ struct uplink {
 	int u_was_ready;
 	struct pbuf u_read;
 	struct event *u_flush_ev;
+	struct event *u_sync_ev;
 	struct event *u_retry_ev;
 	struct event *u_hb_ev;
 	struct event *u_stats_ev;
@@ -151,6 +152,17 @@ uplink_flush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	uplink_flush(arg);
+}
+
+/* What was spooled since the last tick reaches the disk, for a power cut. */
+static void
+uplink_sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *up = arg;
+
+	(void)fd;
+	(void)what;
+	spool_sync(up->u_spool);
 }
 
 /* The agent reports its own spool so drops are never silent. */
@@ -514,6 +526,8 @@ uplink_new(struct event_base *base, const struct agent_conf *conf,
 	struct timeval flush = {conf->ac_flush_ms / 1000,
 	                        (conf->ac_flush_ms % 1000) * 1000};
 	struct timeval hb = {UPLINK_HEARTBEAT_S, 0};
+	struct timeval sync = {conf->ac_spool_sync_ms / 1000,
+	                       (conf->ac_spool_sync_ms % 1000) * 1000};
 	struct timeval stats = {UPLINK_STATS_S, 0};
 
 	up->u_base = base;
@@ -529,9 +543,11 @@ uplink_new(struct event_base *base, const struct agent_conf *conf,
 	pbuf_init(&up->u_read);
 	up->u_flush_ev = event_new(base, -1, EV_PERSIST, uplink_flush_cb, up);
 	up->u_retry_ev = evtimer_new(base, uplink_retry_cb, up);
+	up->u_sync_ev = event_new(base, -1, EV_PERSIST, uplink_sync_cb, up);
 	up->u_hb_ev = event_new(base, -1, EV_PERSIST, uplink_hb_cb, up);
 	up->u_stats_ev = event_new(base, -1, EV_PERSIST, uplink_stats_cb, up);
 	event_add(up->u_flush_ev, &flush);
+	event_add(up->u_sync_ev, &sync);
 	event_add(up->u_hb_ev, &hb);
 	event_add(up->u_stats_ev, &stats);
 	return up;
@@ -557,6 +573,7 @@ uplink_free(struct uplink *up)
 	if (up->u_bev != NULL)
 		bufferevent_free(up->u_bev);
 	event_free(up->u_flush_ev);
+	event_free(up->u_sync_ev);
 	event_free(up->u_retry_ev);
 	event_free(up->u_hb_ev);
 	event_free(up->u_stats_ev);
