@@ -99,7 +99,9 @@ void agent_reload_summary(const struct agent_conf *run,
                           const struct agent_conf *next, char *buf, size_t len);
 
 /* probe.c */
-const struct probe_type *probe_type_find(const char *name);
+/* The type, loading its module on first use; NULL with why in err. */
+const struct probe_type *probe_type_find(const char *name, char *err,
+                                         size_t errlen);
 struct probe *probe_configure(struct yconf *yc, yaml_node_t *node,
                               const char *path);
 int probe_start(struct probe *p, struct event_base *base, struct uplink *up);
@@ -148,6 +150,8 @@ extern const struct probe_type probe_type_tcp;
 extern const struct probe_type probe_type_file_age;
 extern const struct probe_type probe_type_logfile;
 extern const struct probe_type probe_type_exec;
+/* In modules (module.h), found by name: probe_type_http (http),
+ * probe_type_postgres (pg), probe_type_snmp_{if,storage,get} (snmp). */
 extern const struct probe_type probe_type_http;
 extern const struct probe_type probe_type_postgres;
 extern const struct probe_type probe_type_snmp_if;

@@ -7,7 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "watchstand/log.h"
@@ -107,7 +106,6 @@ main(int argc, char **argv)
 		return 0;
 	}
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	signal(SIGPIPE, SIG_IGN);
 	if ((ctx = tls_ctx_new(conf.ac_tls_ca, conf.ac_tls_cert,
 	                       conf.ac_tls_key, 0, err, sizeof(err))) == NULL)
@@ -152,6 +150,5 @@ main(int argc, char **argv)
 	agent_conf_free(&conf);
 	SSL_CTX_free(ctx);
 	event_base_free(base);
-	curl_global_cleanup();
 	return 0;
 }
