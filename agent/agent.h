@@ -151,11 +151,12 @@ extern const struct probe_type probe_type_file_age;
 extern const struct probe_type probe_type_logfile;
 extern const struct probe_type probe_type_exec;
 /* In modules (module.h), found by name: probe_type_http (http),
- * probe_type_postgres (pg), probe_type_snmp_{if,storage,get} (snmp). */
+ * probe_type_postgres (pg), probe_type_snmp_{if,storage,get,trap} (snmp). */
 extern const struct probe_type probe_type_http;
 extern const struct probe_type probe_type_postgres;
 extern const struct probe_type probe_type_snmp_if;
 extern const struct probe_type probe_type_snmp_storage;
 extern const struct probe_type probe_type_snmp_get;
+extern const struct probe_type probe_type_snmp_trap;
 
 #endif

@@ -37,6 +37,7 @@ static const struct probe_entry probe_types[] = {
 	IN_MODULE(snmp_if, "snmp"),
 	IN_MODULE(snmp_storage, "snmp"),
 	IN_MODULE(snmp_get, "snmp"),
+	IN_MODULE(snmp_trap, "snmp"),
 	{NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
