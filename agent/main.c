@@ -1,5 +1,6 @@
 /* watchstand-agent: probes on timers, streamed to a collector over TLS. */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,10 @@ main(int argc, char **argv)
 		return 0;
 	}
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	/* A fixed threshold: big short-lived buffers (an SNMP table's values)
+	 * are mapped and unmapped, going back to the system between polls,
+	 * instead of glibc raising the threshold and keeping them in the heap. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	signal(SIGPIPE, SIG_IGN);
 	if ((ctx = tls_ctx_new(conf.ac_tls_ca, conf.ac_tls_cert,
 	                       conf.ac_tls_key, 0, err, sizeof(err))) == NULL)
