@@ -65,6 +65,7 @@ struct agent_conf {
 	char *ac_spool_dir;
 	uint64_t ac_spool_max_size;
 	uint64_t ac_spool_max_age_ms;
+	uint64_t ac_spool_sync_ms; /* fdatasync period of the spool */
 	uint64_t ac_flush_ms;
 	struct probe **ac_probes;
 	size_t ac_nprobes;
@@ -98,7 +99,9 @@ void agent_reload_summary(const struct agent_conf *run,
                           const struct agent_conf *next, char *buf, size_t len);
 
 /* probe.c */
-const struct probe_type *probe_type_find(const char *name);
+/* The type, loading its module on first use; NULL with why in err. */
+const struct probe_type *probe_type_find(const char *name, char *err,
+                                         size_t errlen);
 struct probe *probe_configure(struct yconf *yc, yaml_node_t *node,
                               const char *path);
 int probe_start(struct probe *p, struct event_base *base, struct uplink *up);
@@ -119,6 +122,8 @@ int counter_delta(uint64_t prev, uint64_t cur, uint64_t *delta);
 /* probe_proc.c: parsing helpers exposed for unit tests. */
 struct proc_stat {
 	pid_t ps_pid;
+	pid_t ps_ppid;
+	pid_t ps_pgrp;
 	char ps_comm[64];
 	char ps_state;
 	uint64_t ps_utime;
@@ -145,10 +150,13 @@ extern const struct probe_type probe_type_tcp;
 extern const struct probe_type probe_type_file_age;
 extern const struct probe_type probe_type_logfile;
 extern const struct probe_type probe_type_exec;
+/* In modules (module.h), found by name: probe_type_http (http),
+ * probe_type_postgres (pg), probe_type_snmp_{if,storage,get,trap} (snmp). */
 extern const struct probe_type probe_type_http;
 extern const struct probe_type probe_type_postgres;
 extern const struct probe_type probe_type_snmp_if;
 extern const struct probe_type probe_type_snmp_storage;
 extern const struct probe_type probe_type_snmp_get;
+extern const struct probe_type probe_type_snmp_trap;
 
 #endif

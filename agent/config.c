@@ -32,7 +32,7 @@ conf_agent(struct yconf *yc, yaml_node_t *a, struct agent_conf *c,
 	    "name", "role", "collectors", "tls", "spool", "flush", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	static const char *const spool_keys[] = {"dir", "max_size", "max_age",
-	                                         NULL};
+	                                         "sync", NULL};
 	yaml_node_t *tls, *spool;
 	size_t i;
 
@@ -101,6 +101,12 @@ conf_agent(struct yconf *yc, yaml_node_t *a, struct agent_conf *c,
 			    "agent.spool.max_size: must be at least 64KiB");
 		yconf_duration(yc, spool, "agent.spool", "max_age", 0,
 		               &c->ac_spool_max_age_ms);
+		if (yconf_duration(yc, spool, "agent.spool", "sync", 0,
+		                   &c->ac_spool_sync_ms) == 1 &&
+		    (c->ac_spool_sync_ms < 10 || c->ac_spool_sync_ms > 60000))
+			yconf_error(yc, yconf_get(yc, spool, "sync"),
+			            "agent.spool.sync: must be between 10ms "
+			            "and 60s");
 	}
 	if (yconf_duration(yc, a, "agent", "flush", 0, &c->ac_flush_ms) == 1 &&
 	    (c->ac_flush_ms < 10 || c->ac_flush_ms > 60000))
@@ -196,6 +202,7 @@ agent_conf_read(const char *file, struct agent_conf *c, char *err,
 	memset(c, 0, sizeof(*c));
 	c->ac_spool_max_size = 1024ULL * 1024 * 1024;
 	c->ac_spool_max_age_ms = 24ULL * 3600 * 1000;
+	c->ac_spool_sync_ms = 1000;
 	c->ac_flush_ms = 1000;
 	if (yconf_load(&yc, file) == -1)
 		goto done;

@@ -8,37 +8,67 @@
 #include "watchstand/clock.h"
 #include "watchstand/xalloc.h"
 #include "agent.h"
+#include "module.h"
 #include "uplink.h"
 
-/* Every probe type the agent knows: one line each (STYLE.md). */
+/*
+ * Every probe type the agent knows: one line each (STYLE.md). Those with a
+ * module are looked up in it by symbol on first use (module.h).
+ */
+struct probe_entry {
+	const char *pe_name;
+	const struct probe_type *pe_type; /* built in */
+	const char *pe_module;
+	const char *pe_symbol;
+};
+#define BUILTIN(name) {#name, &probe_type_##name, NULL, NULL}
+#define IN_MODULE(name, module) {#name, NULL, module, "probe_type_" #name}
 /* clang-format off */
-static const struct probe_type *const probe_types[] = {
-	&probe_type_process,
-	&probe_type_netif,
-	&probe_type_filesystem,
-	&probe_type_tcp,
-	&probe_type_file_age,
-	&probe_type_logfile,
-	&probe_type_exec,
-	&probe_type_http,
-	&probe_type_postgres,
-	&probe_type_snmp_if,
-	&probe_type_snmp_storage,
-	&probe_type_snmp_get,
-	NULL,
+static const struct probe_entry probe_types[] = {
+	BUILTIN(process),
+	BUILTIN(netif),
+	BUILTIN(filesystem),
+	BUILTIN(tcp),
+	BUILTIN(file_age),
+	BUILTIN(logfile),
+	BUILTIN(exec),
+	IN_MODULE(http, "http"),
+	IN_MODULE(postgres, "pg"),
+	IN_MODULE(snmp_if, "snmp"),
+	IN_MODULE(snmp_storage, "snmp"),
+	IN_MODULE(snmp_get, "snmp"),
+	IN_MODULE(snmp_trap, "snmp"),
+	{NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
 
 #define PROBE_DEFAULT_INTERVAL_MS 10000
 
 const struct probe_type *
-probe_type_find(const char *name)
+probe_type_find(const char *name, char *err, size_t errlen)
 {
-	const struct probe_type *const *t;
+	const struct probe_entry *e;
+	const struct probe_type *t;
+	char known[256] = "";
 
-	for (t = probe_types; *t != NULL; t++)
-		if (strcmp((*t)->pt_name, name) == 0)
-			return *t;
+	for (e = probe_types; e->pe_name != NULL; e++) {
+		if (strcmp(e->pe_name, name) != 0)
+			continue;
+		if (e->pe_type != NULL)
+			return e->pe_type;
+		t = module_symbol(e->pe_module, e->pe_symbol, err, errlen);
+		if (t != NULL && strcmp(t->pt_name, name) != 0) {
+			snprintf(err, errlen, "module %s: %s is not '%s'",
+			         e->pe_module, e->pe_symbol, name);
+			return NULL;
+		}
+		return t;
+	}
+	for (e = probe_types; e->pe_name != NULL; e++)
+		snprintf(known + strlen(known), sizeof(known) - strlen(known),
+		         "%s%s", e == probe_types ? "" : ", ", e->pe_name);
+	snprintf(err, errlen, "unknown probe type '%s' (known: %s)", name,
+	         known);
 	return NULL;
 }
 
@@ -76,20 +106,10 @@ probe_configure(struct yconf *yc, yaml_node_t *node, const char *path)
 		            "%s.name: use letters, digits and - _ . only",
 		            path);
 	if (yconf_str(yc, node, path, "type", 1, &tname) == 1) {
-		type = probe_type_find(tname);
-		if (type == NULL) {
-			char known[256] = "";
-			const struct probe_type *const *t;
-			for (t = probe_types; *t != NULL; t++)
-				snprintf(known + strlen(known),
-				         sizeof(known) - strlen(known), "%s%s",
-				         t == probe_types ? "" : ", ",
-				         (*t)->pt_name);
-			yconf_error(
-			    yc, yconf_get(yc, node, "type"),
-			    "%s.type: unknown probe type '%s' (known: %s)",
-			    path, tname, known);
-		}
+		char err[512];
+		if ((type = probe_type_find(tname, err, sizeof(err))) == NULL)
+			yconf_error(yc, yconf_get(yc, node, "type"),
+			            "%s.type: %s", path, err);
 	}
 	free(tname);
 	if (yconf_duration(yc, node, path, "interval", 0, &p->pr_interval_ms) ==

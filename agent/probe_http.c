@@ -121,8 +121,13 @@ probe_http_run(struct probe *p)
 
 	if (st->ht_easy != NULL)
 		return; /* still waiting for the last one */
-	if (http_curlev == NULL)
+	if (http_curlev == NULL) {
+		static int curl_ready;
+		/* Here, not in main(): libcurl is loaded with this module. */
+		if (!curl_ready++)
+			curl_global_init(CURL_GLOBAL_DEFAULT);
 		http_curlev = curlev_new(p->pr_base);
+	}
 	if ((easy = curl_easy_init()) == NULL)
 		return;
 	st->ht_err[0] = '\0';

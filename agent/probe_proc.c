@@ -17,8 +17,11 @@
 
 struct proc_seen {
 	pid_t pid;
+	pid_t ppid;
+	pid_t pgrp;
 	uint64_t start; /* starttime tells a reused pid from the same one */
 	uint64_t ticks;
+	int worker; /* seen as the child of a match: never the main process */
 };
 
 struct proc_state {
@@ -32,6 +35,10 @@ struct proc_state {
 	size_t ps_nprev;
 	double ps_prev_mono;
 	int ps_scanned;
+	pid_t ps_leader_pid; /* the service's main process */
+	uint64_t ps_leader_start;
+	int ps_has_leader;
+	int ps_seen_up; /* matched something once: coming back is a restart */
 	uint64_t ps_restarts;
 	long ps_hz;
 	long ps_pagesize;
@@ -84,6 +91,8 @@ probe_proc_parse_stat(const char *buf, struct proc_stat *ps)
 	           &f[15], &f[16], &f[17], &f[18], &f[19], &f[20]) != 22)
 		return -1;
 	ps->ps_state = state;
+	ps->ps_ppid = (pid_t)f[0];
+	ps->ps_pgrp = (pid_t)f[1];
 	ps->ps_utime = f[10];
 	ps->ps_stime = f[11];
 	ps->ps_starttime = f[18];
@@ -225,6 +234,52 @@ probe_proc_find(const struct proc_seen *v, size_t n, pid_t pid)
 	return NULL;
 }
 
+/*
+ * A restart is the service's main process replaced by another, or the count
+ * going to zero and back. The main process is the oldest match that is not a
+ * worker: a worker's parent is a match, or it is in the process group of
+ * another match or of the last main process (a worker the main forked just
+ * before it died, now init's child), or it was seen as a worker before. So
+ * PostgreSQL's backends coming and going are not restarts and one crash of
+ * the main process is one.
+ */
+static void
+probe_proc_restarts(struct proc_state *st, struct proc_seen *now, size_t n)
+{
+	const struct proc_seen *leader = NULL, *prev;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		prev = probe_proc_find(st->ps_prev, st->ps_nprev, now[i].pid);
+		if ((prev != NULL && prev->start == now[i].start &&
+		     prev->worker) ||
+		    probe_proc_find(now, n, now[i].ppid) != NULL ||
+		    (now[i].pgrp != now[i].pid &&
+		     ((st->ps_has_leader && now[i].pgrp == st->ps_leader_pid) ||
+		      probe_proc_find(now, n, now[i].pgrp) != NULL)))
+			now[i].worker = 1;
+	}
+	for (i = 0; i < n; i++)
+		if (!now[i].worker &&
+		    (leader == NULL || now[i].start < leader->start ||
+		     (now[i].start == leader->start &&
+		      now[i].pid < leader->pid)))
+			leader = &now[i];
+	if (leader == NULL) { /* down, or only orphaned workers left */
+		st->ps_has_leader = 0;
+		st->ps_seen_up |= n > 0;
+		return;
+	}
+	if (st->ps_has_leader ? leader->pid != st->ps_leader_pid ||
+	                            leader->start != st->ps_leader_start
+	                      : st->ps_seen_up)
+		st->ps_restarts++;
+	st->ps_leader_pid = leader->pid;
+	st->ps_leader_start = leader->start;
+	st->ps_has_leader = 1;
+	st->ps_seen_up = 1;
+}
+
 static void
 probe_proc_run(struct probe *p)
 {
@@ -272,17 +327,16 @@ probe_proc_run(struct probe *p)
 				cap = cap ? cap * 2 : 8;
 				now = xrealloc(now, cap * sizeof(*now));
 			}
-			now[nnow++] =
-			    (struct proc_seen){pid, ps.ps_starttime, ticks};
+			now[nnow++] = (struct proc_seen){
+			    pid, ps.ps_ppid, ps.ps_pgrp, ps.ps_starttime, ticks,
+			    0};
 			rss += ps.ps_rss_pages * (uint64_t)st->ps_pagesize;
 			if (ps.ps_starttime < oldest)
 				oldest = ps.ps_starttime;
 			prev = probe_proc_find(st->ps_prev, st->ps_nprev, pid);
-			if (prev != NULL && prev->start == ps.ps_starttime) {
-				if (ticks >= prev->ticks)
-					dticks += ticks - prev->ticks;
-			} else if (st->ps_scanned)
-				st->ps_restarts++; /* a new pid: a (re)start */
+			if (prev != NULL && prev->start == ps.ps_starttime &&
+			    ticks >= prev->ticks)
+				dticks += ticks - prev->ticks;
 		}
 		if (d == NULL)
 			break;
@@ -290,6 +344,7 @@ probe_proc_run(struct probe *p)
 	if (d != NULL)
 		closedir(d);
 emit:
+	probe_proc_restarts(st, now, nnow);
 	probe_sample(p, NULL, "count", (double)nnow);
 	probe_sample(p, NULL, "rss_bytes", (double)rss);
 	dt = p->pr_mono_s - st->ps_prev_mono;

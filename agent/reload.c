@@ -48,7 +48,8 @@ agent_reload_fixed(const struct agent_conf *a, const struct agent_conf *b,
 		add_name(buf, len, &off, "agent.tls");
 	if (!same_str(a->ac_spool_dir, b->ac_spool_dir) ||
 	    a->ac_spool_max_size != b->ac_spool_max_size ||
-	    a->ac_spool_max_age_ms != b->ac_spool_max_age_ms)
+	    a->ac_spool_max_age_ms != b->ac_spool_max_age_ms ||
+	    a->ac_spool_sync_ms != b->ac_spool_sync_ms)
 		add_name(buf, len, &off, "agent.spool");
 	if (a->ac_flush_ms != b->ac_flush_ms)
 		add_name(buf, len, &off, "agent.flush");

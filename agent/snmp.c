@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,8 @@ struct snmpc {
 
 static int snmpc_initialised;
 
-static void
-snmpc_init_library(void)
+void
+snmpc_library_hold(void)
 {
 	if (snmpc_initialised++)
 		return;
@@ -108,8 +109,20 @@ static const struct {
     {"AES-256", usmAES256PrivProtocol, OID_LENGTH(usmAES256PrivProtocol), 0},
 };
 
+const char *
+snmpc_proto_name(const oid *proto, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(snmpc_protos) / sizeof(snmpc_protos[0]); i++)
+		if (snmp_oid_compare(proto, len, snmpc_protos[i].proto,
+		                     snmpc_protos[i].len) == 0)
+			return snmpc_protos[i].name;
+	return NULL;
+}
+
 /* auth: {protocol, password} or priv: {...}; 1 when given and valid. */
-static int
+int
 snmpc_security(struct yconf *yc, yaml_node_t *node, const char *path,
                const char *key, int is_auth, const oid **proto, size_t *len,
                char **pass)
@@ -334,6 +347,13 @@ snmpc_finish(struct snmpc *s, int ok, const char *why)
 	s->s_done = NULL;
 	if (done != NULL)
 		done(s->s_arg, ok, why, s->s_vals, s->s_nvals);
+	/* A big table's values (about 1 KiB each) are not kept between
+	 * polls: freed, the memory goes back to the system. */
+	if (s->s_phase == PH_IDLE && s->s_cap > 64) {
+		free(s->s_vals);
+		s->s_vals = NULL;
+		s->s_nvals = s->s_cap = 0;
+	}
 }
 
 static void
@@ -660,7 +680,7 @@ snmpc_new(struct event_base *base, const struct snmpc_conf *c)
 {
 	struct snmpc *s = xcalloc(1, sizeof(*s));
 
-	snmpc_init_library();
+	snmpc_library_hold();
 	s->s_base = base;
 	s->s_conf = c;
 	s->s_timer = evtimer_new(base, snmpc_timer_cb, s);
@@ -684,6 +704,12 @@ snmpc_free(struct snmpc *s)
 		snmp_sess_close(s->s_disc);
 	free(s->s_vals);
 	free(s);
+	snmpc_library_release();
+}
+
+void
+snmpc_library_release(void)
+{
 	if (--snmpc_initialised == 0)
 		snmp_shutdown("watchstand-agent");
 }
@@ -768,4 +794,106 @@ oid
 snmpc_row(const struct snmpc_val *v, size_t column_len)
 {
 	return v->v_len > column_len ? v->v_name[column_len] : 0;
+}
+
+/* Appends to buf as snprintf would, keeping *off at most len - 1. */
+static void
+snmpc_put(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= len - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	*off += (size_t)n < len - *off ? (size_t)n : len - *off - 1;
+}
+
+static void
+snmpc_put_oid(char *buf, size_t len, size_t *off, const oid *o, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snmpc_put(buf, len, off, i ? ".%lu" : "%lu", (unsigned long)o[i]);
+}
+
+size_t
+snmpc_render(const netsnmp_variable_list *vars, char *buf, size_t len)
+{
+	const netsnmp_variable_list *vb;
+	size_t off = 0, i;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	for (vb = vars; vb != NULL; vb = vb->next_variable) {
+		if (vb != vars)
+			snmpc_put(buf, len, &off, "; ");
+		snmpc_put_oid(buf, len, &off, vb->name,
+		              vb->name_length < MAX_OID_LEN ? vb->name_length
+		                                            : MAX_OID_LEN);
+		snmpc_put(buf, len, &off, " = ");
+		switch (vb->type) {
+		case ASN_INTEGER:
+			if (vb->val_len >= sizeof(long) && vb->val.integer)
+				snmpc_put(buf, len, &off, "%ld",
+				          *vb->val.integer);
+			break;
+		case ASN_COUNTER:
+		case ASN_GAUGE:
+		case ASN_TIMETICKS:
+		case ASN_UINTEGER:
+			if (vb->val_len >= sizeof(long) && vb->val.integer)
+				snmpc_put(buf, len, &off, "%lu",
+				          (unsigned long)(uint32_t)*vb->val.integer);
+			break;
+		case ASN_COUNTER64:
+			if (vb->val_len >= sizeof(struct counter64) &&
+			    vb->val.counter64)
+				snmpc_put(
+				    buf, len, &off, "%llu",
+				    (unsigned long long)vb->val.counter64->high
+				            << 32 |
+				        (uint32_t)vb->val.counter64->low);
+			break;
+		case ASN_OCTET_STR:
+			/* Quoted; bytes outside printable ASCII as \xNN. */
+			snmpc_put(buf, len, &off, "\"");
+			for (i = 0; i < vb->val_len && vb->val.string; i++) {
+				u_char c = vb->val.string[i];
+				if (c >= 0x20 && c < 0x7f && c != '"' &&
+				    c != '\\')
+					snmpc_put(buf, len, &off, "%c", c);
+				else
+					snmpc_put(buf, len, &off, "\\x%02x", c);
+			}
+			snmpc_put(buf, len, &off, "\"");
+			break;
+		case ASN_OBJECT_ID:
+			if (vb->val.objid)
+				snmpc_put_oid(buf, len, &off, vb->val.objid,
+				              vb->val_len / sizeof(oid) <
+				                      MAX_OID_LEN
+				                  ? vb->val_len / sizeof(oid)
+				                  : MAX_OID_LEN);
+			break;
+		case ASN_IPADDRESS:
+			if (vb->val_len == 4 && vb->val.string)
+				snmpc_put(buf, len, &off, "%u.%u.%u.%u",
+				          vb->val.string[0], vb->val.string[1],
+				          vb->val.string[2], vb->val.string[3]);
+			break;
+		case ASN_NULL:
+			snmpc_put(buf, len, &off, "null");
+			break;
+		default:
+			snmpc_put(buf, len, &off, "(type 0x%02x)", vb->type);
+		}
+	}
+	return off;
 }

@@ -41,6 +41,23 @@ int snmpc_configure(struct snmpc_conf *c, struct yconf *yc, yaml_node_t *node,
                     const char *path);
 void snmpc_conf_free(struct snmpc_conf *c);
 
+/* net-snmp set up for the agent (no MIBs, no config or state files); held
+ * by every session and the trap listener, shut down after the last. */
+void snmpc_library_hold(void);
+void snmpc_library_release(void);
+/* auth: / priv: of a config mapping, as snmpc_configure reads them. */
+int snmpc_security(struct yconf *yc, yaml_node_t *node, const char *path,
+                   const char *key, int is_auth, const oid **proto,
+                   size_t *len, char **pass);
+/* The config's (and net-snmp's) name of an auth or priv protocol. */
+const char *snmpc_proto_name(const oid *proto, size_t len);
+/*
+ * Varbinds as one line of text: "OID = value; ..." with numeric OIDs,
+ * strings quoted (bytes outside printable ASCII as \xNN), cut to fit.
+ * Returns the length written.
+ */
+size_t snmpc_render(const netsnmp_variable_list *vars, char *buf, size_t len);
+
 /* A numeric OID in text ("1.3.6.1.2.1.1.3.0"), parsed without MIBs. */
 int snmpc_parse_oid(const char *s, oid *out, size_t *len);
 

@@ -19,6 +19,13 @@
 #define SPOOL_MAGIC 0x57535031u /* "WSP1" */
 #define SPOOL_HDR_LEN 32
 #define SPOOL_SEG_MAX (4u << 20)
+/*
+ * Sequence numbers are leased: the state file durably names a number above
+ * any assigned, so after a power cut that lost the newest records (and with
+ * them the highest number a collector may have stored) numbering goes on
+ * above the lease, never reusing one. A clean close leaves no gap.
+ */
+#define SPOOL_LEASE (1u << 20)
 
 /* On disk, big-endian: magic, len, crc, seq, created_us, nsamples. */
 struct spool_rec {
@@ -36,6 +43,7 @@ struct spool_seg {
 	uint64_t sg_size;
 	uint64_t sg_last_seq;
 	int64_t sg_newest_us;
+	int sg_dirty; /* written since the last fdatasync */
 };
 
 struct spool {
@@ -46,6 +54,9 @@ struct spool {
 	uint64_t sp_stream;
 	uint64_t sp_acked;
 	uint64_t sp_last_seq;
+	uint64_t sp_lease; /* no seq above it without first saving a new one */
+	int sp_state_dirty; /* acked moved since the state was saved */
+	int sp_dir_dirty; /* a segment was created since the last sync */
 	struct spool_rec *sp_recs;
 	size_t sp_head, sp_nrecs, sp_cap; /* pending = [head, nrecs) */
 	struct spool_seg *sp_segs;
@@ -85,6 +96,20 @@ spool_crc(const uint8_t *hdr, const uint8_t *payload, size_t len)
 	return (uint32_t)crc;
 }
 
+/* fsync of the directory, so a new or renamed file's name lasts. */
+static int
+spool_sync_dir(struct spool *sp)
+{
+	int fd = open(sp->sp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Writes the state file whole and durably: stream, acked, lease. */
 static int
 spool_save_state(struct spool *sp)
 {
@@ -97,8 +122,10 @@ spool_save_state(struct spool *sp)
 		log_warn("spool: %s", tmp);
 		return -1;
 	}
-	fprintf(fp, "stream %016" PRIx64 "\nacked %" PRIu64 "\n", sp->sp_stream,
-	        sp->sp_acked);
+	fprintf(fp,
+	        "stream %016" PRIx64 "\nacked %" PRIu64 "\nlease %" PRIu64
+	        "\n",
+	        sp->sp_stream, sp->sp_acked, sp->sp_lease);
 	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
 		log_warn("spool: %s", tmp);
 		fclose(fp);
@@ -109,6 +136,9 @@ spool_save_state(struct spool *sp)
 		log_warn("spool: rename %s", tmp);
 		return -1;
 	}
+	if (spool_sync_dir(sp) == -1)
+		log_warn("spool: fsync %s", sp->sp_dir);
+	sp->sp_state_dirty = 0;
 	return 0;
 }
 
@@ -126,7 +156,8 @@ spool_load_state(struct spool *sp)
 			          path);
 			sp->sp_stream = 0;
 			sp->sp_acked = 0;
-		}
+		} else if (fscanf(fp, " lease %" SCNu64, &sp->sp_lease) != 1)
+			sp->sp_lease = 0; /* written before leases */
 		fclose(fp);
 	}
 	if (sp->sp_stream == 0) {
@@ -135,6 +166,7 @@ spool_load_state(struct spool *sp)
 			sp->sp_stream = (uint64_t)time(NULL) ^ getpid();
 		sp->sp_stream |= 1; /* never 0 */
 		sp->sp_acked = 0;
+		sp->sp_lease = 0;
 	}
 	sp->sp_last_seq = sp->sp_acked;
 }
@@ -325,6 +357,10 @@ spool_open(const char *dir, uint64_t max_size, uint64_t max_age_us)
 	/* Segments holding only acknowledged records go at once. */
 	while (sp->sp_nsegs > 0 && sp->sp_segs[0].sg_last_seq <= sp->sp_acked)
 		spool_seg_drop_oldest(sp, 0);
+	/* Not closed cleanly: go on above the lease (a gap, never a reuse). */
+	if (sp->sp_lease > sp->sp_last_seq)
+		sp->sp_last_seq = sp->sp_lease;
+	sp->sp_lease = sp->sp_last_seq + SPOOL_LEASE;
 	if (spool_save_state(sp) == -1)
 		goto fail;
 	if (sp->sp_nrecs > sp->sp_head)
@@ -349,6 +385,47 @@ spool_free(struct spool *sp)
 	free(sp->sp_recs);
 	free(sp->sp_dir);
 	free(sp);
+}
+
+int
+spool_sync(struct spool *sp)
+{
+	int rc = 0;
+	size_t i;
+
+	for (i = 0; i < sp->sp_nsegs; i++) {
+		struct spool_seg *sg = &sp->sp_segs[i];
+		if (!sg->sg_dirty)
+			continue;
+		if (fdatasync(sg->sg_fd) == -1) {
+			log_warn("spool: fdatasync segment %u", sg->sg_id);
+			rc = -1;
+		} else
+			sg->sg_dirty = 0;
+	}
+	if (sp->sp_dir_dirty) {
+		if (spool_sync_dir(sp) == -1) {
+			log_warn("spool: fsync %s", sp->sp_dir);
+			rc = -1;
+		} else
+			sp->sp_dir_dirty = 0;
+	}
+	if (sp->sp_state_dirty && spool_save_state(sp) == -1)
+		rc = -1;
+	return rc;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	if (sp == NULL)
+		return;
+	/* All is on disk: the next open goes on with no gap in numbering. */
+	if (spool_sync(sp) == 0) {
+		sp->sp_lease = sp->sp_last_seq;
+		spool_save_state(sp);
+	}
+	spool_free(sp);
 }
 
 uint64_t
@@ -386,6 +463,12 @@ spool_append(struct spool *sp, uint64_t seq, uint32_t nsamples,
 			return -1;
 		}
 		spool_seg_add(sp, id, fd, 0);
+		sp->sp_dir_dirty = 1;
+	}
+	if (seq > sp->sp_lease) {
+		sp->sp_lease = seq + SPOOL_LEASE;
+		if (spool_save_state(sp) == -1)
+			return -1;
 	}
 	sg = &sp->sp_segs[sp->sp_nsegs - 1];
 	be_put(hdr, SPOOL_MAGIC, 4);
@@ -404,7 +487,9 @@ spool_append(struct spool *sp, uint64_t seq, uint32_t nsamples,
 		/* Leave the size alone: the next write overwrites the tail. */
 		return -1;
 	}
-	fdatasync(sg->sg_fd);
+	/* In the page cache now, which outlives a kill -9 of the agent;
+	 * spool_sync() makes it outlive a power cut. */
+	sg->sg_dirty = 1;
 	r.r_seq = seq;
 	r.r_seg = sg->sg_id;
 	r.r_off = sg->sg_size;
@@ -444,7 +529,9 @@ spool_ack(struct spool *sp, uint64_t seq)
 	/* Keep the segment being written; it is reused until full. */
 	while (sp->sp_nsegs > 1 && sp->sp_segs[0].sg_last_seq <= seq)
 		spool_seg_drop_oldest(sp, 0);
-	spool_save_state(sp);
+	/* Saved by the next spool_sync(): an ack lost with it only means a
+	 * replay, which the collector acknowledges without storing again. */
+	sp->sp_state_dirty = 1;
 }
 
 void
@@ -470,7 +557,7 @@ spool_expire(struct spool *sp, int64_t now_us)
 		          "max_age",
 		          b);
 		sp->sp_acked = last;
-		spool_save_state(sp);
+		sp->sp_state_dirty = 1;
 	}
 }
 

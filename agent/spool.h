@@ -15,7 +15,14 @@ struct spool;
 
 struct spool *spool_open(const char *dir, uint64_t max_size,
                          uint64_t max_age_us);
+/* Frees without syncing: as a kill -9 would leave it (tests). */
 void spool_free(struct spool *sp);
+/* Syncs, saves the state and frees: a clean shutdown. */
+void spool_close(struct spool *sp);
+/* fdatasyncs what was appended and saves the acknowledged position. Appends
+ * are written at once but reach the disk only here: a kill -9 loses
+ * nothing, a power cut what came since the last sync. */
+int spool_sync(struct spool *sp);
 /* Random id of this spool's sequence stream; a new spool starts anew. */
 uint64_t spool_stream(struct spool *sp);
 /* The next sequence number to assign. */

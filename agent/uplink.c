@@ -60,7 +60,9 @@ struct uplink {
 	uint64_t u_sent_seq;
 	int u_was_ready;
 	struct pbuf u_read;
-	struct event *u_flush_ev;
+	struct event *u_flush_ev; /* the open batch's deadline: `flush` */
+	struct event *u_seal_ev;  /* seals at the end of this loop pass */
+	struct event *u_sync_ev;
 	struct event *u_retry_ev;
 	struct event *u_hb_ev;
 	struct event *u_stats_ev;
@@ -75,6 +77,7 @@ struct uplink {
 
 static void uplink_connect(struct uplink *up);
 static void uplink_pump(struct uplink *up);
+static int uplink_link_idle(struct uplink *up);
 
 static int64_t
 now_us(void)
@@ -92,6 +95,8 @@ uplink_flush(struct uplink *up)
 
 	if (!up->u_batch_open)
 		return;
+	event_del(up->u_flush_ev);
+	event_del(up->u_seal_ev);
 	seq = spool_next_seq(up->u_spool);
 	/* The sequence number is assigned when sealing, in order. */
 	memcpy(up->u_batch.pb_data + up->u_batch_start + PROTO_HDR_LEN,
@@ -117,32 +122,59 @@ uplink_flush(struct uplink *up)
 	uplink_pump(up);
 }
 
+/*
+ * Adaptive batching: a batch leaves as soon as the link is idle (no batch
+ * in flight), so a lone sample is not held back; samples coalesce only while
+ * a batch is in flight (sealed when its ack comes) or the link is down, and
+ * never longer than `flush`. Sealing waits for the end of the loop pass so
+ * the samples a probe emits together travel together.
+ */
+static void
+uplink_batch_open(struct uplink *up)
+{
+	struct timeval flush = {up->u_conf->ac_flush_ms / 1000,
+	                        (up->u_conf->ac_flush_ms % 1000) * 1000};
+
+	if (up->u_batch_open)
+		return;
+	up->u_batch_start = proto_batch_begin(&up->u_batch, 0);
+	up->u_batch_open = 1;
+	event_add(up->u_flush_ev, &flush);
+}
+
+/* Something was added: if nothing is in flight, it leaves now. */
+static void
+uplink_batch_added(struct uplink *up)
+{
+	if (uplink_link_idle(up) && !event_pending(up->u_seal_ev, EV_TIMEOUT,
+	                                           NULL))
+		event_active(up->u_seal_ev, EV_TIMEOUT, 0);
+}
+
 void
 uplink_add(struct uplink *up, int64_t ts_us, const char *series, double value)
 {
-	if (!up->u_batch_open) {
-		up->u_batch_start = proto_batch_begin(&up->u_batch, 0);
-		up->u_batch_open = 1;
-	}
+	uplink_batch_open(up);
 	if (proto_batch_add(&up->u_batch, ts_us, series, value) == -1)
 		return;
 	if (++up->u_batch_count >= UPLINK_BATCH_MAX)
 		uplink_flush(up);
+	else
+		uplink_batch_added(up);
 }
 
 void
 uplink_add_event(struct uplink *up, int64_t ts_us, const char *probe,
                  const char *text)
 {
-	if (!up->u_batch_open) {
-		up->u_batch_start = proto_batch_begin(&up->u_batch, 0);
-		up->u_batch_open = 1;
-	}
+	uplink_batch_open(up);
 	if (proto_event_add(&up->u_events, ts_us, probe, text) == -1)
 		return;
 	up->u_nevents++;
 	if (up->u_events.pb_len > 256 * 1024)
 		uplink_flush(up);
+	else
+		uplink_batch_added(up);
 }
 
 static void
@@ -151,6 +183,17 @@ uplink_flush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	uplink_flush(arg);
+}
+
+/* What was spooled since the last tick reaches the disk, for a power cut. */
+static void
+uplink_sync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct uplink *up = arg;
+
+	(void)fd;
+	(void)what;
+	spool_sync(up->u_spool);
 }
 
 /* The agent reports its own spool so drops are never silent. */
@@ -172,6 +215,18 @@ uplink_stats_cb(evutil_socket_t fd, short what, void *arg)
 	           (double)st.ss_dropped_batches);
 	uplink_add(up, now, "spool.dropped_samples",
 	           (double)st.ss_dropped_samples);
+}
+
+/* Connected with every spooled batch acknowledged: none in flight. */
+static int
+uplink_link_idle(struct uplink *up)
+{
+	struct spool_stats st;
+
+	if (up->u_state != UPLINK_READY)
+		return 0;
+	spool_stats(up->u_spool, &st);
+	return st.ss_pending_batches == 0;
 }
 
 static const char *
@@ -322,7 +377,10 @@ uplink_frame(struct uplink *up, int type, const uint8_t *p, size_t len)
 		         " batches to send",
 		         uplink_collector(up), st.ss_pending_batches);
 		uplink_results_flush(up);
-		uplink_pump(up);
+		if (up->u_batch_open && uplink_link_idle(up))
+			uplink_flush(up);
+		else
+			uplink_pump(up);
 		break;
 	case PROTO_ACTION: {
 		struct proto_action a;
@@ -342,6 +400,9 @@ uplink_frame(struct uplink *up, int type, const uint8_t *p, size_t len)
 			return;
 		}
 		spool_ack(up->u_spool, seq);
+		/* What coalesced while the batch was in flight leaves now. */
+		if (up->u_batch_open && uplink_link_idle(up))
+			uplink_flush(up);
 		break;
 	case PROTO_HEARTBEAT:
 		break;
@@ -511,9 +572,9 @@ uplink_new(struct event_base *base, const struct agent_conf *conf,
            struct spool *sp, SSL_CTX *ctx)
 {
 	struct uplink *up = xcalloc(1, sizeof(*up));
-	struct timeval flush = {conf->ac_flush_ms / 1000,
-	                        (conf->ac_flush_ms % 1000) * 1000};
 	struct timeval hb = {UPLINK_HEARTBEAT_S, 0};
+	struct timeval sync = {conf->ac_spool_sync_ms / 1000,
+	                       (conf->ac_spool_sync_ms % 1000) * 1000};
 	struct timeval stats = {UPLINK_STATS_S, 0};
 
 	up->u_base = base;
@@ -527,11 +588,13 @@ uplink_new(struct event_base *base, const struct agent_conf *conf,
 	pbuf_init(&up->u_batch);
 	pbuf_init(&up->u_events);
 	pbuf_init(&up->u_read);
-	up->u_flush_ev = event_new(base, -1, EV_PERSIST, uplink_flush_cb, up);
+	up->u_flush_ev = evtimer_new(base, uplink_flush_cb, up);
+	up->u_seal_ev = evtimer_new(base, uplink_flush_cb, up);
 	up->u_retry_ev = evtimer_new(base, uplink_retry_cb, up);
+	up->u_sync_ev = event_new(base, -1, EV_PERSIST, uplink_sync_cb, up);
 	up->u_hb_ev = event_new(base, -1, EV_PERSIST, uplink_hb_cb, up);
 	up->u_stats_ev = event_new(base, -1, EV_PERSIST, uplink_stats_cb, up);
-	event_add(up->u_flush_ev, &flush);
+	event_add(up->u_sync_ev, &sync);
 	event_add(up->u_hb_ev, &hb);
 	event_add(up->u_stats_ev, &stats);
 	return up;
@@ -557,6 +620,8 @@ uplink_free(struct uplink *up)
 	if (up->u_bev != NULL)
 		bufferevent_free(up->u_bev);
 	event_free(up->u_flush_ev);
+	event_free(up->u_seal_ev);
+	event_free(up->u_sync_ev);
 	event_free(up->u_retry_ev);
 	event_free(up->u_hb_ev);
 	event_free(up->u_stats_ev);

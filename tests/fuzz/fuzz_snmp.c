@@ -1,7 +1,8 @@
 /*
  * libFuzzer: what the agent does with what a device sends: net-snmp parses
  * the packet (snmp_pdu_parse), then our decoding turns each varbind into a
- * value, and OIDs from configs are parsed by snmpc_parse_oid.
+ * value and all of them into a trap event's text (snmpc_render), and OIDs
+ * from configs are parsed by snmpc_parse_oid.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -40,10 +41,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pdu = snmp_pdu_create(SNMP_MSG_RESPONSE);
 	pdu->version = SNMP_VERSION_2c;
 	if (snmp_pdu_parse(pdu, copy, &len) == 0)
+	{
+		char line[2048];
+
 		for (vb = pdu->variables; vb != NULL; vb = vb->next_variable) {
 			struct snmpc_val v;
 			snmpc_decode(vb, &v);
 		}
+		/* As a trap's varbinds become an event's text. */
+		snmpc_render(pdu->variables, line, sizeof(line));
+	}
 	snmp_free_pdu(pdu);
 	free(copy);
 	return 0;

@@ -1,11 +1,14 @@
 # The real agent spools while it cannot deliver (first the collector is
 # down, then the collector is up but its database is down), is killed with
 # SIGKILL while spooling, and restarted; then the collector (the database)
-# comes back. The spool appends and fdatasyncs every sealed batch before it
-# sends it and forgets a record only when acknowledged (agent/spool.c), so
-# what kill -9 leaves on disk is exactly what it promises to deliver: the
-# open batch (under `flush` old) may be lost, nothing sealed; a record torn
-# by the crash is cut off at start-up. Asserted: every sample in the spool
+# comes back. The spool writes every sealed batch before it sends it and
+# forgets a record only when acknowledged (agent/spool.c); it fdatasyncs only
+# on its `sync` timer, set to 60 s here so that no sync happens in the test:
+# a kill -9 leaves the writes in the page cache, and what the spool files hold
+# is exactly what the agent promises to deliver: the open batch (under
+# `flush` old) may be lost, nothing sealed; a record torn by the crash is cut
+# off at start-up; the acknowledged position, saved only at a sync, goes back,
+# and the replay is acknowledged without storing twice. Asserted: every sample in the spool
 # files as the kill left them is stored exactly once, the spool covers the
 # outage up to the kill, everything the spool finally calls acknowledged is
 # stored exactly once, and no (host, series, ts) is stored twice.
@@ -19,7 +22,8 @@ export WS_PGPORT_WANT
 it_setup "$A"
 touch "$IT/watched"
 it_agent_config "$A" "  - {name: fage, type: file_age, interval: 200ms, path: $IT/watched}"
-sed -i 's/^  spool: .*/&\n  flush: 500ms/' "$IT/$A.yaml"
+sed -i 's/max_age: 1h}/max_age: 1h, sync: 60s}/; s/^  spool: .*/&\n  flush: 500ms/' "$IT/$A.yaml"
+grep -q "sync: 60s" "$IT/$A.yaml" || it_fail "the spool's sync is not set"
 it_start_collector
 it_start_agent "$A"
 ws_wait_for 30 it_has "$A" fage.age_s || it_fail "no samples from the agent"

@@ -1,4 +1,4 @@
-# End to end through v_samples: process count follows a decoy dying,
+# End to end through v_samples: process count and restarts as decoys die,
 # netif util_pct on a veth pair of the test's own (idle, then under generated
 # traffic), filesystem fill_pct = statvfs on a tmpfs of the test's own.
 # Nothing here depends on what else runs on the machine.
@@ -26,7 +26,8 @@ head -c 1048576 /dev/zero >"$IT/fs/ballast"
 
 it_setup host-a
 cp /bin/sleep "$IT/$DECOY"
-for i in 1 2 3; do "$IT/$DECOY" 600 & IT_PIDS+=($!); done
+DECOYS=()
+for i in 1 2 3; do "$IT/$DECOY" 600 & IT_PIDS+=($!); DECOYS+=($!); done
 it_agent_config host-a "  - {name: decoy, type: process, interval: 1s, match: {comm: $DECOY}}
   - {name: line, type: netif, interval: 1s, interface: $HOST_IF, capacity: 100Mbit}
   - {name: fs, type: filesystem, interval: 1s, path: $IT/fs}"
@@ -35,14 +36,19 @@ it_start_agent host-a
 
 ws_wait_for 20 it_latest_is host-a decoy.count 3 || it_fail "decoy.count never reached 3"
 it_ok "three decoys counted"
-victim=${IT_PIDS[2]}
+# A younger one dies and another starts: the count follows, and it is no
+# restart (agent.md: a restart is the oldest, the main process, replaced).
+victim=${DECOYS[1]}
 kill "$victim"; wait "$victim" 2>/dev/null || true
 ws_wait_for 10 it_latest_is host-a decoy.count 2 || it_fail "decoy.count did not drop to 2 after a kill"
 it_ok "count follows a dying decoy"
 "$IT/$DECOY" 600 & IT_PIDS+=($!)
-ws_wait_for 10 it_latest_is host-a decoy.restarts 1 || it_fail "a new decoy pid was not counted as a restart"
 ws_wait_for 10 it_latest_is host-a decoy.count 3 || it_fail "count did not return to 3"
-it_ok "a new pid counts as a restart"
+it_latest_is host-a decoy.restarts 0 || it_fail "a younger process replaced counted as a restart"
+# The oldest goes: the main process replaced, one restart.
+kill "${DECOYS[0]}"; wait "${DECOYS[0]}" 2>/dev/null || true
+ws_wait_for 10 it_latest_is host-a decoy.restarts 1 || it_fail "the oldest replaced was not counted as a restart"
+it_ok "a younger pid replaced is no restart, the oldest replaced is one"
 
 # The idle line: nothing but this test sends on it.
 three_idle() { [ "$(it_count host-a line.util_pct)" -ge 3 ]; }

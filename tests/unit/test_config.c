@@ -143,6 +143,7 @@ test_agent_good(void **state)
 	assert_string_equal(c.ac_probes[1]->pr_type->pt_name, "netif");
 	assert_int_equal(c.ac_spool_max_size, 1ULL << 30);
 	assert_int_equal(c.ac_spool_max_age_ms, 86400000ULL);
+	assert_int_equal(c.ac_spool_sync_ms, 2000);
 	assert_int_equal(c.ac_nactions, 1);
 	assert_int_equal(c.ac_actions[0].ac_timeout_ms, 60000);
 	/* Relative TLS paths are taken from the config's folder. */

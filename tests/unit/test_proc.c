@@ -95,6 +95,41 @@ teardown_tree(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Sets field <field> (1-based as in proc(5)) of a fixture's stat. */
+static void
+set_field(const char *pid, int field, int value)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd),
+	         "sed -i -E 's/^(([^ ]+ ){%d})[0-9]+ /\\1%d /' %s/%s/stat",
+	         field - 1, value, tree, pid);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Moves fixture process dir <from> to pid <to> started at <start>. */
+static void
+move_pid(const char *from, int to, int start)
+{
+	char cmd[256], name[16];
+
+	snprintf(cmd, sizeof(cmd), "mv %s/%s %s/%d", tree, from, tree, to);
+	assert_int_equal(system(cmd), 0);
+	snprintf(name, sizeof(name), "%d", to);
+	set_field(name, 1, to);
+	set_field(name, 22, start);
+}
+
+/* Takes a fixture process out of the tree (a name the probe skips). */
+static void
+park(const char *pid)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "cd %s && mv %s parked-%s", tree, pid, pid);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_parse_stat(void **state)
 {
@@ -107,6 +142,7 @@ test_parse_stat(void **state)
 	        &ps),
 	    0);
 	assert_int_equal(ps.ps_pid, 200);
+	assert_int_equal(ps.ps_ppid, 1);
 	assert_string_equal(ps.ps_comm, "odd) name");
 	assert_int_equal(ps.ps_state, 'R');
 	assert_int_equal(ps.ps_utime, 7);
@@ -126,7 +162,7 @@ test_process_by_comm(void **state)
 	                             &s);
 	long hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
 	double v;
-	char from[128], to[128], cmd[512];
+	char cmd[512];
 
 	(void)state;
 	run(p, &s, 100.0);
@@ -148,21 +184,99 @@ test_process_by_comm(void **state)
 	assert_true(sink_get(&s, "q.cpu_pct", &v));
 	assert_float_equal(v, 100.0 * 100 / hz / 2.0, 1e-9);
 
-	/* pid 101 is replaced by pid 102: one restart, count unchanged. */
-	snprintf(from, sizeof(from), "%s/101", tree);
-	snprintf(to, sizeof(to), "%s/102", tree);
-	assert_int_equal(rename(from, to), 0);
-	snprintf(cmd, sizeof(cmd),
-	         "sed -i 's/^101 /102 /; s/ 300000 / 310000 /' "
-	         "%s/102/stat",
-	         tree);
-	assert_int_equal(system(cmd), 0);
+	/* Worker 101 is replaced by 102: not a restart, the main (100) is up. */
+	move_pid("101", 102, 310000);
 	run(p, &s, 104.0);
 	assert_true(sink_get(&s, "q.count", &v));
 	assert_true(v == 2);
 	assert_true(sink_get(&s, "q.restarts", &v));
-	assert_true(v == 1);
-	rename(to, from);
+	assert_true(v == 0);
+
+	/* The main process 100 is replaced by 103: one restart. */
+	move_pid("100", 103, 320000);
+	run(p, &s, 106.0);
+	assert_true(sink_get(&s, "q.count", &v) && v == 2);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 1);
+	assert_true(sink_get(&s, "q.uptime_s", &v));
+	assert_true(v == 5000.0 - 310000.0 / hz); /* 102 is the oldest now */
+
+	/* A younger one comes and goes while 102 stays: still one. */
+	move_pid("103", 104, 330000);
+	run(p, &s, 108.0);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 1);
+
+	/* All gone, then back: the count going to zero and back is one. */
+	park("102");
+	park("104");
+	run(p, &s, 110.0);
+	assert_true(sink_get(&s, "q.count", &v) && v == 0);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 1);
+	run(p, &s, 112.0);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 1);
+	move_pid("parked-102", 100, 340000);
+	move_pid("parked-104", 101, 340000);
+	set_field("100", 5, 100);
+	set_field("101", 5, 101);
+	run(p, &s, 114.0);
+	assert_true(sink_get(&s, "q.count", &v) && v == 2);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 2);
+	run(p, &s, 116.0);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 2);
+	probe_free(p);
+}
+
+/* A main process (100) with a worker (101) it forked. */
+static void
+test_process_workers(void **state)
+{
+	struct sink s;
+	struct probe *p = probe_from("{name: q, type: process, match: {comm: "
+	                             "quoted}}",
+	                             &s);
+	double v;
+
+	(void)state;
+	set_field("101", 4, 100);
+	run(p, &s, 100.0);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 0);
+
+	/* Workers come and go: 101 exits, 102 is forked younger. */
+	move_pid("101", 102, 310000);
+	run(p, &s, 101.0);
+	assert_true(sink_get(&s, "q.count", &v) && v == 2);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 0);
+
+	/*
+	 * The main dies; its worker lingers as init's child, and so does one
+	 * it forked just before (in its process group, never seen): no main.
+	 */
+	park("100");
+	set_field("102", 4, 1);
+	assert_int_equal(system("cp -r $WATCHSTAND_PROC_ROOT/102 "
+	                        "$WATCHSTAND_PROC_ROOT/parked-104"),
+	                 0);
+	move_pid("parked-104", 104, 315000);
+	set_field("104", 5, 100);
+	run(p, &s, 102.0);
+	assert_true(sink_get(&s, "q.count", &v) && v == 2);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 0);
+
+	/* A new main is started beside the orphan: one restart. */
+	move_pid("parked-100", 103, 320000);
+	set_field("103", 5, 103);
+	run(p, &s, 103.0);
+	assert_true(sink_get(&s, "q.count", &v) && v == 3);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 1);
+
+	/* The orphans exit: the same restart, not a second one. */
+	park("102");
+	run(p, &s, 104.0);
+	assert_true(sink_get(&s, "q.count", &v) && v == 2);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 1);
+	park("104");
+	run(p, &s, 105.0);
+	assert_true(sink_get(&s, "q.count", &v) && v == 1);
+	assert_true(sink_get(&s, "q.restarts", &v) && v == 1);
 	probe_free(p);
 }
 
@@ -296,6 +410,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_stat),
 	    cmocka_unit_test_setup_teardown(test_process_by_comm, setup_tree,
+	                                    teardown_tree),
+	    cmocka_unit_test_setup_teardown(test_process_workers, setup_tree,
 	                                    teardown_tree),
 	    cmocka_unit_test_setup_teardown(
 	        test_process_by_cmdline_user_pidfile, setup_tree,
