@@ -466,9 +466,14 @@ spool_append(struct spool *sp, uint64_t seq, uint32_t nsamples,
 		sp->sp_dir_dirty = 1;
 	}
 	if (seq > sp->sp_lease) {
+		uint64_t held = sp->sp_lease;
+		/* A number above the lease is used only once the lease is
+		 * on disk: a failed save leaves it as it was. */
 		sp->sp_lease = seq + SPOOL_LEASE;
-		if (spool_save_state(sp) == -1)
+		if (spool_save_state(sp) == -1) {
+			sp->sp_lease = held;
 			return -1;
+		}
 	}
 	sg = &sp->sp_segs[sp->sp_nsegs - 1];
 	be_put(hdr, SPOOL_MAGIC, 4);

@@ -91,10 +91,12 @@ lead_step_down(struct lead *l, const char *reason)
 
 /* The connection is gone (or given up, to free the lock). */
 static void
-lead_drop(struct lead *l, const char *why)
+lead_drop(struct lead *l, const char *why_arg)
 {
-	char reason[600];
+	char reason[600], why[512];
 
+	/* why is often PQerrorMessage(l_db): copy it before PQfinish. */
+	snprintf(why, sizeof(why), "%s", why_arg);
 	if (l->l_ev != NULL)
 		event_free(l->l_ev);
 	l->l_ev = NULL;
@@ -189,7 +191,7 @@ lead_took(struct lead *l, PGresult *r)
 	l->l_leading = 1;
 	l->l_epoch = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	l->l_feed_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-	l->l_renewed = clock_mono_s();
+	l->l_renewed = l->l_sent; /* as for a renewal: from the asking */
 	l->l_since = time(NULL);
 	l->l_complaint[0] = '\0';
 	if (PQgetisnull(r, 0, 2))
@@ -239,8 +241,12 @@ lead_result(struct lead *l, PGresult *r)
 		                   : l->l_query == LQ_FEED  ? "the batch feed"
 		                                            : "LISTEN";
 		lead_complain(l, what, PQresultErrorMessage(r));
-		if (l->l_query == LQ_RENEW)
+		if (l->l_query == LQ_RENEW) {
+			/* The session still holds the lock: close it, or the
+			 * next try takes it again and the peer never can. */
 			lead_step_down(l, "the heartbeat failed");
+			lead_drop(l, "stepped down: the heartbeat failed");
+		}
 		return;
 	}
 	switch (l->l_query) {
@@ -249,11 +255,16 @@ lead_result(struct lead *l, PGresult *r)
 			lead_took(l, r);
 		break;
 	case LQ_RENEW:
-		if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0)
-			l->l_renewed = clock_mono_s();
-		else
+		/* The lease counts from when the renewal was sent: a reply
+		 * read late (after a pause) must not extend it. */
+		if (PQntuples(r) == 1 &&
+		    strcmp(PQgetvalue(r, 0, 0), "t") == 0) {
+			l->l_renewed = l->l_sent;
+		} else {
 			lead_step_down(l, "the epoch is no longer this "
 			                  "collector's");
+			lead_drop(l, "stepped down: the epoch moved on");
+		}
 		break;
 	case LQ_FEED:
 		lead_fed(l, r);

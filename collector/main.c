@@ -776,6 +776,7 @@ collector_lead_start(struct collector *c, int64_t epoch)
 		    .nd_may_act = lead_may_act,
 		    .nd_may_act_arg = c->c_lead,
 		});
+	shiftclock_takeover(c->c_shiftclock);
 	/* The phase is logged afresh by the new leader. */
 	c->c_phase = NULL;
 	collector_phase_cb(-1, 0, c);

@@ -111,6 +111,13 @@ shiftclock_put_roster(struct shiftclock *k, struct roster *ro, const char *by)
 	free(doc);
 }
 
+void
+shiftclock_takeover(struct shiftclock *k)
+{
+	if (k != NULL)
+		k->k_loaded = 0; /* the roster may have changed meanwhile */
+}
+
 json_t *
 shiftclock_roster_json(const struct shiftclock *k)
 {
@@ -259,10 +266,11 @@ void
 shiftclock_tick(struct shiftclock *k, time_t now)
 {
 	struct shift_now sn;
-	char start[24], on_duty[512], arr[600], text[800];
+	char start[24], on_duty[512], text[800], *arr;
+	json_t *logins;
 	const char *params[4];
 	struct event_msg m = {.em_kind = EVENT_SHIFT};
-	size_t i, o;
+	size_t i;
 
 	if (k == NULL)
 		return;
@@ -299,11 +307,13 @@ shiftclock_tick(struct shiftclock *k, time_t now)
 	k->k_name = xstrdup(sn.sn_def->sd_name);
 	k->k_start = sn.sn_start;
 	snprintf(start, sizeof(start), "%lld", (long long)sn.sn_start);
-	o = (size_t)snprintf(arr, sizeof(arr), "{");
+	/* The logins as a JSON array, any length, escaped by jansson. */
+	logins = json_array();
 	for (i = 0; sn.sn_entry != NULL && i < sn.sn_entry->re_n; i++)
-		o += (size_t)snprintf(arr + o, sizeof(arr) - o, "%s\"%s\"",
-		                      i ? "," : "", sn.sn_entry->re_on_duty[i]);
-	snprintf(arr + o, sizeof(arr) - o, "}");
+		json_array_append_new(logins,
+		                      json_string(sn.sn_entry->re_on_duty[i]));
+	arr = json_dumps(logins, JSON_COMPACT);
+	json_decref(logins);
 	params[0] = sn.sn_def->sd_name;
 	params[1] = start;
 	params[2] = sn.sn_entry ? sn.sn_entry->re_lead : NULL;
@@ -317,10 +327,12 @@ shiftclock_tick(struct shiftclock *k, time_t now)
 	          2, params);
 	store_sql(k->k_store,
 	          "INSERT INTO watchstand.shifts (name, started_at, lead, "
-	          "on_duty) SELECT $1, to_timestamp($2), $3, $4::text[] WHERE "
+	          "on_duty) SELECT $1, to_timestamp($2), $3, ARRAY(SELECT "
+	          "jsonb_array_elements_text($4::jsonb)) WHERE "
 	          "NOT EXISTS (SELECT 1 FROM watchstand.shifts WHERE ended_at "
 	          "IS NULL AND name = $1 AND started_at = to_timestamp($2))",
 	          4, params);
+	free(arr);
 	names(sn.sn_entry, on_duty, sizeof(on_duty));
 	snprintf(text, sizeof(text), "shift %s started: on duty %s; lead %s",
 	         sn.sn_def->sd_name, on_duty,

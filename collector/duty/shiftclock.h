@@ -41,6 +41,9 @@ void shiftclock_roster(void *arg, int lead, json_t *out);
  * shift. */
 void shiftclock_put_roster(struct shiftclock *k, struct roster *ro,
                            const char *by);
+/* This collector took the lead: the roster kept in the database is read
+ * again before the next shift opening (another leader may have put one). */
+void shiftclock_takeover(struct shiftclock *k);
 /* The roster in force as JSON: {source: config|api, by, at, roster}. */
 json_t *shiftclock_roster_json(const struct shiftclock *k);
 

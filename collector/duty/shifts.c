@@ -358,6 +358,13 @@ roster_from_json(const json_t *a, struct roster *ro, char *msg, size_t len)
 			snprintf(msg, len, "roster[%zu]: shift is missing", i);
 			goto fail;
 		}
+		if (lead != NULL && strlen(lead) > ROSTER_LOGIN_MAX) {
+			snprintf(msg, len,
+			         "roster[%zu].lead: a login has at most %d "
+			         "characters",
+			         i, ROSTER_LOGIN_MAX);
+			goto fail;
+		}
 		re->re_shift = xstrdup(shift);
 		re->re_date = -1;
 		re->re_lead = lead ? xstrdup(lead) : NULL;
@@ -399,6 +406,13 @@ roster_from_json(const json_t *a, struct roster *ro, char *msg, size_t len)
 				         "roster[%zu].on_duty: expected "
 				         "a list of logins",
 				         i);
+				goto fail;
+			}
+			if (json_string_length(v) > ROSTER_LOGIN_MAX) {
+				snprintf(msg, len,
+				         "roster[%zu].on_duty[%zu]: a login has "
+				         "at most %d characters",
+				         i, j, ROSTER_LOGIN_MAX);
 				goto fail;
 			}
 			re->re_on_duty[re->re_n++] =

@@ -16,6 +16,8 @@
 #include "alarm/calendar.h"
 #include "watchstand/yconf.h"
 
+#define ROSTER_LOGIN_MAX 64 /* a login in a roster put through the API */
+
 struct shift_def {
 	char *sd_name;
 	int sd_from; /* minutes after local midnight */

@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "collector.h"
+#include "lead.h"
 #include "duty/shiftclock.h"
 #include "duty/shiftlog.h"
 #include "web/api_int.h"
@@ -129,6 +130,19 @@ api_shifts_get(struct api_req *ar)
 	          2, params, api_shifts_done);
 }
 
+/* The roster lives in the leader's shift clock: a follower's change
+ * would page no one differently. */
+static int
+api_roster_on_leader(struct api_req *ar)
+{
+	if (lead_leading(ar->ar_c->c_lead))
+		return 1;
+	api_error(ar->ar_req, 503,
+	          "this collector does not lead: change the roster on the "
+	          "leader (see /healthz)");
+	return 0;
+}
+
 void
 api_roster_put(struct api_req *ar)
 {
@@ -141,6 +155,8 @@ api_roster_put(struct api_req *ar)
 		api_error(ar->ar_req, 409, "no shifts are configured");
 		return;
 	}
+	if (!api_roster_on_leader(ar))
+		return;
 	entries = json_is_object(ar->ar_body)
 	              ? json_object_get(ar->ar_body, "roster")
 	              : ar->ar_body;
@@ -187,6 +203,8 @@ api_roster_delete(struct api_req *ar)
 		api_error(ar->ar_req, 409, "no shifts are configured");
 		return;
 	}
+	if (!api_roster_on_leader(ar))
+		return;
 	shiftclock_put_roster(c->c_shiftclock, NULL, ar->ar_user->s_login);
 	shiftlog_add(c->c_store, c->c_events, "shift", ar->ar_user->s_login,
 	             "roster put through the API dropped: the config's "
