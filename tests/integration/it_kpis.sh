@@ -158,14 +158,16 @@ it_ok "watchstand report --shift, --day"
 # occurrences of its rule on its host, with the ack comment and the notes
 # written while each was open. (The shift log stamps its own times, so
 # these occurrences are around now; the ack entry is the text alarm.c writes.)
-A1=$(ws_psql "INSERT INTO watchstand.alarms (rule, host, series, severity, state, raised_at, acked_by, acked_at)
-  VALUES ('hist', 'h9', 'x', 'major', 'active-acknowledged', now() - interval '1 min', 'alice', now()) RETURNING id" | head -1)
+# (WITH ... SELECT prints the id alone: a "| head -1" could end psql with
+# SIGPIPE before its last line, which pipefail turns into a silent exit.)
+A1=$(ws_psql "WITH a AS (INSERT INTO watchstand.alarms (rule, host, series, severity, state, raised_at, acked_by, acked_at)
+  VALUES ('hist', 'h9', 'x', 'major', 'active-acknowledged', now() - interval '1 min', 'alice', now()) RETURNING id) SELECT id FROM a")
 ws_psql "INSERT INTO watchstand.shift_log (kind, actor, text) VALUES
   ('alarm', 'alice', 'ACK hist on h9: x -- restarted the feed [alarm $A1, now active-acknowledged]'),
   ('note', 'alice', 'vendor says line 2 is flapping')" >/dev/null
 ws_psql "UPDATE watchstand.alarms SET state = 'closed', cleared_at = clock_timestamp(), closed_at = clock_timestamp() WHERE id = $A1" >/dev/null
 ws_psql "INSERT INTO watchstand.shift_log (kind, actor, text) VALUES ('note', 'bob', 'after it cleared')" >/dev/null
-A2=$(ws_psql "INSERT INTO watchstand.alarms (rule, host, series, severity, state) VALUES ('hist', 'h9', 'x', 'major', 'active') RETURNING id" | head -1)
+A2=$(ws_psql "WITH a AS (INSERT INTO watchstand.alarms (rule, host, series, severity, state) VALUES ('hist', 'h9', 'x', 'major', 'active') RETURNING id) SELECT id FROM a")
 [ "$(code "${V[@]}" "$API/alarms/$A2")" = 200 ] || it_fail "GET /alarms/$A2: $(cat "$IT/body")"
 python3 - "$IT/body" "$A1" "$A2" <<'PY' || it_fail "history: $(cat "$IT/body")"
 import json, sys
