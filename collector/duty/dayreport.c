@@ -6,7 +6,7 @@
 #include <libpq-fe.h>
 
 #include "duty/dayreport.h"
-#include "duty/shiftlog.h"
+#include "events.h"
 #include "ingest/store.h"
 #include "watchstand/xalloc.h"
 
@@ -39,47 +39,31 @@ kpi_targets_store(struct store *st, const uint64_t ms[SEV_N])
 }
 
 struct dayreport {
-	struct store *dr_store;
 	struct events *dr_events;
 	char dr_day[16];
 	char dr_window[96];
 };
 
-/* One row when the report was written now: its figures for the entry. */
+/* One row when the report was written now, with its shift log entry. */
 static void
 dayreport_done(void *arg, PGresult *r)
 {
 	struct dayreport *dr = arg;
-	char text[1200];
 
 	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
-	    PQntuples(r) == 1) {
-		snprintf(text, sizeof(text),
-		         "end-of-day report %s (%s): %s alarms raised%s%s%s, "
-		         "peak %s in 10 min, %s flood periods, %s standing; "
-		         "acknowledged within target: %s; %s pages; checklist "
-		         "runs: %s; report sha256 %s, chain head %s:%s",
-		         dr->dr_day, dr->dr_window, PQgetvalue(r, 0, 3),
-		         *PQgetvalue(r, 0, 4) ? " (" : "", PQgetvalue(r, 0, 4),
-		         *PQgetvalue(r, 0, 4) ? ")" : "", PQgetvalue(r, 0, 5),
-		         PQgetvalue(r, 0, 6), PQgetvalue(r, 0, 7),
-		         *PQgetvalue(r, 0, 8) ? PQgetvalue(r, 0, 8) : "no target",
-		         PQgetvalue(r, 0, 9),
-		         *PQgetvalue(r, 0, 10) ? PQgetvalue(r, 0, 10) : "none",
-		         PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-		         PQgetvalue(r, 0, 2));
-		shiftlog_add(dr->dr_store, dr->dr_events, "report", "collector",
-		             text);
-	}
+	    PQntuples(r) == 1)
+		events_log_written(dr->dr_events);
 	free(dr);
 }
 
 /* The KPIs are computed once (the CTE k), kept whole in the report and
- * summed up for the shift log entry. */
+ * summed up in the shift log entry, written by the same statement: a
+ * report never exists without its entry (a fenced, deposed leader writes
+ * neither). */
 #define DAYREPORT_SQL                                                          \
 	"WITH k AS (SELECT * FROM watchstand.kpis(to_timestamp($2), "          \
-	"to_timestamp($3))), rep AS (SELECT jsonb_build_object('day', $1::text, "    \
-	"'from', to_timestamp($2), 'to', to_timestamp($3), 'kpis', "           \
+	"to_timestamp($3))), rep AS (SELECT jsonb_build_object('day', "        \
+	"$1::text, 'from', to_timestamp($2), 'to', to_timestamp($3), 'kpis', " \
 	"coalesce((SELECT jsonb_agg(jsonb_build_object('metric', metric, "     \
 	"'label', label, 'value', value) ORDER BY metric, label) FROM k), "    \
 	"'[]'::jsonb)) AS r), head AS (SELECT id, encode(hash, 'hex') AS h "   \
@@ -91,21 +75,28 @@ dayreport_done(void *arg, PGresult *r)
 	"head) FROM rep WHERE EXISTS (SELECT 1 FROM watchstand.shifts WHERE "  \
 	"started_at >= to_timestamp($2) AND started_at < to_timestamp($3)) "   \
 	"ON CONFLICT (day) DO NOTHING RETURNING report_sha256, "               \
-	"chain_head_id, chain_head) SELECT ins.report_sha256, "                \
-	"coalesce(ins.chain_head_id::text, '-'), coalesce(ins.chain_head, "    \
-	"'-'), (SELECT value::bigint FROM k WHERE metric = 'alarms_raised' "   \
-	"AND label IS NULL), coalesce((SELECT string_agg(label || ' ' || "     \
-	"value::bigint, ', ' ORDER BY array_position(ARRAY['critical', "       \
-	"'major', 'minor', 'warning', 'info'], label)) FROM k WHERE metric = " \
-	"'alarms_raised' AND label IS NOT NULL), ''), (SELECT value::bigint "  \
-	"FROM k WHERE metric = 'peak_10min'), (SELECT value::bigint FROM k "   \
-	"WHERE metric = 'floods'), (SELECT value::bigint FROM k WHERE metric " \
-	"= 'standing'), coalesce((SELECT string_agg(label || ' ' || "          \
-	"round(value * 100) || '%', ', ' ORDER BY label) FROM k WHERE metric " \
-	"= 'ack_within_target'), ''), coalesce((SELECT sum(value)::bigint "    \
-	"FROM k WHERE metric = 'pages'), 0), coalesce((SELECT string_agg("     \
-	"label || ' ' || value::bigint, ', ' ORDER BY label) FROM k WHERE "    \
-	"metric = 'checklist_runs'), '') FROM ins"
+	"chain_head_id, chain_head), txt AS (SELECT format('end-of-day "       \
+	"report %s (%s): %s alarms raised%s, peak %s in 10 min, %s flood "     \
+	"periods, %s standing; acknowledged within target: %s; %s pages; "     \
+	"checklist runs: %s; report sha256 %s, chain head %s:%s', $1::text, "  \
+	"$4::text, (SELECT value::bigint FROM k WHERE metric = "               \
+	"'alarms_raised' AND label IS NULL), coalesce(' (' || (SELECT "        \
+	"string_agg(label || ' ' || value::bigint, ', ' ORDER BY "             \
+	"array_position(ARRAY['critical', 'major', 'minor', 'warning', "       \
+	"'info'], label)) FROM k WHERE metric = 'alarms_raised' AND label IS " \
+	"NOT NULL) || ')', ''), (SELECT value::bigint FROM k WHERE metric = "  \
+	"'peak_10min'), (SELECT value::bigint FROM k WHERE metric = "          \
+	"'floods'), (SELECT value::bigint FROM k WHERE metric = 'standing'), " \
+	"coalesce((SELECT string_agg(label || ' ' || round(value * 100) || "   \
+	"'%', ', ' ORDER BY label) FROM k WHERE metric = "                     \
+	"'ack_within_target'), 'no target'), coalesce((SELECT "                \
+	"sum(value)::bigint FROM k WHERE metric = 'pages'), 0), "              \
+	"coalesce((SELECT string_agg(label || ' ' || value::bigint, ', ' "     \
+	"ORDER BY label) FROM k WHERE metric = 'checklist_runs'), 'none'), "   \
+	"ins.report_sha256, coalesce(ins.chain_head_id::text, '-'), "          \
+	"coalesce(ins.chain_head, '-')) AS t FROM ins) INSERT INTO "           \
+	"watchstand.shift_log (kind, actor, text) SELECT 'report', "           \
+	"'collector', t FROM txt RETURNING id"
 
 void
 dayreport_write(struct store *st, struct events *ev,
@@ -114,14 +105,13 @@ dayreport_write(struct store *st, struct events *ev,
 {
 	struct dayreport *dr;
 	char from[24], to[24], lfrom[40], lto[40];
-	const char *params[3];
+	const char *params[4];
 	time_t tf, tt;
 	int y, m, d;
 
 	if (shifts_day_window(sc, cal, day, &tf, &tt) == -1)
 		return;
 	dr = xcalloc(1, sizeof(*dr));
-	dr->dr_store = st;
 	dr->dr_events = ev;
 	calendar_civil(day, &y, &m, &d);
 	snprintf(dr->dr_day, sizeof(dr->dr_day), "%04d-%02d-%02d", y, m, d);
@@ -135,5 +125,6 @@ dayreport_write(struct store *st, struct events *ev,
 	params[0] = dr->dr_day;
 	params[1] = from;
 	params[2] = to;
-	store_query(st, DAYREPORT_SQL, 3, params, dayreport_done, dr);
+	params[3] = dr->dr_window;
+	store_query(st, DAYREPORT_SQL, 4, params, dayreport_done, dr);
 }
