@@ -23,17 +23,27 @@ module_path(const char *name, char *buf, size_t len)
 	char exe[PATH_MAX], *slash;
 	ssize_t n;
 
-	if (dir == NULL) {
-		/* Beside the binary, wherever it was installed. */
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		exe[n > 0 ? n : 0] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL)
-			*slash = '\0';
-		else
-			snprintf(exe, sizeof(exe), ".");
-		dir = exe;
+	if (dir != NULL) {
+		snprintf(buf, len, "%s/watchstand-agent-%s.so", dir, name);
+		return;
 	}
-	snprintf(buf, len, "%s/watchstand-agent-%s.so", dir, name);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	else
+		snprintf(exe, sizeof(exe), ".");
+	/* Beside the binary: the build tree, or wherever it was copied. */
+	snprintf(buf, len, "%s/watchstand-agent-%s.so", exe, name);
+	if (access(buf, F_OK) == 0)
+		return;
+	/* Else lib/watchstand beside its bin/: /usr/bin/watchstand-agent
+	 * finds /usr/lib/watchstand (the packages' layout, Debian keeping
+	 * no libraries in /usr/bin), whatever the prefix. */
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	snprintf(buf, len, "%s/lib/watchstand/watchstand-agent-%s.so", exe,
+	         name);
 }
 
 static void *
