@@ -29,8 +29,14 @@ foreach(comp agent collector)
     configure_file(${WS_DEPLOY}/${unit}.in ${CMAKE_BINARY_DIR}/units/${unit} @ONLY)"
     COMPONENT ${comp})
   install(FILES ${CMAKE_BINARY_DIR}/units/${unit} DESTINATION ${WS_UNITDIR} COMPONENT ${comp})
-  # The example config, a conffile (deploy/debian: conffiles).
-  install(FILES ${WS_DEPLOY}/${comp}.yaml DESTINATION ${WS_CONFDIR} COMPONENT ${comp})
+  # The example config, a conffile in the package (conffiles below);
+  # `cmake --install` over an edited one keeps it.
+  install(CODE "
+    if(EXISTS \"\$ENV{DESTDIR}${WS_CONFDIR}/${comp}.yaml\")
+      message(STATUS \"Keeping: \$ENV{DESTDIR}${WS_CONFDIR}/${comp}.yaml\")
+    else()
+      file(INSTALL ${WS_DEPLOY}/${comp}.yaml DESTINATION ${WS_CONFDIR})
+    endif()" COMPONENT ${comp})
 endforeach()
 
 # Each package's /usr/share/doc/<package>: the copyright and its docs.
