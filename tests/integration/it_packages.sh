@@ -143,6 +143,15 @@ echo "$out" | grep -q "cannot load the http module: $ROOT/usr/lib/watchstand/wat
   it_fail "a missing installed module is not named: $out"
 it_ok "the installed agent loads its modules from /usr/lib/watchstand"
 
+# A real install: dpkg -i into an overlay of this machine's root, in a mount
+# namespace of its own (nothing reaches the real root).
+if unshare -m true 2>/dev/null && grep -qw overlay /proc/filesystems; then
+  unshare -m --propagation private bash "$WS_ROOT/tests/integration/pkg_install.sh" \
+    "$IT/overlay" "$OUT" || it_fail "dpkg -i into an overlay root (above)"
+else
+  echo "no mount namespaces or overlayfs here: dpkg -i into an overlay skipped"
+fi
+
 # The units run the installed binaries.
 for c in agent collector; do
   unit=$ROOT/lib/systemd/system/watchstand-$c.service
