@@ -54,17 +54,21 @@ endforeach()
 file(STRINGS ${CMAKE_SOURCE_DIR}/include/watchstand/version.h WS_VERSION_LINE
   REGEX "^#define WATCHSTAND_VERSION \"")
 string(REGEX REPLACE ".*\"(.*)\".*" "\\1" WS_VERSION "${WS_VERSION_LINE}")
+if(WS_VERSION STREQUAL "")
+  message(FATAL_ERROR "no WATCHSTAND_VERSION in include/watchstand/version.h")
+endif()
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME watchstand)
 set(CPACK_PACKAGE_VERSION ${WS_VERSION})
 set(CPACK_PACKAGE_VENDOR watchstand)
 set(CPACK_PACKAGE_CONTACT "watchstand maintainers <maintainers@users.noreply.h-seed-aefbda3e.example>")
-set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Absolute destinations (/etc, /lib/systemd) land in the package, not on
-# the building host.
+# the building host; in DESTDIR mode the packages' prefix is
+# CPACK_INSTALL_PREFIX.
 set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX /usr)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_COMPONENTS_ALL agent collector cli)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
