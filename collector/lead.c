@@ -21,7 +21,10 @@
  * watchstand.lead_try), so two leaders never overlap. */
 #define LEAD_LEASE_S 2.5
 #define LEAD_CONNECT_S 5
-#define LEAD_FEED_ROWS 500
+/* Feed rows per query: small enough that a backlog (a follower restarted,
+ * agents replaying their spools) leaves room for the heartbeat between
+ * pages, which lead_tick sends first when due. */
+#define LEAD_FEED_ROWS 100
 
 enum lead_state { LS_DOWN, LS_CONNECTING, LS_READY };
 enum lead_query { LQ_NONE, LQ_LISTEN, LQ_TRY, LQ_RENEW, LQ_FEED };
