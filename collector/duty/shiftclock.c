@@ -145,11 +145,21 @@ roster_loaded(void *arg, PGresult *r)
 	char msg[200], text[400];
 
 	k->k_loading = 0;
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK ||
+	    PQntuples(r) != 1)
 		return; /* asked again at the next tick */
 	k->k_loaded = 1;
-	if (PQntuples(r) != 1)
+	/* An unaccepted-handover alarm raised before a restart or by the
+	 * previous leader: watched again, so the acceptance or the next
+	 * boundary clears it. */
+	if (strcmp(PQgetvalue(r, 0, 3), "t") == 0) {
+		k->k_raised = 1;
+		k->k_crossed = 1;
+	}
+	if (PQgetisnull(r, 0, 0)) {
+		shiftclock_set_roster(k, NULL, NULL, 0); /* the config's */
 		return;
+	}
 	ro = xcalloc(1, sizeof(*ro));
 	j = json_loads(PQgetvalue(r, 0, 0), 0, &jerr);
 	if (j == NULL || roster_from_json(j, ro, msg, sizeof(msg)) == -1 ||
@@ -277,11 +287,16 @@ shiftclock_tick(struct shiftclock *k, time_t now)
 	if (!k->k_loaded) {
 		if (!k->k_loading) {
 			k->k_loading = 1;
+			const char *params[1] = {SHIFTCLOCK_RULE};
 			store_query(k->k_store,
-			            "SELECT roster::text, by_user, extract(epoch "
-			            "FROM at)::bigint FROM "
-			            "watchstand.roster_override",
-			            0, NULL, roster_loaded, k);
+			            "SELECT o.roster::text, o.by_user, "
+			            "extract(epoch FROM o.at)::bigint, EXISTS "
+			            "(SELECT 1 FROM watchstand.alarms WHERE rule = "
+			            "$1 AND host = 'collector' AND state <> "
+			            "'closed' AND cleared_at IS NULL) FROM (SELECT "
+			            "1) x LEFT JOIN watchstand.roster_override o "
+			            "ON true",
+			            1, params, roster_loaded, k);
 		}
 		return;
 	}
