@@ -1,6 +1,5 @@
--- What issue 12 left: alarms and pages know the shift they fell in, the
--- end-of-day reports, and a roster put through the API that outlives a
--- restart (docs/shifts.md, docs/kpis.md).
+-- Alarms and pages carry their shift; end-of-day reports; a kept roster (docs/shifts.md, docs/kpis.md)
+-- A roster put through the API outlives a restart.
 -- Privileges for watchstand_collector come from the default privileges of migration 008.
 
 -- The shift open when the row was written, as the shift log's trigger does.

@@ -1,3 +1,4 @@
+-- Shift log ids drawn under the chain's lock, so the id order is the chain's order
 -- The chain's order is the order of its lock (pg_advisory_xact_lock in
 -- shift_log_chain). The id must follow that order too: taken from the
 -- column default it was drawn before the lock, so two writers at once (two
