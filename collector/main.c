@@ -762,20 +762,7 @@ collector_lead_start(struct collector *c, int64_t epoch)
 	if (c->c_notifier != NULL)
 		notifier_takeover(c->c_notifier);
 	else
-		c->c_notifier = notifier_new(&(struct notifier_deps){
-		    .nd_base = c->c_base,
-		    .nd_store = c->c_store,
-		    .nd_events = c->c_events,
-		    .nd_conf = &c->c_conf.cc_notify,
-		    .nd_phase = &c->c_phase,
-		    .nd_public_url = c->c_conf.cc_public_url,
-		    .nd_ack_key = c->c_ack_key,
-		    .nd_ack_keylen = c->c_ack_keylen,
-		    .nd_roster = shiftclock_roster,
-		    .nd_roster_arg = c->c_shiftclock,
-		    .nd_may_act = lead_may_act,
-		    .nd_may_act_arg = c->c_lead,
-		});
+		c->c_notifier = collector_notifier_new(c);
 	shiftclock_takeover(c->c_shiftclock);
 	/* The phase is logged afresh by the new leader. */
 	c->c_phase = NULL;

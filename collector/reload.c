@@ -158,6 +158,27 @@ swap_str(char **a, char **b)
 	*b = t;
 }
 
+/* The notifier, wired to the rest: made by the first takeover, or by a
+ * reload that brings notify: to a leader without one. */
+struct notifier *
+collector_notifier_new(struct collector *c)
+{
+	return notifier_new(&(struct notifier_deps){
+	    .nd_base = c->c_base,
+	    .nd_store = c->c_store,
+	    .nd_events = c->c_events,
+	    .nd_conf = &c->c_conf.cc_notify,
+	    .nd_phase = &c->c_phase,
+	    .nd_public_url = c->c_conf.cc_public_url,
+	    .nd_ack_key = c->c_ack_key,
+	    .nd_ack_keylen = c->c_ack_keylen,
+	    .nd_roster = shiftclock_roster,
+	    .nd_roster_arg = c->c_shiftclock,
+	    .nd_may_act = lead_may_act,
+	    .nd_may_act_arg = c->c_lead,
+	});
+}
+
 int
 collector_reload(struct collector *c, const char *file, const char *actor,
                  char *msg, size_t len)
@@ -204,20 +225,7 @@ collector_reload(struct collector *c, const char *file, const char *actor,
 		notifier_reconfigure(c->c_notifier, &c->c_conf.cc_notify,
 		                     c->c_conf.cc_public_url);
 	else if (lead_leading(c->c_lead))
-		c->c_notifier = notifier_new(&(struct notifier_deps){
-		    .nd_base = c->c_base,
-		    .nd_store = c->c_store,
-		    .nd_events = c->c_events,
-		    .nd_conf = &c->c_conf.cc_notify,
-		    .nd_phase = &c->c_phase,
-		    .nd_public_url = c->c_conf.cc_public_url,
-		    .nd_ack_key = c->c_ack_key,
-		    .nd_ack_keylen = c->c_ack_keylen,
-		    .nd_roster = shiftclock_roster,
-		    .nd_roster_arg = c->c_shiftclock,
-		    .nd_may_act = lead_may_act,
-		    .nd_may_act_arg = c->c_lead,
-		});
+		c->c_notifier = collector_notifier_new(c);
 	phase = calendar_phase_at(&c->c_conf.cc_calendar, time(NULL));
 	if (c->c_phase != NULL && strcmp(c->c_phase, phase) != 0 &&
 	    lead_leading(c->c_lead)) {

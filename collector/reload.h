@@ -19,6 +19,10 @@ struct collector_conf;
 int collector_reload(struct collector *c, const char *file, const char *actor,
                      char *msg, size_t len);
 
+/* The notifier with its dependencies wired: made by main.c at the first
+ * takeover, or by a reload that brings notify: to a leader without one. */
+struct notifier *collector_notifier_new(struct collector *c);
+
 /* The keys only a restart applies that differ between the running and
  * the new config ("collector.listen, collector.tls"), or "" (returns 0).
  * keep_database: --database was given, its value stays. */
