@@ -2,7 +2,9 @@
 -- A roster put through the API outlives a restart.
 -- Privileges for watchstand_collector come from the default privileges of migration 008.
 
--- The shift open when the row was written, as the shift log's trigger does.
+-- The shift open when the row was written: one trigger function for the
+-- shift log (012 had its own, replaced here; the trigger keeps its name,
+-- which orders it before the chain's) and for alarms and messages.
 CREATE FUNCTION watchstand.assign_open_shift() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.shift_id IS NULL THEN
@@ -11,6 +13,10 @@ BEGIN
   END IF;
   RETURN NEW;
 END $$;
+DROP TRIGGER shift_log_assign_shift ON watchstand.shift_log;
+CREATE TRIGGER shift_log_assign_shift BEFORE INSERT ON watchstand.shift_log
+  FOR EACH ROW EXECUTE FUNCTION watchstand.assign_open_shift();
+DROP FUNCTION watchstand.shift_log_assign_shift();
 
 ALTER TABLE watchstand.alarms ADD COLUMN shift_id bigint;
 CREATE TRIGGER alarms_assign_shift BEFORE INSERT ON watchstand.alarms
