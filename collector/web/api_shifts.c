@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "watchstand/xalloc.h"
 #include "collector.h"
 #include "lead.h"
 #include "duty/shiftclock.h"
@@ -143,13 +144,69 @@ api_roster_on_leader(struct api_req *ar)
 	return 0;
 }
 
+/* A roster from JSON, checked against the shifts: NULL with msg. */
+static struct roster *
+api_roster_parse(struct collector *c, const json_t *entries, char *msg,
+                 size_t len)
+{
+	struct roster *ro = xcalloc(1, sizeof(*ro));
+
+	if (roster_from_json(entries, ro, msg, len) == -1 ||
+	    roster_check(&c->c_conf.cc_shifts, ro, msg, len) == -1) {
+		roster_free(ro);
+		free(ro);
+		return NULL;
+	}
+	return ro;
+}
+
+/* The database gave the roster back (column 0) and named the logins that
+ * are no user (column 1): put it, or 400 as check-config would refuse. */
+static void
+api_roster_checked(struct api_pending *p, PGresult *r)
+{
+	struct collector *c = p->p_c;
+	struct roster *ro;
+	json_error_t jerr;
+	json_t *entries;
+	char msg[300], text[256];
+
+	if (*PQgetvalue(r, 0, 1) != '\0') {
+		snprintf(msg, sizeof(msg), "roster: unknown login %s",
+		         PQgetvalue(r, 0, 1));
+		api_error(p->p_req, 400, msg);
+		return;
+	}
+	entries = json_loads(PQgetvalue(r, 0, 0), 0, &jerr);
+	ro = api_roster_parse(c, entries, msg, sizeof(msg));
+	json_decref(entries);
+	if (ro == NULL) { /* the config was reloaded meanwhile */
+		api_error(p->p_req, 409, msg);
+		return;
+	}
+	snprintf(text, sizeof(text),
+	         "roster replaced (%zu entries): in force until replaced or "
+	         "dropped",
+	         ro->ro_n);
+	shiftclock_put_roster(c->c_shiftclock, ro, p->p_user.s_login);
+	shiftlog_add(c->c_store, c->c_events, "shift", p->p_user.s_login,
+	             text);
+	http_reply_json(
+	    p->p_req, 200,
+	    json_pack("{s:b, s:o}", "ok", 1, "roster", roster_to_json(ro)));
+}
+
+/* PUT /roster: checked against the shifts here and against the users in
+ * the database (as check-config does), then put. */
 void
 api_roster_put(struct api_req *ar)
 {
 	struct collector *c = ar->ar_c;
 	struct roster *ro;
-	json_t *entries;
-	char msg[200], text[256];
+	json_t *entries, *logins, *j;
+	char msg[200], *doc, *names;
+	const char *params[2];
+	size_t i, k;
 
 	if (c->c_shiftclock == NULL) {
 		api_error(ar->ar_req, 409, "no shifts are configured");
@@ -160,26 +217,36 @@ api_roster_put(struct api_req *ar)
 	entries = json_is_object(ar->ar_body)
 	              ? json_object_get(ar->ar_body, "roster")
 	              : ar->ar_body;
-	ro = calloc(1, sizeof(*ro));
-	if (ro == NULL ||
-	    roster_from_json(entries, ro, msg, sizeof(msg)) == -1 ||
-	    roster_check(&c->c_conf.cc_shifts, ro, msg, sizeof(msg)) == -1) {
-		if (ro != NULL)
-			roster_free(ro);
-		free(ro);
+	if ((ro = api_roster_parse(c, entries, msg, sizeof(msg))) == NULL) {
 		api_error(ar->ar_req, 400, msg);
 		return;
 	}
-	snprintf(text, sizeof(text),
-	         "roster replaced (%zu entries): in force until replaced or "
-	         "dropped",
-	         ro->ro_n);
-	shiftclock_put_roster(c->c_shiftclock, ro, ar->ar_user->s_login);
-	shiftlog_add(c->c_store, c->c_events, "shift", ar->ar_user->s_login,
-	             text);
-	http_reply_json(
-	    ar->ar_req, 200,
-	    json_pack("{s:b, s:o}", "ok", 1, "roster", roster_to_json(ro)));
+	logins = json_array();
+	for (i = 0; i < ro->ro_n; i++) {
+		const struct roster_entry *e = &ro->ro_entries[i];
+		for (k = 0; k < e->re_n; k++)
+			json_array_append_new(logins,
+			                      json_string(e->re_on_duty[k]));
+		if (e->re_lead != NULL)
+			json_array_append_new(logins, json_string(e->re_lead));
+	}
+	j = roster_to_json(ro);
+	doc = json_dumps(j, JSON_COMPACT);
+	names = json_dumps(logins, JSON_COMPACT);
+	json_decref(j);
+	json_decref(logins);
+	roster_free(ro);
+	free(ro);
+	params[0] = doc;
+	params[1] = names;
+	api_query(ar,
+	          "SELECT $1::text, coalesce(string_agg(DISTINCT '''' || x || "
+	          "'''', ', '), '') FROM jsonb_array_elements_text($2::jsonb) "
+	          "x WHERE NOT EXISTS (SELECT 1 FROM watchstand.users u WHERE "
+	          "u.login = x)",
+	          2, params, api_roster_checked);
+	free(doc);
+	free(names);
 }
 
 void

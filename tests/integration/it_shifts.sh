@@ -180,6 +180,8 @@ fi
 # PUT /roster: a watchstander may not; the lead puts dave on the late shift.
 [ "$(code "${A[@]}" -X PUT -d '[]' "$API/roster")" = 403 ] || it_fail "a watchstander changed the roster"
 [ "$(code "${L[@]}" -X PUT -d '[{"shift": "nope", "on_duty": ["x"]}]' "$API/roster")" = 400 ] || it_fail "unknown shift accepted"
+[ "$(code "${L[@]}" -X PUT -d '[{"shift": "late", "on_duty": ["dave", "mallory"], "lead": "bob"}]' "$API/roster")" = 400 ] &&
+  grep -q "unknown login 'mallory'" "$IT/body" || it_fail "a roster with an unknown login: $(cat "$IT/body")"
 R='[{"shift": "early", "days": "daily", "on_duty": ["alice"], "lead": "bob"}, {"shift": "late", "days": "daily", "on_duty": ["dave"], "lead": "bob"}]'
 [ "$(code "${L[@]}" -X PUT -d "$R" "$API/roster")" = 200 ] || it_fail "PUT /roster: $(cat "$IT/body")"
 ws_psql "select actor, text from watchstand.v_shift_log" | grep -q "roster replaced" || it_fail "PUT /roster not logged"
