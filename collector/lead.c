@@ -48,6 +48,7 @@ struct lead {
 	int l_tick_due;        /* the tick found the connection busy */
 	int l_feed_due;        /* a NOTIFY came: batches to read */
 	int64_t l_feed_id;     /* the newest batch read */
+	char l_leader_url[512]; /* who leads, as the last try saw it */
 	char l_complaint[512]; /* so one fault is logged once */
 };
 
@@ -139,22 +140,24 @@ lead_send(struct lead *l, enum lead_query q, const char *sql, int n,
 static void
 lead_beat(struct lead *l)
 {
-	char epoch[32];
+	char epoch[32], read[32];
 	const char *params[2];
 
 	l->l_tick_due = 0;
 	if (l->l_leading) {
 		snprintf(epoch, sizeof(epoch), "%" PRId64, l->l_epoch);
+		snprintf(read, sizeof(read), "%" PRId64, l->l_feed_id);
 		params[0] = epoch;
-		lead_send(l, LQ_RENEW, "SELECT watchstand.lead_renew($1)", 1,
-		          params);
+		params[1] = read;
+		lead_send(l, LQ_RENEW, "SELECT watchstand.lead_renew($1, $2)",
+		          2, params);
 		return;
 	}
 	params[0] = l->l_holder;
 	params[1] = l->l_url;
 	lead_send(l, LQ_TRY,
-	          "SELECT epoch, feed_id, prev_holder, prev_age FROM "
-	          "watchstand.lead_try($1, $2)",
+	          "SELECT epoch, feed_id, prev_holder, prev_age, "
+	          "leader_holder, leader_url FROM watchstand.lead_try($1, $2)",
 	          2, params);
 }
 
@@ -168,9 +171,10 @@ lead_feed(struct lead *l)
 	snprintf(id, sizeof(id), "%" PRId64, l->l_feed_id);
 	snprintf(rows, sizeof(rows), "%d", LEAD_FEED_ROWS);
 	lead_send(l, LQ_FEED,
-	          "SELECT id, host, role, payload FROM watchstand.batch_feed "
-	          "WHERE id > $1::bigint AND collector <> $2 ORDER BY id "
-	          "LIMIT $3::int",
+	          "SELECT f.id, a.name, a.role, f.payload FROM "
+	          "watchstand.batch_feed f JOIN watchstand.agents a ON a.id = "
+	          "f.agent_id WHERE f.id > $1::bigint AND f.collector <> $2 "
+	          "ORDER BY f.id LIMIT $3::int",
 	          3, params);
 }
 
@@ -192,6 +196,7 @@ lead_took(struct lead *l, PGresult *r)
 	char reason[512];
 
 	l->l_leading = 1;
+	snprintf(l->l_leader_url, sizeof(l->l_leader_url), "%s", l->l_url);
 	l->l_epoch = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	l->l_feed_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 	l->l_renewed = l->l_sent; /* as for a renewal: from the asking */
@@ -254,8 +259,13 @@ lead_result(struct lead *l, PGresult *r)
 	}
 	switch (l->l_query) {
 	case LQ_TRY:
-		if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+		if (PQntuples(r) != 1)
+			break;
+		if (!PQgetisnull(r, 0, 0))
 			lead_took(l, r);
+		else
+			snprintf(l->l_leader_url, sizeof(l->l_leader_url),
+			         "%s", PQgetvalue(r, 0, 5));
 		break;
 	case LQ_RENEW:
 		/* The lease counts from when the renewal was sent: a reply
@@ -464,6 +474,13 @@ lead_since(const struct lead *l)
 }
 
 const char *
+lead_leader_url(const struct lead *l)
+{
+	return l != NULL && l->l_leader_url[0] != '\0' ? l->l_leader_url
+	                                                : NULL;
+}
+
+const char *
 lead_role(const struct lead *l)
 {
 	return lead_leading(l) ? "leader" : "follower";
@@ -478,8 +495,9 @@ lead_json(const struct lead *l)
 
 	gmtime_r(&t, &tm);
 	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_pack("{s:s, s:I, s:s}", "role", lead_role(l), "epoch",
-	                 (json_int_t)lead_epoch(l), "since", since);
+	return json_pack("{s:s, s:I, s:s, s:s?}", "role", lead_role(l),
+	                 "epoch", (json_int_t)lead_epoch(l), "since", since,
+	                 "leader_url", lead_leader_url(l));
 }
 
 void

@@ -50,6 +50,9 @@ int lead_may_act(void *l);
 int64_t lead_epoch(const struct lead *l);
 /* Since when this process leads or follows (wall clock). */
 time_t lead_since(const struct lead *l);
+/* The public URL of the collector that leads (this one's own while
+ * leading), as the last try for the lock saw it; NULL when unknown. */
+const char *lead_leader_url(const struct lead *l);
 /* "leader" or "follower". */
 const char *lead_role(const struct lead *l);
 

@@ -602,7 +602,8 @@ collector_feed_batch(struct collector *c, const char *host, const char *role,
 	store_sql(
 	    c->c_store,
 	    "WITH b AS (INSERT INTO watchstand.batch_feed (collector, "
-	    "host, role, payload) VALUES ($1, $2, $3, $4::bytea) "
+	    "agent_id, payload) SELECT $1, a.id, $4::bytea FROM "
+	    "watchstand.agents a WHERE a.name = $2 AND a.role = $3 "
 	    "RETURNING id) SELECT pg_notify('watchstand_batch', id::text) "
 	    "FROM b",
 	    4, params);
