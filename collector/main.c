@@ -581,35 +581,6 @@ collector_rules_batch(struct collector *c, const char *host, const char *role,
 	}
 }
 
-/* A follower hands its committed batches to the leader through the
- * database: a row and a NOTIFY the leader's lead connection hears. */
-static void
-collector_feed_batch(struct collector *c, const char *host, const char *role,
-                     const uint8_t *payload, size_t len)
-{
-	static const char hexdig[] = "0123456789abcdef";
-	char *hex = xmalloc(2 * len + 3);
-	const char *params[4] = {c->c_holder, host, role, hex};
-	size_t i;
-
-	hex[0] = '\\';
-	hex[1] = 'x';
-	for (i = 0; i < len; i++) {
-		hex[2 + 2 * i] = hexdig[payload[i] >> 4];
-		hex[3 + 2 * i] = hexdig[payload[i] & 15];
-	}
-	hex[2 + 2 * len] = '\0';
-	store_sql(
-	    c->c_store,
-	    "WITH b AS (INSERT INTO watchstand.batch_feed (collector, "
-	    "agent_id, payload) SELECT $1, a.id, $4::bytea FROM "
-	    "watchstand.agents a WHERE a.name = $2 AND a.role = $3 "
-	    "RETURNING id) SELECT pg_notify('watchstand_batch', id::text) "
-	    "FROM b",
-	    4, params);
-	free(hex);
-}
-
 /* A batch from the follower, read by the leader. */
 static void
 collector_on_fed_batch(void *arg, const char *host, const char *role,
@@ -635,10 +606,12 @@ collector_on_batch(void *arg, const char *host, const char *role,
 	const char *why;
 	char text[PROTO_EVENT_MAX + PROTO_NAME_MAX + 8];
 
+	/* A follower's batches reach the leader through the feed, written
+	 * by the store (store_set_feed); a leader skips its own feed rows (a
+	 * transaction begun while it followed): their samples go through its
+	 * rules here. */
 	if (lead_leading(c->c_lead))
 		collector_rules_batch(c, host, role, payload, len);
-	else
-		collector_feed_batch(c, host, role, payload, len);
 	if (proto_batch_open(&b, payload, len, &why) == -1)
 		return;
 	/* The events follow the samples: the reader must pass them first. */
@@ -796,6 +769,7 @@ collector_lead_changed(void *arg, int leading, int64_t epoch,
 	struct collector *c = arg;
 	char text[600];
 
+	store_set_feed(c->c_store, leading ? NULL : c->c_holder);
 	if (leading) {
 		collector_lead_start(c, epoch);
 		snprintf(text, sizeof(text), "TAKEOVER: %s", reason);
@@ -869,6 +843,7 @@ collector_run(struct collector *c, const char *file)
 		snprintf(c->c_holder, sizeof(c->c_holder), "%s/%ld", host,
 		         (long)getpid());
 	}
+	store_set_feed(c->c_store, c->c_holder); /* following, until it leads */
 	c->c_lead = lead_new(&(struct lead_deps){
 	    .ld_base = c->c_base,
 	    .ld_conninfo = c->c_conf.cc_database,

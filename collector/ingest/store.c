@@ -67,6 +67,7 @@ enum store_step {
 	STEP_PARTITIONS, /* day partitions the samples need */
 	STEP_COPY,       /* COPY samples */
 	STEP_EVENTS,     /* COPY events */
+	STEP_FEED,       /* COPY the batches for the leader (a follower) */
 	STEP_UPDATE,     /* the agents' new seqs */
 	STEP_COMMIT,
 	STEP_ROLLBACK,
@@ -106,6 +107,10 @@ struct store {
 	/* The current transaction. */
 	struct pbuf s_copy;
 	struct pbuf s_events; /* COPY data of the events, sent second */
+	struct pbuf s_feed;   /* COPY data of batch_feed, sent third */
+	uint64_t s_txn_feed_rows;
+	int s_txn_fed; /* this transaction feeds the leader (store_set_feed) */
+	char *s_feed_collector; /* NULL: this collector leads, no feed */
 	uint64_t s_txn_events;
 	size_t s_copy_off;
 	int s_copy_ended;
@@ -123,6 +128,7 @@ struct store {
 };
 
 static void store_next(struct store *st);
+static void store_feed_late(struct store *st, const struct store_item *b);
 static void store_copy_samples(struct store *st);
 static void store_io(struct store *st);
 
@@ -640,6 +646,10 @@ store_txn_copy(struct store *st)
 	copy_be(&st->s_copy, 0, 4);
 	pbuf_reset(&st->s_events);
 	pbuf_add(&st->s_events, st->s_copy.pb_data, st->s_copy.pb_len);
+	pbuf_reset(&st->s_feed);
+	pbuf_add(&st->s_feed, st->s_copy.pb_data, st->s_copy.pb_len);
+	st->s_txn_feed_rows = 0;
+	st->s_txn_fed = st->s_feed_collector != NULL;
 	for (it = st->s_inflight.q_head; it != NULL; it = it->si_next) {
 		struct proto_batch b;
 		struct proto_sample s;
@@ -674,6 +684,17 @@ store_txn_copy(struct store *st)
 		if (proto_batch_open(&b, it->si_payload, it->si_len, &why) ==
 		    -1)
 			continue;
+		if (st->s_txn_fed) {
+			size_t n = strlen(st->s_feed_collector);
+			copy_be(&st->s_feed, 3, 2);
+			copy_be(&st->s_feed, n, 4);
+			pbuf_add(&st->s_feed, st->s_feed_collector, n);
+			copy_be(&st->s_feed, 4, 4);
+			copy_be(&st->s_feed, (uint32_t)it->si_agent, 4);
+			copy_be(&st->s_feed, it->si_len, 4);
+			pbuf_add(&st->s_feed, it->si_payload, it->si_len);
+			st->s_txn_feed_rows++;
+		}
 		while (proto_batch_next(&b, &s, &why) == 1) {
 			uint64_t bits;
 			int64_t day;
@@ -727,6 +748,7 @@ store_txn_copy(struct store *st)
 	}
 	copy_be(&st->s_copy, 0xffff, 2);
 	copy_be(&st->s_events, 0xffff, 2);
+	copy_be(&st->s_feed, 0xffff, 2);
 	st->s_copy_off = 0;
 	st->s_copy_ended = 0;
 	/* Forgotten again if this transaction fails (see store_step_done). */
@@ -800,13 +822,22 @@ store_txn_commit(struct store *st)
 	text[2] = store_array_text(seqs, n);
 	for (i = 0; i < 3; i++)
 		params[i] = text[i];
+	/* A follower's feed is announced in the same transaction: the
+	 * leader hears it at the commit, not before. */
 	store_send_params(
 	    st, STEP_UPDATE,
-	    "UPDATE watchstand.agents a SET stream_id = v.stream, last_seq = "
-	    "GREATEST(CASE WHEN a.stream_id = v.stream THEN a.last_seq ELSE 0 "
-	    "END, v.seq), last_seen = now() FROM unnest($1::int[], "
-	    "$2::bigint[], $3::bigint[]) AS v(id, stream, seq) WHERE a.id = "
-	    "v.id",
+	    st->s_txn_feed_rows > 0
+	        ? "WITH u AS (UPDATE watchstand.agents a SET stream_id = "
+	          "v.stream, last_seq = GREATEST(CASE WHEN a.stream_id = "
+	          "v.stream THEN a.last_seq ELSE 0 END, v.seq), last_seen = "
+	          "now() FROM unnest($1::int[], $2::bigint[], $3::bigint[]) "
+	          "AS v(id, stream, seq) WHERE a.id = v.id) SELECT "
+	          "pg_notify('watchstand_batch', '')"
+	        : "UPDATE watchstand.agents a SET stream_id = v.stream, "
+	          "last_seq = GREATEST(CASE WHEN a.stream_id = v.stream THEN "
+	          "a.last_seq ELSE 0 END, v.seq), last_seen = now() FROM "
+	          "unnest($1::int[], $2::bigint[], $3::bigint[]) AS v(id, "
+	          "stream, seq) WHERE a.id = v.id",
 	    3, params);
 	for (i = 0; i < 3; i++)
 		free(text[i]);
@@ -841,6 +872,8 @@ store_txn_done(struct store *st)
 			st->s_cb.sc_committed(
 			    st->s_cb.sc_arg, it->si_conn, it->si_agent,
 			    it->si_seq, it->si_payload, it->si_len, it->si_dup);
+		if (!it->si_dup && !st->s_txn_fed && st->s_feed_collector)
+			store_feed_late(st, it);
 		item_free(it);
 	}
 	cs->st_queue_bytes = st->s_queue_bytes;
@@ -858,14 +891,38 @@ store_txn_abort(struct store *st)
 	store_send(st, STEP_ROLLBACK, "ROLLBACK");
 }
 
+/* The next COPY of the transaction: buf's data goes out as the COPY
+ * buffer (swapped, nothing copied). */
+static void
+store_copy_next(struct store *st, struct pbuf *buf, enum store_step step,
+                const char *sql)
+{
+	struct pbuf tmp = st->s_copy;
+
+	st->s_copy = *buf;
+	*buf = tmp;
+	st->s_copy_off = 0;
+	st->s_copy_ended = 0;
+	store_send(st, step, sql);
+}
+
+static void
+store_copy_feed(struct store *st)
+{
+	if (st->s_txn_feed_rows > 0)
+		store_copy_next(st, &st->s_feed, STEP_FEED,
+		                "COPY watchstand.batch_feed (collector, "
+		                "agent_id, payload) FROM STDIN (FORMAT binary)");
+	else
+		store_txn_commit(st);
+}
+
 /* The transaction's steps, in order: BEGIN, lock the agents' rows,
- * partitions (when new days), COPY samples, COPY events (when any), the
- * agents' sequences, COMMIT. */
+ * partitions (when new days), COPY samples, COPY events (when any), COPY
+ * the feed (a follower's, when any), the agents' sequences, COMMIT. */
 static void
 store_txn_next(struct store *st)
 {
-	struct pbuf tmp;
-
 	switch (st->s_step) {
 	case STEP_BEGIN:
 		store_txn_lock(st);
@@ -877,19 +934,17 @@ store_txn_next(struct store *st)
 		store_copy_samples(st);
 		break;
 	case STEP_COPY:
-		if (st->s_txn_events > 0) {
-			tmp = st->s_copy;
-			st->s_copy = st->s_events;
-			st->s_events = tmp;
-			st->s_copy_off = 0;
-			st->s_copy_ended = 0;
-			store_send(st, STEP_EVENTS,
-			           "COPY watchstand.events (ts, agent_id, probe, "
-			           "text) FROM STDIN (FORMAT binary)");
-		} else
-			store_txn_commit(st);
+		if (st->s_txn_events > 0)
+			store_copy_next(st, &st->s_events, STEP_EVENTS,
+			                "COPY watchstand.events (ts, agent_id, "
+			                "probe, text) FROM STDIN (FORMAT binary)");
+		else
+			store_copy_feed(st);
 		break;
 	case STEP_EVENTS:
+		store_copy_feed(st);
+		break;
+	case STEP_FEED:
 		store_txn_commit(st);
 		break;
 	case STEP_UPDATE:
@@ -938,6 +993,7 @@ store_step_done(struct store *st)
 	case STEP_PARTITIONS:
 	case STEP_COPY:
 	case STEP_EVENTS:
+	case STEP_FEED:
 	case STEP_UPDATE:
 		if (st->s_failed)
 			store_txn_abort(st);
@@ -1004,11 +1060,22 @@ store_next(struct store *st)
 		store_hello_step(st);
 	else if (st->s_sql.q_head != NULL) {
 		struct store_item *it = st->s_sql.q_head;
+		/* A payload is one more parameter, in binary (bytea). */
+		const char *vals[STORE_SQL_PARAMS + 1];
+		int lens[STORE_SQL_PARAMS + 1] = {0};
+		int fmts[STORE_SQL_PARAMS + 1] = {0};
+		int n = it->si_nparams;
+
+		memcpy(vals, it->si_params, n * sizeof(*vals));
+		if (it->si_payload != NULL) {
+			vals[n] = (const char *)it->si_payload;
+			lens[n] = (int)it->si_len;
+			fmts[n++] = 1;
+		}
 		st->s_step = STEP_SQL;
 		st->s_failed = 0;
-		if (!PQsendQueryParams(st->s_db, it->si_sql, it->si_nparams,
-		                       NULL, (const char *const *)it->si_params,
-		                       NULL, NULL, 0)) {
+		if (!PQsendQueryParams(st->s_db, it->si_sql, n, NULL, vals,
+		                       lens, fmts, 0)) {
 			store_disconnect(st, PQerrorMessage(st->s_db));
 			return;
 		}
@@ -1213,6 +1280,7 @@ store_new(struct event_base *base, struct collector_stats *stats,
 	st->s_maint_due = 1;
 	pbuf_init(&st->s_copy);
 	pbuf_init(&st->s_events);
+	pbuf_init(&st->s_feed);
 	event_add(st->s_maint, &maint);
 	evtimer_add(st->s_retry, &now);
 	return st;
@@ -1244,6 +1312,8 @@ store_free(struct store *st)
 		item_free(it);
 	pbuf_free(&st->s_copy);
 	pbuf_free(&st->s_events);
+	pbuf_free(&st->s_feed);
+	free(st->s_feed_collector);
 	free(st->s_days);
 	free(st->s_txn_agents);
 	free(st->s_txn_days);
@@ -1288,6 +1358,37 @@ store_batch(struct store *st, uint64_t conn_id, int agent_id, uint64_t stream,
 	q_push(&st->s_batches, it);
 	if (st->s_state == ST_IDLE)
 		store_next(st);
+}
+
+/* A batch committed without its feed row, though this collector now
+ * follows (its transaction began while it led): the row and the NOTIFY
+ * right after the commit, the one case outside the transaction. */
+static void
+store_feed_late(struct store *st, const struct store_item *b)
+{
+	struct store_item *it = xcalloc(1, sizeof(*it));
+	char agent[16];
+
+	snprintf(agent, sizeof(agent), "%d", b->si_agent);
+	it->si_kind = ITEM_SQL;
+	it->si_sql = xstrdup(
+	    "WITH f AS (INSERT INTO watchstand.batch_feed (collector, agent_id, "
+	    "payload) VALUES ($1, $2::int, $3::bytea) RETURNING id) SELECT "
+	    "pg_notify('watchstand_batch', '') FROM f");
+	it->si_params[0] = xstrdup(st->s_feed_collector);
+	it->si_params[1] = xstrdup(agent);
+	it->si_nparams = 2;
+	it->si_payload = xmalloc(b->si_len ? b->si_len : 1);
+	memcpy(it->si_payload, b->si_payload, b->si_len);
+	it->si_len = b->si_len;
+	q_push(&st->s_sql, it);
+}
+
+void
+store_set_feed(struct store *st, const char *collector)
+{
+	free(st->s_feed_collector);
+	st->s_feed_collector = collector != NULL ? xstrdup(collector) : NULL;
 }
 
 void

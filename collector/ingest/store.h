@@ -46,6 +46,12 @@ void store_hello(struct store *st, uint64_t conn_id,
 void store_batch(struct store *st, uint64_t conn_id, int agent_id,
                  uint64_t stream, uint64_t seq, uint32_t count,
                  const uint8_t *payload, size_t len);
+/* A follower (collector: its holder name) stores every new batch in
+ * watchstand.batch_feed too, in the same transaction, and NOTIFYs
+ * watchstand_batch at its commit; NULL (the leader): no feed. Takes
+ * effect from the next transaction; a batch of a transaction begun while
+ * leading and committed after is fed right after its commit. */
+void store_set_feed(struct store *st, const char *collector);
 #define STORE_SQL_PARAMS 12
 /* r is valid during the call only; NULL when the statement never ran. */
 typedef void (*store_query_fn)(void *arg, PGresult *r);

@@ -31,6 +31,7 @@ YAML
   rule two lvl.two
   rule three lvl.three
   rule four lvl.four
+  rule five lvl.five
   cat <<YAML
 notify:
   secret_file: notify.secret
@@ -46,6 +47,7 @@ notify:
     - {name: all, match: {rule: "one"}, escalation: [{channels: [hook], to: [alice]}]}
     - {name: all2, match: {rule: "two"}, escalation: [{channels: [hook], to: [alice]}]}
     - {name: all3, match: {rule: "three"}, escalation: [{channels: [hook], to: [alice]}]}
+    - {name: all5, match: {rule: "five"}, escalation: [{channels: [hook], to: [alice]}]}
 YAML
 } >>"$IT/collector.yaml"
 
@@ -92,10 +94,10 @@ IT_HTTP=$H2 it_metric watchstand_leader | grep -qx 0 || it_fail "/metrics of col
 it_ok "collector 1 leads (epoch $(epoch "$H1")), collector 2 follows"
 
 for h in a b; do
-  for r in one two three four; do echo 0 >"$IT/$h-$r"; done
+  for r in one two three four five; do echo 0 >"$IT/$h-$r"; done
   cat >"$IT/check-$h" <<EOF
 #!/bin/sh
-echo "OK | one=\$(cat $IT/$h-one) two=\$(cat $IT/$h-two) three=\$(cat $IT/$h-three) four=\$(cat $IT/$h-four)"
+echo "OK | one=\$(cat $IT/$h-one) two=\$(cat $IT/$h-two) three=\$(cat $IT/$h-three) four=\$(cat $IT/$h-four) five=\$(cat $IT/$h-five)"
 EOF
   chmod +x "$IT/check-$h"
 done
@@ -143,6 +145,28 @@ ws_wait_for 30 paged one || it_fail "an alarm of host-b (on the follower) was no
 [ "$(ws_psql "select count(*) from watchstand.alarms where rule = 'one' and host = 'host-b'")" = 1 ] ||
   it_fail "alarm one is not in the database once"
 it_ok "an alarm of the follower's agent was raised and paged by the leader"
+
+# 1b. The follower stores a batch and its feed row together: while the
+# feed is refused, none of host-b's batches is stored (the agent keeps
+# them); allowed again, they are stored and the leader's rules see them.
+ws_psql "create function watchstand.it_feed_refused() returns trigger language plpgsql as \$\$begin raise exception 'feed refused by the test'; end\$\$;
+  create trigger it_feed_refused before insert on watchstand.batch_feed for each statement execute function watchstand.it_feed_refused()" >/dev/null
+bsamples() { ws_psql "select count(*) from watchstand.v_samples where host = 'host-b' and series = 'lvl.five'"; }
+errors() { IT_HTTP=$H2 it_metric watchstand_database_errors_total; }
+refused_since() { [ "$(errors)" -ge "$1" ]; }
+ws_wait_for 30 grep -q "feed refused by the test" "$IT/collector2.log" ||
+  it_fail "the follower did not write the feed in its ingest transaction"
+before=$(bsamples)
+echo 1 >"$IT/b-five"
+# Two more refused transactions: host-b's batches with five=1 among them.
+e1=$(errors)
+ws_wait_for 30 refused_since $((e1 + 2)) || it_fail "the follower stopped retrying its refused transaction"
+[ "$(bsamples)" = "$before" ] || it_fail "host-b's samples were stored without their feed rows"
+[ "$(rx_count five)" = 0 ] || it_fail "alarm five was paged while its samples were not stored"
+ws_psql "drop trigger it_feed_refused on watchstand.batch_feed; drop function watchstand.it_feed_refused()" >/dev/null
+ws_wait_for 30 paged five || it_fail "the follower's held-back batches did not reach the leader's rules"
+[ "$(bsamples)" -gt "$before" ] || it_fail "host-b's held-back samples were not stored"
+it_ok "a follower's batch and its feed row commit together (refused feed: nothing stored; allowed: stored and alarmed)"
 
 # 2. kill -9 of the leader: collector 2 takes over.
 kill -9 "$P1"
@@ -216,7 +240,7 @@ it_ok "the database refuses leader-only writes from epoch $((cur - 1)), takes th
 # alarm was raised or paged twice.
 echo 1 >"$IT/a-three"
 ws_wait_for 30 paged three || it_fail "alarm three was not paged by the new leader"
-for r in one two three four; do
+for r in one two three four five; do
   [ "$(raises "$r")" = 1 ] || it_fail "alarm $r was raised $(raises "$r") times in the shift log"
   [ "$(rx_count "$r")" = 1 ] || it_fail "alarm $r was paged $(rx_count "$r") times"
 done
