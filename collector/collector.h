@@ -68,6 +68,9 @@ struct collector {
 	struct evhttp *c_http;
 	struct collector_stats c_stats;
 	const char *c_phase; /* the calendar's phase now */
+	/* A new leader reads the last logged phase before it logs one
+	 * (collector_phase_resume in main.c). */
+	int c_phase_resuming;
 	struct rules_engine *c_rules;
 	struct alarms *c_alarms;
 	struct checklists *c_checklists;

@@ -294,7 +294,7 @@ collector_phase_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	collector_role_check_async(c);
-	if (!lead_leading(c->c_lead)) {
+	if (!lead_leading(c->c_lead) || c->c_phase_resuming) {
 		/* The leader logs phases and runs what they start. */
 		c->c_phase = now;
 		return;
@@ -699,6 +699,87 @@ collector_adopt_alarms(void *arg, PGresult *r)
 		log_info("lead: %d open alarms adopted", PQntuples(r));
 }
 
+/* A phase that began while no collector led opens its checklists when
+ * the new leader finds it at most this old. */
+#define COLLECTOR_PHASE_CATCHUP_S (30 * 60)
+
+/* The calendar's own name for a phase logged as text ("phase a -> b",
+ * "phase b"), NULL when the calendar has it no more. */
+static const char *
+collector_logged_phase(const struct calendar *cal, const char *text)
+{
+	const char *p, *name = strncmp(text, "phase ", 6) == 0 ? text + 6 : NULL;
+	size_t i, len;
+
+	while (name != NULL && (p = strstr(name, " -> ")) != NULL)
+		name = p + 4;
+	if (name == NULL)
+		return NULL;
+	/* A caught-up entry goes on: "b (began ...)". */
+	len = (p = strstr(name, " (")) != NULL ? (size_t)(p - name) : strlen(name);
+	for (i = 0; i < cal->cal_nphases; i++)
+		if (strlen(cal->cal_phases[i].cp_name) == len &&
+		    strncmp(cal->cal_phases[i].cp_name, name, len) == 0)
+			return cal->cal_phases[i].cp_name;
+	if (cal->cal_default != NULL && strlen(cal->cal_default) == len &&
+	    strncmp(cal->cal_default, name, len) == 0)
+		return cal->cal_default;
+	return NULL;
+}
+
+/*
+ * A new leader (a takeover, or a start) goes on from the last phase in the
+ * shift log. When the calendar has moved on since, the phase began while
+ * no collector led: it is logged now, and its checklists are opened if it
+ * began within COLLECTOR_PHASE_CATCHUP_S (a startup checklist half an hour
+ * late is still the desk's; hours late it is noise, and the entry says
+ * so). Without an entry (a new database) the phase is logged afresh.
+ */
+static void
+collector_phase_resume(void *arg, PGresult *r)
+{
+	struct collector *c = arg;
+	const struct calendar *cal = &c->c_conf.cc_calendar;
+	time_t t = time(NULL), began;
+	const char *old = NULL, *now = calendar_phase_at(cal, t);
+	char text[300], when[64];
+
+	c->c_phase_resuming = 0;
+	if (!lead_leading(c->c_lead))
+		return;
+	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
+	    PQntuples(r) == 1)
+		old = collector_logged_phase(cal, PQgetvalue(r, 0, 0));
+	if (old == NULL || now == NULL) {
+		c->c_phase = NULL; /* logged afresh */
+		collector_phase_cb(-1, 0, c);
+		return;
+	}
+	c->c_phase = now;
+	if (strcmp(old, now) == 0) {
+		collector_phase_cb(-1, 0, c);
+		return;
+	}
+	if (calendar_phase_began(cal, t, COLLECTOR_PHASE_CATCHUP_S, &began) ==
+	    0) {
+		calendar_local_format(cal, began, when, sizeof(when));
+		snprintf(text, sizeof(text),
+		         "phase %s -> %s (began %s while no collector led)", old,
+		         now, when);
+	} else {
+		snprintf(text, sizeof(text),
+		         "phase %s -> %s (began over %d minutes ago while no "
+		         "collector led: its checklists are not opened)",
+		         old, now, COLLECTOR_PHASE_CATCHUP_S / 60);
+		old = NULL; /* nothing opens */
+	}
+	log_info("calendar: %s", text);
+	shiftlog_add(c->c_store, c->c_events, "phase", "calendar", text);
+	if (c->c_checklists != NULL)
+		checklists_phase(c->c_checklists, old, now);
+	collector_phase_cb(-1, 0, c);
+}
+
 static void
 collector_lead_start(struct collector *c, int64_t epoch)
 {
@@ -738,9 +819,13 @@ collector_lead_start(struct collector *c, int64_t epoch)
 	else
 		c->c_notifier = collector_notifier_new(c);
 	shiftclock_takeover(c->c_shiftclock);
-	/* The phase is logged afresh by the new leader. */
-	c->c_phase = NULL;
-	collector_phase_cb(-1, 0, c);
+	/* The phase goes on from the last one logged (a change during the
+	 * failover or a restart is caught up). */
+	c->c_phase_resuming = 1;
+	store_query(c->c_store,
+	            "SELECT text FROM watchstand.shift_log WHERE kind = 'phase' "
+	            "ORDER BY id DESC LIMIT 1",
+	            0, NULL, collector_phase_resume, c);
 }
 
 static void

@@ -365,6 +365,27 @@ calendar_next_change(const struct calendar *cal, time_t t, time_t *at,
 	return -1;
 }
 
+int
+calendar_phase_began(const struct calendar *cal, time_t t, time_t within,
+                     time_t *began)
+{
+	const char *now = calendar_phase_at(cal, t), *p;
+	time_t m = t / 60 * 60;
+
+	if (now == NULL)
+		return -1;
+	/* Whole minutes again (calendar_next_change): the first minute back
+	 * whose minute before is another phase. */
+	for (; m >= t - within; m -= 60) {
+		p = calendar_phase_at(cal, m - 60);
+		if (p != NULL && strcmp(p, now) != 0) {
+			*began = m;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* "YYYY-MM-DD HH:MM" split; -1 if malformed. */
 static int
 cal_parse_fields(const char *s, int *y, int *mo, int *d, int *h, int *mi)

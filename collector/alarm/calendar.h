@@ -44,6 +44,10 @@ const char *calendar_phase_at(const struct calendar *cal, time_t t);
  * phase). */
 int calendar_next_change(const struct calendar *cal, time_t t, time_t *at,
                          const char **phase);
+/* When the phase in force at t began, if within the last `within`
+ * seconds: 0 and *began; -1 when it began earlier. */
+int calendar_phase_began(const struct calendar *cal, time_t t, time_t within,
+                         time_t *began);
 /* "YYYY-MM-DD HH:MM" in the calendar's timezone; -1 if malformed. */
 int calendar_local_parse(const struct calendar *cal, const char *s, time_t *t);
 /* t as "YYYY-MM-DD HH:MM +hhmm" in the calendar's timezone. */

@@ -122,6 +122,38 @@ test_next_change(void **state)
 	calendar_free(&one);
 }
 
+/* When the phase now began, looking back a bounded time. */
+static void
+test_phase_began(void **state)
+{
+	struct calendar *cal = load(shanghai), one;
+	time_t t, b;
+	char buf[64];
+
+	(void)state;
+	/* Trading began at 09:00; 09:20:30 is 20.5 minutes into it. */
+	assert_int_equal(calendar_local_parse(cal, "2026-05-26 09:20", &t), 0);
+	assert_int_equal(calendar_phase_began(cal, t + 30, 1800, &b), 0);
+	assert_int_equal(calendar_local_format(cal, b, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2026-05-26 09:00 +0800");
+	/* At the very minute it began. */
+	assert_int_equal(calendar_local_parse(cal, "2026-05-26 09:00", &t), 0);
+	assert_int_equal(calendar_phase_began(cal, t, 1800, &b), 0);
+	assert_true(b == t);
+	/* Longer ago than asked: not found. */
+	assert_int_equal(calendar_local_parse(cal, "2026-05-26 09:40", &t), 0);
+	assert_int_equal(calendar_phase_began(cal, t, 1800, &b), -1);
+	/* Across midnight: the weekend began on Saturday 02:30. */
+	assert_int_equal(calendar_local_parse(cal, "2026-05-23 02:45", &t), 0);
+	assert_int_equal(calendar_phase_began(cal, t, 1800, &b), 0);
+	assert_int_equal(calendar_local_format(cal, b, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2026-05-23 02:30 +0800");
+	calendar_free(cal);
+	load_into(&one, "timezone: UTC\ndefault: closed\n");
+	assert_int_equal(calendar_phase_began(&one, 1780000000, 86400, &b), -1);
+	calendar_free(&one);
+}
+
 static void
 test_holidays(void **state)
 {
@@ -235,6 +267,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sessions_and_midnight),
 	    cmocka_unit_test(test_next_change),
+	    cmocka_unit_test(test_phase_began),
 	    cmocka_unit_test(test_holidays),
 	    cmocka_unit_test(test_dst_london),
 	    cmocka_unit_test(test_days_and_errors),
