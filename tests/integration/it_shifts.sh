@@ -198,6 +198,16 @@ it_start_collector
   it_fail "the put roster is not in force after a restart: $(cat "$IT/body")"
 [ "$(ws_psql "select count(*) from watchstand.day_reports")" = 1 ] && [ "$(report_entry | wc -l)" = 1 ] ||
   it_fail "the end-of-day report was written again at the restart"
+# The unaccepted-handover alarm of the early shift outlived the restart
+# and is watched again: the early shift's handover (written as if alice had
+# signed it before the boundary) accepted now by dave clears it.
+ws_psql "insert into watchstand.handovers (shift_id, by_user, report, report_sha256) values ($EARLY, 'alice', '{}', 'test')" >/dev/null
+unaccepted || it_fail "the unaccepted-handover alarm did not outlive the restart"
+DV=(-H "Authorization: Bearer $(login dave)")
+[ "$(code "${DV[@]}" -X POST -d '{"notes": "late, but read"}' "$API/shifts/$EARLY/accept")" = 200 ] ||
+  it_fail "dave accepting the early handover: $(cat "$IT/body")"
+handover_cleared() { ws_psql "select text from watchstand.v_shift_log where kind = 'alarm'" | grep -q "CLEAR.*handover-unaccepted.*handover accepted"; }
+ws_wait_for 30 handover_cleared || it_fail "the re-watched handover alarm did not clear on acceptance: $(ws_psql "select text from watchstand.v_shift_log where kind = 'alarm'")"
 
 # Handover with an open alarm (rc) and a carried item, by dave (late);
 # alice (not on the late shift) may not hand it over, dave may not accept
