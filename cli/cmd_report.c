@@ -10,7 +10,7 @@
 int
 cmd_report(struct cli *c, const struct cli_args *a, int argc, char **argv)
 {
-	char path[160], day[16], from[CLI_TIME_LEN], to[CLI_TIME_LEN];
+	char path[160], day[16], from[CLI_TIME_LEN], to[CLI_TIME_LEN], num[40];
 	json_t *out = NULL, *kpis, *k, *label;
 	const char *l, *m;
 	size_t i;
@@ -49,10 +49,10 @@ cmd_report(struct cli *c, const struct cli_args *a, int argc, char **argv)
 		m = cli_str(k, "metric");
 		label = json_object_get(k, "label");
 		l = json_is_string(label) ? json_string_value(label) : "";
-		printf("  %-20s %-24s %12.3f\n", m, l,
-		       json_real_value(json_object_get(k, "value")) +
-		           (double)json_integer_value(
-		               json_object_get(k, "value")));
+		/* As measured (15 digits), "-" for a KPI without a value (no
+		 * alarms: no share acknowledged in time), never 0.000. */
+		printf("  %-20s %-24s %12s\n", m, l,
+		       cli_scalar(k, "value", num, sizeof(num)));
 	}
 	json_decref(out);
 	return 0;

@@ -144,10 +144,10 @@ it_ok "GET /shifts/{id}/report, /report?from=&to=, ?day=, 404 and 400"
 export HOME="$IT/home" WATCHSTAND_URL="http://127.0.0.1:$IT_HTTP" WATCHSTAND_TOKEN="$TOKEN"
 mkdir -p "$HOME"
 "$WS_BUILD/watchstand" report --shift "$SID" >"$IT/cli.out" || it_fail "watchstand report --shift: $(cat "$IT/cli.out")"
-grep -Eq '^  alarms_raised +critical +3\.000$' "$IT/cli.out" || it_fail "report --shift: $(cat "$IT/cli.out")"
-grep -Eq '^  peak_10min +12\.000$' "$IT/cli.out" || it_fail "report --shift peak: $(cat "$IT/cli.out")"
+grep -Eq '^  alarms_raised +critical +3$' "$IT/cli.out" || it_fail "report --shift: $(cat "$IT/cli.out")"
+grep -Eq '^  peak_10min +12$' "$IT/cli.out" || it_fail "report --shift peak: $(cat "$IT/cli.out")"
 "$WS_BUILD/watchstand" report --day 2026-01-06 >"$IT/cli.out" || it_fail "watchstand report --day: $(cat "$IT/cli.out")"
-grep -Eq '^  checklist_runs +done +1\.000$' "$IT/cli.out" || it_fail "report --day: $(cat "$IT/cli.out")"
+grep -Eq '^  checklist_runs +done +1$' "$IT/cli.out" || it_fail "report --day: $(cat "$IT/cli.out")"
 set +e
 "$WS_BUILD/watchstand" report --shift 999999 >/dev/null 2>&1; rc=$?
 set -e
