@@ -47,7 +47,6 @@ struct lead {
 	time_t l_since;
 	int l_tick_due;        /* the tick found the connection busy */
 	int l_feed_due;        /* a NOTIFY came: batches to read */
-	int64_t l_feed_id;     /* the newest batch read */
 	char l_leader_url[512]; /* who leads, as the last try saw it */
 	char l_complaint[512]; /* so one fault is logged once */
 };
@@ -140,42 +139,42 @@ lead_send(struct lead *l, enum lead_query q, const char *sql, int n,
 static void
 lead_beat(struct lead *l)
 {
-	char epoch[32], read[32];
+	char epoch[32];
 	const char *params[2];
 
 	l->l_tick_due = 0;
 	if (l->l_leading) {
 		snprintf(epoch, sizeof(epoch), "%" PRId64, l->l_epoch);
-		snprintf(read, sizeof(read), "%" PRId64, l->l_feed_id);
 		params[0] = epoch;
-		params[1] = read;
-		lead_send(l, LQ_RENEW, "SELECT watchstand.lead_renew($1, $2)",
-		          2, params);
+		lead_send(l, LQ_RENEW, "SELECT watchstand.lead_renew($1)", 1,
+		          params);
 		return;
 	}
 	params[0] = l->l_holder;
 	params[1] = l->l_url;
 	lead_send(l, LQ_TRY,
-	          "SELECT epoch, feed_id, prev_holder, prev_age, "
+	          "SELECT epoch, prev_holder, prev_age, "
 	          "leader_holder, leader_url FROM watchstand.lead_try($1, $2)",
 	          2, params);
 }
 
+/* The feed is a queue: the leader takes (deletes) what it reads, so rows
+ * committed out of id order (two followers) are read all the same. */
 static void
 lead_feed(struct lead *l)
 {
-	char id[32], rows[16];
-	const char *params[3] = {id, l->l_holder, rows};
+	char rows[16];
+	const char *params[2] = {l->l_holder, rows};
 
 	l->l_feed_due = 0;
-	snprintf(id, sizeof(id), "%" PRId64, l->l_feed_id);
 	snprintf(rows, sizeof(rows), "%d", LEAD_FEED_ROWS);
 	lead_send(l, LQ_FEED,
-	          "SELECT f.id, a.name, a.role, f.payload FROM "
-	          "watchstand.batch_feed f JOIN watchstand.agents a ON a.id = "
-	          "f.agent_id WHERE f.id > $1::bigint AND f.collector <> $2 "
-	          "ORDER BY f.id LIMIT $3::int",
-	          3, params);
+	          "WITH d AS (DELETE FROM watchstand.batch_feed WHERE id IN "
+	          "(SELECT id FROM watchstand.batch_feed WHERE collector <> $1 "
+	          "ORDER BY id LIMIT $2::int) RETURNING id, agent_id, payload) "
+	          "SELECT d.id, a.name, a.role, d.payload FROM d JOIN "
+	          "watchstand.agents a ON a.id = d.agent_id ORDER BY d.id",
+	          2, params);
 }
 
 /* The connection is free: what is due goes next, the heartbeat first. */
@@ -198,11 +197,11 @@ lead_took(struct lead *l, PGresult *r)
 	l->l_leading = 1;
 	snprintf(l->l_leader_url, sizeof(l->l_leader_url), "%s", l->l_url);
 	l->l_epoch = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	l->l_feed_id = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 	l->l_renewed = l->l_sent; /* as for a renewal: from the asking */
 	l->l_since = time(NULL);
 	l->l_complaint[0] = '\0';
-	if (PQgetisnull(r, 0, 2))
+	l->l_feed_due = 1; /* what the followers fed meanwhile */
+	if (PQgetisnull(r, 0, 1))
 		snprintf(reason, sizeof(reason),
 		         "%s leads in epoch %" PRId64 " (no leader before)",
 		         l->l_holder, l->l_epoch);
@@ -211,8 +210,8 @@ lead_took(struct lead *l, PGresult *r)
 		         "%s leads in epoch %" PRId64 ": the lock was free; "
 		         "the previous leader %s last renewed its heartbeat "
 		         "%.1f s ago",
-		         l->l_holder, l->l_epoch, PQgetvalue(r, 0, 2),
-		         atof(PQgetvalue(r, 0, 3)));
+		         l->l_holder, l->l_epoch, PQgetvalue(r, 0, 1),
+		         atof(PQgetvalue(r, 0, 2)));
 	log_info("lead: %s", reason);
 	l->l_d.ld_changed(l->l_d.ld_arg, 1, l->l_epoch, reason);
 }
@@ -226,7 +225,6 @@ lead_fed(struct lead *l, PGresult *r)
 		size_t len;
 		unsigned char *p = PQunescapeBytea(
 		    (const unsigned char *)PQgetvalue(r, i, 3), &len);
-		l->l_feed_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
 		if (p == NULL)
 			continue;
 		l->l_d.ld_batch(l->l_d.ld_arg, PQgetvalue(r, i, 1),
@@ -265,7 +263,7 @@ lead_result(struct lead *l, PGresult *r)
 			lead_took(l, r);
 		else
 			snprintf(l->l_leader_url, sizeof(l->l_leader_url),
-			         "%s", PQgetvalue(r, 0, 5));
+			         "%s", PQgetvalue(r, 0, 4));
 		break;
 	case LQ_RENEW:
 		/* The lease counts from when the renewal was sent: a reply

@@ -1,8 +1,10 @@
--- The follower's feed written in its ingest transaction; followers learn the leader's URL
+-- The follower's feed written in its ingest transaction and taken as a queue; followers learn the leader's URL
 -- A batch a follower stores and its feed row now commit together (COPY in
 -- the same transaction, NOTIFY delivered at the commit): the leader's rules
 -- never miss a stored batch because the follower died in between. The row
--- names the agent by id; the leader reads its name and role by a join.
+-- names the agent by id; the leader reads its name and role by a join,
+-- and deletes what it reads (a queue), so rows committed out of id order
+-- are read all the same.
 DROP TABLE watchstand.batch_feed;
 CREATE TABLE watchstand.batch_feed (
   id bigserial PRIMARY KEY,
@@ -13,12 +15,14 @@ CREATE TABLE watchstand.batch_feed (
 CREATE INDEX batch_feed_at ON watchstand.batch_feed (at);
 
 -- The same try, answering a follower with who leads and where (for the
--- API's forwarding and its 503 when that fails).
+-- API's forwarding, and its 503 when that fails). A new leader reads what
+-- the followers fed before it took over (feed rows of its own, written
+-- while it followed, are dropped: their samples went through nobody's
+-- rules and are stale now).
 DROP FUNCTION watchstand.lead_try(text, text);
 CREATE FUNCTION watchstand.lead_try(p_holder text, p_url text,
-  OUT epoch bigint, OUT feed_id bigint, OUT prev_holder text,
-  OUT prev_age double precision, OUT leader_holder text,
-  OUT leader_url text) LANGUAGE plpgsql AS $$
+  OUT epoch bigint, OUT prev_holder text, OUT prev_age double precision,
+  OUT leader_holder text, OUT leader_url text) LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM set_config('idle_session_timeout', '4000', false);
   IF NOT pg_try_advisory_lock(7730016) THEN
@@ -31,23 +35,20 @@ BEGIN
   UPDATE watchstand.leader l SET epoch = l.epoch + 1, holder = p_holder,
     url = p_url, since = now(), renewed_at = now()
     RETURNING l.epoch INTO lead_try.epoch;
-  SELECT coalesce(max(id), 0) INTO lead_try.feed_id FROM watchstand.batch_feed;
+  DELETE FROM watchstand.batch_feed WHERE collector = p_holder;
   lead_try.leader_holder := p_holder;
   lead_try.leader_url := p_url;
 END $$;
 
--- The heartbeat also drops the feed rows the leader has read (p_read, the
--- newest id it read); rows never read are kept ten minutes (a leader
--- catching up after a long stall still finds them).
-DROP FUNCTION watchstand.lead_renew(bigint);
-CREATE FUNCTION watchstand.lead_renew(p_epoch bigint, p_read bigint)
+-- The heartbeat drops feed rows nobody read for ten minutes (no leader
+-- that long); the leader deletes the rows it reads itself.
+CREATE OR REPLACE FUNCTION watchstand.lead_renew(p_epoch bigint)
   RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE watchstand.leader SET renewed_at = now() WHERE epoch = p_epoch;
   IF NOT FOUND THEN
     RETURN false;
   END IF;
-  DELETE FROM watchstand.batch_feed
-    WHERE id <= p_read OR at < now() - interval '10 minutes';
+  DELETE FROM watchstand.batch_feed WHERE at < now() - interval '10 minutes';
   RETURN true;
 END $$;
