@@ -296,6 +296,11 @@ api_session_lookup(struct collector *c, struct evhttp_request *req)
 	k->k_req = req;
 	k->k_evcon = evcon;
 	params[0] = k->k_hash;
+	/* Listed first: a fast database may answer within the call. */
+	k->k_next = api.a_lookups;
+	api.a_lookups = k;
+	api.a_lookups_n++;
+	evhttp_connection_set_closecb(evcon, api_lookup_closed, NULL);
 	if (store_query_by(c->c_store,
 	                   "SELECT s.login, u.role, s.csrf_hash, extract(epoch "
 	                   "FROM s.expires_at)::bigint FROM "
@@ -304,13 +309,11 @@ api_session_lookup(struct collector *c, struct evhttp_request *req)
 	                   "s.expires_at > now()",
 	                   1, params, api_lookup_done, k,
 	                   API_DB_DEADLINE_MS) == -1) {
+		api.a_lookups = k->k_next;
+		api.a_lookups_n--;
 		free(k);
 		return 0;
 	}
-	k->k_next = api.a_lookups;
-	api.a_lookups = k;
-	api.a_lookups_n++;
-	evhttp_connection_set_closecb(evcon, api_lookup_closed, NULL);
 	return 1;
 }
 
