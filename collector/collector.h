@@ -33,15 +33,17 @@ struct collector_conf {
 	char *cc_http_tls_key;
 	int cc_allow_plain_http; /* plain HTTP on more than loopback */
 	char *cc_public_url;
+	char *cc_peer_ca; /* CA of the other collector's HTTPS, beside the
+	                     system's: for forwarded API writes */
 	int cc_public_url_default; /* from cc_http: phones may not reach it */
 	char *cc_state_dir; /* the shift log's anchor, the ack-link key */
 	int cc_allow_owner; /* run as the schema owner or a superuser */
 	uint64_t cc_retention_ms;
 	uint64_t cc_agent_silence_ms;
 	uint64_t cc_max_shelve_ms;
-	uint64_t cc_handover_timeout_ms; /* unaccepted handover: an alarm */
+	uint64_t cc_handover_timeout_ms;  /* unaccepted handover: an alarm */
 	uint64_t cc_ack_target_ms[SEV_N]; /* 0: no target for the severity */
-	uint64_t cc_http_max_conns;  /* open at once; more are closed */
+	uint64_t cc_http_max_conns;       /* open at once; more are closed */
 	uint64_t cc_http_request_ms; /* a whole request must arrive by then */
 	/* collector.login: failed logins per login and per address */
 	struct throttle_conf cc_login_throttle;
@@ -82,7 +84,7 @@ struct collector {
 	char c_holder[320];          /* host/pid: who leads, in the database */
 	struct events *c_events; /* the bus: log entries, alarm transitions */
 	struct shiftlog_feed *c_log_feed; /* duty/shiftlog_feed.h */
-	const char *c_file;      /* the config file, read again on reload */
+	const char *c_file;         /* the config file, read again on reload */
 	const char *c_database_arg; /* --database: kept over a reload */
 	char *c_console_dir; /* --console: served instead of the built-in */
 	/* collector_reload (reload.h), set by main: web/ calls it without

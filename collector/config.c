@@ -1,7 +1,11 @@
 /* collector.yaml, read with the same rules as the agent's config. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "watchstand/hostport.h"
 #include "watchstand/yconf.h"
@@ -61,6 +65,35 @@ conf_http_tls(struct yconf *yc, yaml_node_t *m, const char *file,
 	            "collector.http_tls: {cert, key}, or "
 	            "collector.allow_plain_http: true on a trusted network",
 	            c->cc_http);
+}
+
+/* collector.peer_ca: PEM certificates the leader's HTTPS may be signed by
+ * (beside the system's CAs), checked now so that a forwarded write does
+ * not find it missing. */
+static void
+conf_peer_ca(struct yconf *yc, yaml_node_t *m, const char *file,
+             struct collector_conf *c)
+{
+	X509 *x = NULL;
+	BIO *b;
+
+	if (yconf_str(yc, m, "collector", "peer_ca", 0, &c->cc_peer_ca) != 1)
+		return;
+	yconf_resolve_path(file, &c->cc_peer_ca);
+	if ((b = BIO_new_file(c->cc_peer_ca, "r")) == NULL) {
+		yconf_error(yc, yconf_get(yc, m, "peer_ca"),
+		            "collector.peer_ca: cannot read %s: %s",
+		            c->cc_peer_ca, strerror(errno));
+		ERR_clear_error();
+		return;
+	}
+	if ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL)
+		yconf_error(yc, yconf_get(yc, m, "peer_ca"),
+		            "collector.peer_ca: %s holds no PEM certificate",
+		            c->cc_peer_ca);
+	X509_free(x);
+	BIO_free(b);
+	ERR_clear_error();
 }
 
 static int
@@ -188,13 +221,26 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	static const char *const top[] = {"collector", "calendar",   "rules",
 	                                  "notify",    "checklists", "shifts",
 	                                  "roster",    NULL};
-	static const char *const keys[] = {
-	    "listen",     "http",      "database",      "tls",
-	    "public_url", "retention", "agent_silence", "max_shelve",
-	    "chatter",    "state_dir", "allow_owner",   "http_max_connections",
-	    "http_request_timeout",    "login",         "handover_timeout",
-	    "http_tls",   "allow_plain_http",           "ack_target",
-	    NULL};
+	static const char *const keys[] = {"listen",
+	                                   "http",
+	                                   "database",
+	                                   "tls",
+	                                   "public_url",
+	                                   "retention",
+	                                   "agent_silence",
+	                                   "max_shelve",
+	                                   "chatter",
+	                                   "state_dir",
+	                                   "allow_owner",
+	                                   "http_max_connections",
+	                                   "http_request_timeout",
+	                                   "login",
+	                                   "handover_timeout",
+	                                   "http_tls",
+	                                   "allow_plain_http",
+	                                   "ack_target",
+	                                   "peer_ca",
+	                                   NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	static const char *const http_tls_keys[] = {"cert", "key", NULL};
 	struct yconf yc;
@@ -297,14 +343,16 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	if (yconf_uint(&yc, m, "collector", "http_max_connections", 0, 100000,
 	               &c->cc_http_max_conns) == 1 &&
 	    c->cc_http_max_conns < 2)
-		yconf_error(&yc, yconf_get(&yc, m, "http_max_connections"),
-		            "collector.http_max_connections: must be at least 2");
+		yconf_error(
+		    &yc, yconf_get(&yc, m, "http_max_connections"),
+		    "collector.http_max_connections: must be at least 2");
 	if (yconf_duration(&yc, m, "collector", "http_request_timeout", 0,
 	                   &c->cc_http_request_ms) == 1 &&
 	    (c->cc_http_request_ms < 1000 ||
 	     c->cc_http_request_ms > 3600 * 1000))
-		yconf_error(&yc, yconf_get(&yc, m, "http_request_timeout"),
-		            "collector.http_request_timeout: between 1s and 1h");
+		yconf_error(
+		    &yc, yconf_get(&yc, m, "http_request_timeout"),
+		    "collector.http_request_timeout: between 1s and 1h");
 	tls = yconf_get(&yc, m, "tls");
 	if (tls == NULL)
 		yconf_error(&yc, m, "collector.tls: required key is missing");
@@ -321,6 +369,7 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 		yconf_resolve_path(file, &c->cc_tls_key);
 	}
 	conf_http_tls(&yc, m, file, c, http_tls_keys);
+	conf_peer_ca(&yc, m, file, c);
 	/* Links in pages need a base: the HTTP listener, unless told. */
 	if (c->cc_public_url == NULL && c->cc_http != NULL) {
 		const char *scheme = c->cc_http_tls_cert ? "https" : "http";
@@ -360,6 +409,7 @@ collector_conf_free(struct collector_conf *c)
 	free(c->cc_http);
 	free(c->cc_database);
 	free(c->cc_tls_ca);
+	free(c->cc_peer_ca);
 	free(c->cc_tls_cert);
 	free(c->cc_tls_key);
 	free(c->cc_http_tls_cert);

@@ -33,6 +33,7 @@ api_init(struct collector *c)
 	api_pending = NULL;
 	api_session_init(c);
 	api_log_init(c);
+	api_forward_init(c);
 }
 
 void
@@ -40,6 +41,7 @@ api_free(struct collector *c)
 {
 	struct api_pending *p;
 
+	api_forward_free();
 	api_log_free(c);
 	api_session_free();
 	while ((p = api_pending) != NULL) {
@@ -400,7 +402,8 @@ api_handle(struct collector *c, struct evhttp_request *req)
 	/* Past the public routes, nothing is told before the login. */
 	if (rt == NULL || rt->r_role != ROUTE_PUBLIC) {
 		if ((user = api_auth(req, &code)) == NULL) {
-			api_unauthorized(req, code);
+			if (code != 401 || !api_session_lookup(c, req))
+				api_unauthorized(req, code);
 			return 1;
 		}
 	}
@@ -422,6 +425,9 @@ api_handle(struct collector *c, struct evhttp_request *req)
 		          rt->r_denied ? rt->r_denied : "not allowed");
 		return 1;
 	}
+	/* The leader checks the session again: the header grants nothing. */
+	if ((rt->r_flags & ROUTE_LEADER) && api_forward(c, req))
+		return 1;
 	memset(&ar, 0, sizeof(ar));
 	ar.ar_c = c;
 	ar.ar_req = req;

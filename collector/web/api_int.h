@@ -126,8 +126,23 @@ void api_session_init(struct collector *c);
 void api_session_free(void);
 /* The caller's session; NULL with *code 401 or 503 (sessions loading). */
 const struct api_session *api_auth(struct evhttp_request *req, int *code);
+/* After a 401 of api_auth: 1 when the token is being looked up in the
+ * database (a session another collector made since the last sync); the
+ * request is handled again once it is found, or answered 401. */
+int api_session_lookup(struct collector *c, struct evhttp_request *req);
 void api_login(struct api_req *ar);
 void api_logout(struct api_req *ar);
+
+/* api_forward.c: a follower hands leader-only writes to the leader. */
+void api_forward_init(struct collector *c);
+void api_forward_free(void);
+/* 0 when this collector leads; else 1, req answered or forwarded. */
+int api_forward(struct collector *c, struct evhttp_request *req);
+/* The 503 naming the leader (NULL: unknown), with why. */
+void api_forward_refuse(struct evhttp_request *req, const char *leader,
+                        const char *why);
+struct evbuffer;
+void api_forward_metrics(struct evbuffer *out);
 
 /* api_report.c */
 void api_shift_report(struct api_req *ar);

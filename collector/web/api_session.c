@@ -3,6 +3,7 @@
  * login and by address), POST /logout, the check of every call's token or
  * cookie, and the sessions' synchronisation with the database.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,22 +27,35 @@
 #include "duty/throttle.h"
 #include "duty/users.h"
 #include "ingest/store.h"
+#include "web/api.h"
 #include "web/api_int.h"
 #include "web/routes.h"
 
 #define API_HASH_QUEUE 32 /* password checks waiting at most */
 #define API_SWEEP_S 10    /* expiry of sessions and throttle entries */
 #define API_SWEEP_DB_N 6  /* expired sessions leave the database every 6th */
+#define API_LOOKUPS_MAX 8 /* unknown tokens being looked up at most */
 
 /* A login whose password is being checked on the hasher's thread. */
 struct api_login {
 	struct api_login *l_next;
-	struct evhttp_request *l_req; /* NULL once the client went away */
+	struct evhttp_request *l_req;    /* NULL once the client went away */
 	struct evhttp_request *l_orphan; /* ours to free (api_req_gone) */
 	struct evhttp_connection *l_evcon;
 	int l_role; /* -1: no such login (checked against the dummy hash) */
 	char l_login[65];
 	char l_addr[64];
+};
+
+/* A token this collector does not know, being looked up in the database:
+ * a session another collector made since the last synchronisation. */
+struct api_lookup {
+	struct api_lookup *k_next;
+	struct evhttp_request *k_req;    /* NULL once the client went away */
+	struct evhttp_request *k_orphan; /* ours to free (api_req_gone) */
+	struct evhttp_connection *k_evcon;
+	char k_hash[65];
+	char k_addr[64];
 };
 
 struct api_state {
@@ -51,6 +65,10 @@ struct api_state {
 	struct api_login *a_logins;
 	struct throttle *a_by_login;
 	struct throttle *a_by_addr;
+	/* Unknown tokens by address: a miss costs a query, so few. */
+	struct throttle *a_by_miss;
+	struct api_lookup *a_lookups;
+	unsigned a_lookups_n;
 	struct hasher *a_hasher;
 	struct event *a_sweep;
 	char a_dummy[256]; /* checked for unknown logins */
@@ -74,7 +92,9 @@ api_session_init(struct collector *c)
 	api.a_c = c;
 	api.a_by_login = throttle_new(&c->c_conf.cc_login_throttle);
 	api.a_by_addr = throttle_new(&c->c_conf.cc_addr_throttle);
-	if (api.a_by_login == NULL || api.a_by_addr == NULL)
+	api.a_by_miss = throttle_new(&c->c_conf.cc_addr_throttle);
+	if (api.a_by_login == NULL || api.a_by_addr == NULL ||
+	    api.a_by_miss == NULL)
 		fatalx("api: out of memory");
 	if (users_dummy_hash(api.a_dummy, sizeof(api.a_dummy)) == -1)
 		fatalx("api: cannot make a yescrypt hash (libxcrypt)");
@@ -91,6 +111,7 @@ api_session_free(void)
 {
 	struct api_session *s, *tmp;
 	struct api_login *l;
+	struct api_lookup *k;
 
 	/* The worker first: no result may arrive for a freed login. */
 	hasher_free(api.a_hasher);
@@ -101,12 +122,16 @@ api_session_free(void)
 			evhttp_request_free(l->l_orphan);
 		free(l);
 	}
+	/* The store is freed after this, calling back with no result. */
+	for (k = api.a_lookups; k != NULL; k = k->k_next)
+		api_req_gone(&k->k_req, &k->k_orphan);
 	if (api.a_sweep != NULL)
 		event_free(api.a_sweep);
 	api.a_sweep = NULL;
 	throttle_free(api.a_by_login);
 	throttle_free(api.a_by_addr);
-	api.a_by_login = api.a_by_addr = NULL;
+	throttle_free(api.a_by_miss);
+	api.a_by_login = api.a_by_addr = api.a_by_miss = NULL;
 	HASH_ITER(hh, api.a_sessions, s, tmp)
 	{
 		HASH_DEL(api.a_sessions, s);
@@ -117,22 +142,35 @@ api_session_free(void)
 /* Bearer token, or the session cookie plus its CSRF header. NULL with
  * *code 401 for no or a wrong token, 503 while the stored sessions are
  * not loaded yet (the token may be one of them). */
+/* The caller's token (Bearer, else the session cookie); 1 when it came
+ * in the cookie, -1 when there is none. */
+static int
+api_token(struct evkeyvalq *h, char *token, size_t len)
+{
+	const char *auth = evhttp_find_header(h, "Authorization");
+	const char *cookie = evhttp_find_header(h, "Cookie");
+
+	token[0] = '\0';
+	if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0) {
+		snprintf(token, len, "%s", auth + 7);
+		return token[0] != '\0' ? 0 : -1;
+	}
+	if (route_cookie(cookie, "ws_session", token, len) == 0 &&
+	    token[0] != '\0')
+		return 1;
+	return -1;
+}
+
 const struct api_session *
 api_auth(struct evhttp_request *req, int *code)
 {
 	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	const char *auth = evhttp_find_header(h, "Authorization");
-	const char *cookie = evhttp_find_header(h, "Cookie");
-	char token[128] = "", hash[65];
+	char token[128], hash[65];
 	struct api_session *s;
-	int via_cookie = 0;
+	int via_cookie;
 
 	*code = 401;
-	if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0)
-		snprintf(token, sizeof(token), "%s", auth + 7);
-	else if (route_cookie(cookie, "ws_session", token, sizeof(token)) == 0)
-		via_cookie = 1;
-	if (token[0] == '\0')
+	if ((via_cookie = api_token(h, token, sizeof(token))) == -1)
 		return NULL;
 	users_token_hash(token, hash, sizeof(hash));
 	HASH_FIND_STR(api.a_sessions, hash, s);
@@ -151,6 +189,132 @@ api_auth(struct evhttp_request *req, int *code)
 			return NULL;
 	}
 	return s;
+}
+
+/* The client may close while its token is looked up. */
+static void
+api_lookup_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct api_lookup *k;
+
+	for (k = api.a_lookups; k != NULL; k = k->k_next)
+		if (k->k_evcon == evcon)
+			api_req_gone(&k->k_req, &k->k_orphan);
+	api_conn_closed(evcon, arg);
+}
+
+/* The database's answer: the session joins the table and the request is
+ * handled again (finding it now), or the miss counts for its address. */
+static void
+api_lookup_done(void *arg, PGresult *r)
+{
+	struct api_lookup *k = arg, **kp;
+	struct api_session *s;
+	int role = -1, episode;
+
+	for (kp = &api.a_lookups; *kp != NULL; kp = &(*kp)->k_next)
+		if (*kp == k) {
+			*kp = k->k_next;
+			break;
+		}
+	api.a_lookups_n--;
+	if (r != NULL && PQresultStatus(r) == PGRES_TUPLES_OK &&
+	    PQntuples(r) == 1)
+		role = user_role_parse(PQgetvalue(r, 0, 1));
+	HASH_FIND_STR(api.a_sessions, k->k_hash, s);
+	if (role >= 0 && s == NULL && (s = xcalloc(1, sizeof(*s))) != NULL) {
+		snprintf(s->s_hash, sizeof(s->s_hash), "%s", k->k_hash);
+		snprintf(s->s_login, sizeof(s->s_login), "%s",
+		         PQgetvalue(r, 0, 0));
+		snprintf(s->s_csrf, sizeof(s->s_csrf), "%s",
+		         PQgetvalue(r, 0, 2));
+		s->s_role = role;
+		s->s_expires = (time_t)strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+		s->s_seen = 1;
+		HASH_ADD_STR(api.a_sessions, s_hash, s);
+	} else if (r != NULL && role < 0)
+		throttle_fail(api.a_by_miss, k->k_addr, clock_mono_ms(),
+		              &episode);
+	if (k->k_req != NULL) {
+		if (r == NULL)
+			api_db_unavailable(k->k_req, api.a_c);
+		else if (s == NULL)
+			api_error(k->k_req, 401,
+			          "log in first (POST /api/v1/login)");
+		else if (!api_handle(api.a_c, k->k_req))
+			api_error(k->k_req, 404, "no such API call");
+	}
+	if (k->k_orphan != NULL)
+		evhttp_request_free(k->k_orphan);
+	free(k);
+}
+
+/*
+ * A session made on the other collector a moment ago (the follower
+ * forwards a write of a user who just logged in there) is not here until
+ * the next synchronisation: an unknown token is looked up once in the
+ * database before the 401. Bounded: a few lookups at a time, and an
+ * address whose unknown tokens keep missing is throttled as failed
+ * logins are (collector.login's per-address limit), then answered 401
+ * without a query.
+ */
+int
+api_session_lookup(struct collector *c, struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	char token[128], *peer = NULL;
+	struct api_session *s;
+	struct api_lookup *k;
+	const char *params[1];
+	ev_uint16_t port = 0;
+	size_t i;
+
+	if (!api.a_loaded || api.a_lookups_n >= API_LOOKUPS_MAX ||
+	    api_token(h, token, sizeof(token)) == -1)
+		return 0;
+	/* Only what users_new_token makes: 64 hex digits. */
+	for (i = 0; token[i] != '\0'; i++)
+		if (!isxdigit((unsigned char)token[i]))
+			return 0;
+	if (i != 64)
+		return 0;
+	if ((k = xcalloc(1, sizeof(*k))) == NULL)
+		return 0;
+	users_token_hash(token, k->k_hash, sizeof(k->k_hash));
+	explicit_bzero(token, sizeof(token));
+	HASH_FIND_STR(api.a_sessions, k->k_hash, s);
+	evhttp_connection_get_peer(evcon, &peer, &port);
+	snprintf(k->k_addr, sizeof(k->k_addr), "%s",
+	         peer != NULL ? peer : "unknown");
+	/* Known (then expired, or a wrong CSRF token), or throttled. */
+	if (s != NULL ||
+	    throttle_wait(api.a_by_miss, k->k_addr, clock_mono_ms()) > 0) {
+		free(k);
+		return 0;
+	}
+	k->k_req = req;
+	k->k_evcon = evcon;
+	params[0] = k->k_hash;
+	/* Listed first: a fast database may answer within the call. */
+	k->k_next = api.a_lookups;
+	api.a_lookups = k;
+	api.a_lookups_n++;
+	evhttp_connection_set_closecb(evcon, api_lookup_closed, NULL);
+	if (store_query_by(c->c_store,
+	                   "SELECT s.login, u.role, s.csrf_hash, extract(epoch "
+	                   "FROM s.expires_at)::bigint FROM "
+	                   "watchstand.sessions s JOIN watchstand.users u ON "
+	                   "u.login = s.login WHERE s.token_hash = $1 AND "
+	                   "s.expires_at > now()",
+	                   1, params, api_lookup_done, k,
+	                   API_DB_DEADLINE_MS) == -1) {
+		api.a_lookups = k->k_next;
+		api.a_lookups_n--;
+		free(k);
+		return 0;
+	}
+	return 1;
 }
 
 /* ---- POST /login, POST /logout, sessions ---- */
@@ -569,6 +733,7 @@ api_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	throttle_expire(api.a_by_login, mono);
 	throttle_expire(api.a_by_addr, mono);
+	throttle_expire(api.a_by_miss, mono);
 	api_sessions_sync();
 	if (++api.a_ticks % API_SWEEP_DB_N == 0 && api.a_c->c_stats.st_db_up)
 		store_sql(api.a_c->c_store,
@@ -601,4 +766,5 @@ api_metrics(struct evbuffer *out)
 	    (unsigned long long)api.a_logins_throttled,
 	    (unsigned long long)api.a_logins_busy,
 	    (unsigned)HASH_COUNT(api.a_sessions));
+	api_forward_metrics(out);
 }

@@ -1,6 +1,6 @@
 /*
  * The API's route table, like tmux's cmd_table[]: one line per endpoint
- * (method, path pattern, the least role, handler). A pattern is literal
+ * (method, path pattern, the least role, handler, flags). A pattern is literal
  * segments and typed captures: {id} a whole number, {name} a host name.
  * route_match is pure (paths and method bits in, a route out) so that it
  * can be tested without a server.
@@ -12,6 +12,9 @@
 #include <stdint.h>
 
 #define ROUTE_PUBLIC (-1) /* no login needed */
+/* Only the leader can do it (the database fences the write, or the state
+ * is the leader's): a follower forwards it (api_forward.c). */
+#define ROUTE_LEADER 0x1
 #define ROUTE_NAME_MAX 64
 
 struct api_req;
@@ -28,6 +31,7 @@ struct route {
 	int r_role; /* enum user_role, or ROUTE_PUBLIC */
 	void (*r_fn)(struct api_req *);
 	const char *r_denied; /* the 403 text for a role too low */
+	unsigned r_flags;     /* ROUTE_LEADER */
 };
 
 enum route_result {

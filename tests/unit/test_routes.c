@@ -42,11 +42,12 @@ h_e(struct api_req *ar)
 }
 
 static const struct route table[] = {
-    {EVHTTP_REQ_GET, "/alarms", ROLE_VIEWER, h_a, NULL},
-    {EVHTTP_REQ_POST, "/alarms/{id}/ack", ROLE_WATCHSTANDER, h_b, "no"},
-    {EVHTTP_REQ_POST, "/hosts/{name}/in-service", ROLE_WATCHSTANDER, h_c, "no"},
-    {EVHTTP_REQ_GET, "/log", ROLE_VIEWER, h_d, NULL},
-    {EVHTTP_REQ_POST, "/log", ROLE_WATCHSTANDER, h_e, "no"},
+    {EVHTTP_REQ_GET, "/alarms", ROLE_VIEWER, h_a, NULL, 0},
+    {EVHTTP_REQ_POST, "/alarms/{id}/ack", ROLE_WATCHSTANDER, h_b, "no", 0},
+    {EVHTTP_REQ_POST, "/hosts/{name}/in-service", ROLE_WATCHSTANDER, h_c, "no",
+     0},
+    {EVHTTP_REQ_GET, "/log", ROLE_VIEWER, h_d, NULL, 0},
+    {EVHTTP_REQ_POST, "/log", ROLE_WATCHSTANDER, h_e, "no", 0},
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
