@@ -57,6 +57,7 @@ struct collector_conf {
 
 struct store;
 struct ingest;
+struct relay;
 struct rules_engine;
 struct alarms;
 struct checklists;
@@ -81,6 +82,7 @@ struct collector {
 	struct event *c_phase_timer;
 	struct notifier *c_notifier; /* made when this collector first leads */
 	struct lead *c_lead;         /* lead.h: leader or follower */
+	struct relay *c_relay;       /* relay.h: actions across the pair */
 	char c_holder[320];          /* host/pid: who leads, in the database */
 	struct events *c_events; /* the bus: log entries, alarm transitions */
 	struct shiftlog_feed *c_log_feed; /* duty/shiftlog_feed.h */

@@ -121,9 +121,13 @@ static void
 lead_send(struct lead *l, enum lead_query q, const char *sql, int n,
           const char *const *params)
 {
-	int f;
+	int f, ok;
 
-	if (!PQsendQueryParams(l->l_db, sql, n, NULL, params, NULL, NULL, 0)) {
+	/* LISTEN is several statements: the simple protocol. */
+	ok = q == LQ_LISTEN
+	         ? PQsendQuery(l->l_db, sql)
+	         : PQsendQueryParams(l->l_db, sql, n, NULL, params, NULL, NULL, 0);
+	if (!ok) {
 		lead_drop(l, PQerrorMessage(l->l_db));
 		return;
 	}
@@ -303,7 +307,10 @@ lead_connected(struct lead *l)
 	}
 	PQsetnonblocking(l->l_db, 1);
 	l->l_state = LS_READY;
-	lead_send(l, LQ_LISTEN, "LISTEN watchstand_batch", 0, NULL);
+	lead_send(l, LQ_LISTEN,
+	          "LISTEN watchstand_batch; LISTEN watchstand_action; LISTEN "
+	          "watchstand_action_result",
+	          0, NULL);
 	l->l_tick_due = 1; /* try for the lock right after */
 }
 
@@ -345,7 +352,10 @@ lead_io_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 	}
 	while ((nt = PQnotifies(l->l_db)) != NULL) {
-		l->l_feed_due = 1;
+		if (strcmp(nt->relname, "watchstand_batch") == 0)
+			l->l_feed_due = 1;
+		else if (l->l_d.ld_notified != NULL)
+			l->l_d.ld_notified(l->l_d.ld_arg, nt->relname);
 		PQfreemem(nt);
 	}
 	if (PQstatus(l->l_db) == CONNECTION_BAD) {

@@ -7,7 +7,8 @@
  * 4 s (idle_session_timeout), so a paused leader loses the lock too.
  *
  * The same connection LISTENs for the batches a follower committed
- * (watchstand.batch_feed): only the leader reads them, for its rules.
+ * (watchstand.batch_feed): only the leader reads them, for its rules;
+ * and for the action relay's notifications (relay.h), passed on.
  * Nothing here waits on the database.
  */
 #ifndef WATCHSTAND_LEAD_H
@@ -35,6 +36,9 @@ struct lead_deps {
 	void (*ld_batch)(void *arg, const char *host, const char *role,
 	                 const uint8_t *payload, size_t len);
 	void *ld_arg;
+	/* A NOTIFY on watchstand_action or watchstand_action_result (the
+	 * action relay, relay.h), leading or not; may be NULL. */
+	void (*ld_notified)(void *arg, const char *channel);
 };
 
 struct lead *lead_new(const struct lead_deps *d);

@@ -20,6 +20,7 @@
 #include "collector.h"
 #include "events.h"
 #include "lead.h"
+#include "ingest/relay.h"
 #include "reload.h"
 #include "alarm/alarm.h"
 #include "web/api.h"
@@ -581,6 +582,15 @@ collector_rules_batch(struct collector *c, const char *host, const char *role,
 	}
 }
 
+/* The action relay's notifications, heard on the lead connection. */
+static void
+collector_on_notified(void *arg, const char *channel)
+{
+	struct collector *c = arg;
+
+	relay_notified(c->c_relay, channel);
+}
+
 /* A batch from the follower, read by the leader. */
 static void
 collector_on_fed_batch(void *arg, const char *host, const char *role,
@@ -855,6 +865,7 @@ collector_lead_changed(void *arg, int leading, int64_t epoch,
 	char text[600];
 
 	store_set_feed(c->c_store, leading ? NULL : c->c_holder);
+	relay_set_leading(c->c_relay, leading);
 	if (leading) {
 		collector_lead_start(c, epoch);
 		snprintf(text, sizeof(text), "TAKEOVER: %s", reason);
@@ -929,6 +940,7 @@ collector_run(struct collector *c, const char *file)
 		         (long)getpid());
 	}
 	store_set_feed(c->c_store, c->c_holder); /* following, until it leads */
+	c->c_relay = relay_new(c->c_base, c->c_store, c->c_ingest, c->c_holder);
 	c->c_lead = lead_new(&(struct lead_deps){
 	    .ld_base = c->c_base,
 	    .ld_conninfo = c->c_conf.cc_database,
@@ -937,6 +949,7 @@ collector_run(struct collector *c, const char *file)
 	    .ld_changed = collector_lead_changed,
 	    .ld_batch = collector_on_fed_batch,
 	    .ld_arg = c,
+	    .ld_notified = collector_on_notified,
 	});
 	if (http_start(c) == -1)
 		fatalx("cannot serve HTTP on %s", c->c_conf.cc_http);
@@ -984,6 +997,8 @@ collector_run(struct collector *c, const char *file)
 	alarms_free(c->c_alarms);
 	store_free(c->c_store);
 	c->c_store = NULL;
+	relay_free(c->c_relay); /* after the store: its queries' callbacks */
+	c->c_relay = NULL;
 	checklists_free(c->c_checklists);
 	c->c_checklists = NULL;
 	while (collector_nretired > 0)

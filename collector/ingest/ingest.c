@@ -11,6 +11,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
+#include <jansson.h>
 #include <openssl/err.h>
 
 #include "watchstand/frame.h"
@@ -92,6 +93,8 @@ struct ingest {
 	uint64_t i_next_id;
 	uint64_t i_next_request;
 	struct pending_action *i_pending;
+	ingest_relay_fn i_relay; /* the leader of a pair: relay.h */
+	void *i_relay_arg;
 	int i_connected;
 	int i_paused;
 	struct event *i_hb;
@@ -341,7 +344,6 @@ conn_action_result(struct conn *c, const uint8_t *p, size_t len)
 {
 	struct ingest *in = c->c_in;
 	static struct proto_action_result pr;
-	struct pending_action **pp, *pa = NULL;
 	struct action_result r;
 	const char *why;
 
@@ -353,13 +355,6 @@ conn_action_result(struct conn *c, const uint8_t *p, size_t len)
 		conn_close(c, why, 1);
 		return;
 	}
-	for (pp = &in->i_pending; *pp != NULL; pp = &(*pp)->pa_next)
-		if ((*pp)->pa_request == pr.ar_request &&
-		    strcmp((*pp)->pa_host, c->c_hello.h_name) == 0) {
-			pa = *pp;
-			*pp = pa->pa_next;
-			break;
-		}
 	memset(&r, 0, sizeof(r));
 	r.ax_host = c->c_hello.h_name;
 	r.ax_request = pr.ar_request;
@@ -368,20 +363,7 @@ conn_action_result(struct conn *c, const uint8_t *p, size_t len)
 	r.ax_duration_ms = pr.ar_duration_ms;
 	r.ax_output = pr.ar_output;
 	r.ax_reason = pr.ar_reason;
-	log_info("agent %s: action request %" PRIu64 " %s%s%s: %s, status "
-	         "%" PRId32 " after %" PRIu32 " ms%s%s",
-	         c->c_hello.h_name, pr.ar_request, pa ? "(" : "",
-	         pa ? pa->pa_action : "(not sent by this process", ")",
-	         proto_outcome_name(pr.ar_outcome), pr.ar_status,
-	         pr.ar_duration_ms, pr.ar_reason[0] ? ": " : "", pr.ar_reason);
-	if (pa != NULL) {
-		r.ax_action = pa->pa_action;
-		r.ax_run_id = pa->pa_run;
-		r.ax_step = pa->pa_step;
-		pa->pa_done(pa->pa_arg, &r);
-		free(pa);
-	} else if (in->i_hooks.ih_action_result != NULL)
-		in->i_hooks.ih_action_result(in->i_hooks.ih_arg, &r);
+	ingest_action_resolve(in, &r);
 }
 
 static struct conn *
@@ -396,6 +378,75 @@ ingest_conn_ready(struct ingest *in, const char *host)
 	return NULL;
 }
 
+/* host is not connected here but sent a batch within agent_silence
+ * through the other collector of a pair (ingest_note_batch). */
+static int
+agent_elsewhere(struct ingest *in, const char *host)
+{
+	struct agent_info *ai;
+
+	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
+		if (strcmp(ai->ai_name, host) == 0)
+			return !ai->ai_connected && !ai->ai_silent &&
+			       ai->ai_last_batch > 0 &&
+			       (clock_mono_s() - ai->ai_last_batch) * 1000 <
+			           in->i_silence_ms;
+	return 0;
+}
+
+static void
+pending_add(struct ingest *in, const char *host, const struct proto_action *a,
+            ingest_action_fn done, void *arg)
+{
+	struct pending_action *pa = xcalloc(1, sizeof(*pa));
+
+	pa->pa_request = a->a_request;
+	snprintf(pa->pa_host, sizeof(pa->pa_host), "%s", host);
+	snprintf(pa->pa_action, sizeof(pa->pa_action), "%s", a->a_name);
+	pa->pa_run = a->a_run;
+	snprintf(pa->pa_step, sizeof(pa->pa_step), "%s", a->a_step);
+	pa->pa_done = done;
+	pa->pa_arg = arg;
+	pa->pa_next = in->i_pending;
+	in->i_pending = pa;
+}
+
+/* An action a to connected agent c (its request id chosen already). */
+static int
+action_send(struct ingest *in, struct conn *c, const struct proto_action *a,
+            ingest_action_fn done, void *arg, char *err, size_t errlen)
+{
+	const char *host = c->c_hello.h_name;
+	struct pbuf pb;
+	uint16_t i;
+
+	if (c->c_hello.h_version < 2) {
+		snprintf(err, errlen,
+		         "agent %s speaks protocol version %u, which has no "
+		         "actions (upgrade the agent)",
+		         host, c->c_hello.h_version);
+		return -1;
+	}
+	for (i = 0; i < c->c_hello.h_nactions; i++)
+		if (strcmp(c->c_hello.h_actions[i], a->a_name) == 0)
+			break;
+	/* The agent refuses it and logs that; we say so here too. */
+	if (i == c->c_hello.h_nactions)
+		log_warnx("agent %s: action '%s' is not in its hello's list; "
+		          "sending it anyway",
+		          host, a->a_name);
+	pending_add(in, host, a, done, arg);
+	pbuf_init(&pb);
+	proto_put_action(&pb, a);
+	bufferevent_write(c->c_bev, pb.pb_data, pb.pb_len);
+	pbuf_free(&pb);
+	log_info("agent %s: %saction %s sent (request %" PRIu64 ", run %" PRIu64
+	         ", step %s)",
+	         host, a->a_flags & PROTO_ACTION_DRILL ? "DRILL " : "",
+	         a->a_name, a->a_request, a->a_run, a->a_step);
+	return 0;
+}
+
 int
 ingest_action(struct ingest *in, const char *host, const char *action,
               uint64_t run_id, const char *step, int drill,
@@ -404,19 +455,9 @@ ingest_action(struct ingest *in, const char *host, const char *action,
 {
 	struct conn *c = ingest_conn_ready(in, host);
 	struct proto_action a;
-	struct pending_action *pa;
-	struct pbuf pb;
-	uint16_t i;
 
-	if (c == NULL) {
+	if (c == NULL && (in->i_relay == NULL || !agent_elsewhere(in, host))) {
 		snprintf(err, errlen, "agent %s is not connected", host);
-		return -1;
-	}
-	if (c->c_hello.h_version < 2) {
-		snprintf(err, errlen,
-		         "agent %s speaks protocol version %u, which has no "
-		         "actions (upgrade the agent)",
-		         host, c->c_hello.h_version);
 		return -1;
 	}
 	if (!proto_name_valid(action)) {
@@ -430,41 +471,93 @@ ingest_action(struct ingest *in, const char *host, const char *action,
 		         PROTO_STEP_MAX);
 		return -1;
 	}
-	for (i = 0; i < c->c_hello.h_nactions; i++)
-		if (strcmp(c->c_hello.h_actions[i], action) == 0)
-			break;
-	/* The agent refuses it and logs that; we say so here too. */
-	if (i == c->c_hello.h_nactions)
-		log_warnx("agent %s: action '%s' is not in its hello's list; "
-		          "sending it anyway",
-		          host, action);
 	memset(&a, 0, sizeof(a));
 	a.a_request = in->i_next_request++;
 	snprintf(a.a_name, sizeof(a.a_name), "%s", action);
 	a.a_run = run_id;
 	snprintf(a.a_step, sizeof(a.a_step), "%s", step);
 	a.a_flags = drill ? PROTO_ACTION_DRILL : 0;
-	pa = xcalloc(1, sizeof(*pa));
-	pa->pa_request = a.a_request;
-	snprintf(pa->pa_host, sizeof(pa->pa_host), "%s", host);
-	snprintf(pa->pa_action, sizeof(pa->pa_action), "%s", action);
-	pa->pa_run = run_id;
-	snprintf(pa->pa_step, sizeof(pa->pa_step), "%s", step);
-	pa->pa_done = done;
-	pa->pa_arg = arg;
-	pa->pa_next = in->i_pending;
-	in->i_pending = pa;
-	pbuf_init(&pb);
-	proto_put_action(&pb, &a);
-	bufferevent_write(c->c_bev, pb.pb_data, pb.pb_len);
-	pbuf_free(&pb);
-	log_info("agent %s: %saction %s sent (request %" PRIu64 ", run %" PRIu64
-	         ", step %s)",
-	         host, drill ? "DRILL " : "", action, a.a_request, run_id,
-	         step);
+	if (c != NULL) {
+		if (action_send(in, c, &a, done, arg, err, errlen) == -1)
+			return -1;
+	} else {
+		/* Perhaps on the other collector of the pair. */
+		if (in->i_relay(in->i_relay_arg, host, &a, err, errlen) == -1)
+			return -1;
+		pending_add(in, host, &a, done, arg);
+		log_info("agent %s: %saction %s relayed to the other collector "
+		         "(request %" PRIu64 ", run %" PRIu64 ", step %s)",
+		         host, drill ? "DRILL " : "", action, a.a_request,
+		         run_id, step);
+	}
 	if (request != NULL)
 		*request = a.a_request;
 	return 0;
+}
+
+int
+ingest_action_send(struct ingest *in, const char *host,
+                   const struct proto_action *a, ingest_action_fn done,
+                   void *arg, char *err, size_t errlen)
+{
+	struct conn *c = ingest_conn_ready(in, host);
+
+	if (c == NULL) {
+		snprintf(err, errlen, "agent %s is not connected", host);
+		return -1;
+	}
+	return action_send(in, c, a, done, arg, err, errlen);
+}
+
+void
+ingest_set_relay(struct ingest *in, ingest_relay_fn fn, void *arg)
+{
+	in->i_relay = fn;
+	in->i_relay_arg = arg;
+}
+
+void
+ingest_action_resolve(struct ingest *in, const struct action_result *r)
+{
+	struct pending_action **pp, *pa = NULL;
+	struct action_result rr = *r;
+
+	for (pp = &in->i_pending; *pp != NULL; pp = &(*pp)->pa_next)
+		if ((*pp)->pa_request == r->ax_request &&
+		    strcmp((*pp)->pa_host, r->ax_host) == 0) {
+			pa = *pp;
+			*pp = pa->pa_next;
+			break;
+		}
+	log_info("agent %s: action request %" PRIu64 " %s%s%s: %s, status "
+	         "%" PRId32 " after %" PRIu32 " ms%s%s",
+	         r->ax_host, r->ax_request, pa ? "(" : "",
+	         pa ? pa->pa_action : "(not sent by this process", ")",
+	         proto_outcome_name(r->ax_outcome), r->ax_status,
+	         r->ax_duration_ms, r->ax_reason[0] ? ": " : "", r->ax_reason);
+	if (pa != NULL) {
+		rr.ax_action = pa->pa_action;
+		rr.ax_run_id = pa->pa_run;
+		rr.ax_step = pa->pa_step;
+		pa->pa_done(pa->pa_arg, &rr);
+		free(pa);
+	} else if (in->i_hooks.ih_action_result != NULL)
+		in->i_hooks.ih_action_result(in->i_hooks.ih_arg, &rr);
+}
+
+char *
+ingest_connected_json(struct ingest *in)
+{
+	json_t *a = json_array();
+	struct conn *c;
+	char *s;
+
+	for (c = in->i_conns; c != NULL; c = c->c_next)
+		if (c->c_state == CONN_READY)
+			json_array_append_new(a, json_string(c->c_hello.h_name));
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
 }
 
 void

@@ -88,6 +88,28 @@ int ingest_action(struct ingest *in, const char *host, const char *action,
                   uint64_t run_id, const char *step, int drill,
                   ingest_action_fn done, void *arg, uint64_t *request,
                   char *err, size_t errlen);
+/*
+ * The leader of a pair: an action for an agent not connected here goes to
+ * fn (ingest/relay.c), which hands it to the other collector through
+ * the database; -1 with err when it cannot. Its result comes back through
+ * ingest_action_resolve. NULL: not connected is an error at once.
+ */
+struct proto_action;
+typedef int (*ingest_relay_fn)(void *arg, const char *host,
+                               const struct proto_action *a, char *err,
+                               size_t errlen);
+void ingest_set_relay(struct ingest *in, ingest_relay_fn fn, void *arg);
+/* The follower's side of a relayed action: sends a (its request id the
+ * leader's) to connected agent host; done as for ingest_action. */
+int ingest_action_send(struct ingest *in, const char *host,
+                       const struct proto_action *a, ingest_action_fn done,
+                       void *arg, char *err, size_t errlen);
+/* A result: to the request waiting for it (by request id and host), else
+ * to ih_action_result; from an agent here, or relayed by the other
+ * collector. */
+void ingest_action_resolve(struct ingest *in, const struct action_result *r);
+/* The names of the agents connected here, a JSON array (malloc'd). */
+char *ingest_connected_json(struct ingest *in);
 /* Forgets a request (a run given up): done will not be called; a late
  * result goes to ih_action_result. */
 void ingest_action_cancel(struct ingest *in, uint64_t request);

@@ -48,6 +48,11 @@ notify:
     - {name: all2, match: {rule: "two"}, escalation: [{channels: [hook], to: [alice]}]}
     - {name: all3, match: {rule: "three"}, escalation: [{channels: [hook], to: [alice]}]}
     - {name: all5, match: {rule: "five"}, escalation: [{channels: [hook], to: [alice]}]}
+checklists:
+  - name: remote
+    kind: procedure
+    steps:
+      - {name: mark, host: host-b, action: mark, verify: {series: "lvl.one", when: ">= 0", within: 20s}}
 YAML
 } >>"$IT/collector.yaml"
 
@@ -105,6 +110,7 @@ it_agent_config host-a "  - {name: lvl, type: exec, interval: 500ms, command: ['
 sed -i "s/collectors: .*/collectors: [\"127.0.0.1:$L1\", \"127.0.0.1:$L2\"]/" "$IT/host-a.yaml"
 it_agent_config host-b "  - {name: lvl, type: exec, interval: 500ms, command: ['$IT/check-b']}"
 sed -i "s/collectors: .*/collectors: [\"127.0.0.1:$L2\", \"127.0.0.1:$L1\"]/" "$IT/host-b.yaml"
+printf 'actions:\n  mark: {run: ["/bin/sh", "-c", "echo marked >>%s/marks"]}\n' "$IT" >>"$IT/host-b.yaml"
 it_start_agent host-a
 it_start_agent host-b
 ws_wait_for 20 it_latest_is host-a lvl.one 0 || it_fail "no samples of host-a"
@@ -167,6 +173,39 @@ ws_psql "drop trigger it_feed_refused on watchstand.batch_feed; drop function wa
 ws_wait_for 30 paged five || it_fail "the follower's held-back batches did not reach the leader's rules"
 [ "$(bsamples)" -gt "$before" ] || it_fail "host-b's held-back samples were not stored"
 it_ok "a follower's batch and its feed row commit together (refused feed: nothing stored; allowed: stored and alarmed)"
+
+# 1c. A checklist step on the leader with an action for host-b, whose
+# agent is connected to the follower: relayed through the database, run
+# once, its result back on the leader's step.
+token=$(curl -sf -X POST -d '{"login":"alice","password":"alice-password"}' \
+  "http://127.0.0.1:$H1/api/v1/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+AUTH=(-H "Authorization: Bearer $token")
+run=$(curl -sf "${AUTH[@]}" -X POST -d '{}' "http://127.0.0.1:$H1/api/v1/checklists/remote/runs" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || it_fail "opening the run on the leader"
+code=$(curl -s -o "$IT/exec.json" -w '%{http_code}' "${AUTH[@]}" -X POST -d '{}' \
+  "http://127.0.0.1:$H1/api/v1/runs/$run/steps/mark/execute")
+[ "$code" = 200 ] || it_fail "executing the step on the leader answered $code: $(cat "$IT/exec.json")"
+mark_done() { [ "$(ws_psql "select state from watchstand.checklist_steps where run_id = $run and step = 'mark'")" = done ]; }
+ws_wait_for 30 mark_done || it_fail "the relayed step is not done: $(ws_psql "select state, error, result from watchstand.checklist_steps where run_id = $run")"
+[ "$(wc -l <"$IT/marks")" = 1 ] || it_fail "the relayed action ran $(wc -l <"$IT/marks") times"
+grep -q "relayed to the other collector" "$IT/collector1.log" || it_fail "the leader did not relay the action"
+grep -q "claimed for the leader" "$IT/collector2.log" || it_fail "the follower did not claim the action"
+[ "$(ws_psql "select count(*) from watchstand.action_relay")" = 0 ] || it_fail "the relay table keeps a finished request"
+it_ok "an action for the follower's agent was relayed, run once, and its step done on the leader"
+# 1d. Nobody takes a relayed request (the follower frozen): the step fails
+# after 5 s, and the thawed follower never runs it late.
+run=$(curl -sf "${AUTH[@]}" -X POST -d '{}' "http://127.0.0.1:$H1/api/v1/checklists/remote/runs" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || it_fail "opening the second run"
+kill -STOP "$P2"
+code=$(curl -s -o "$IT/exec.json" -w '%{http_code}' "${AUTH[@]}" -X POST -d '{}' \
+  "http://127.0.0.1:$H1/api/v1/runs/$run/steps/mark/execute")
+mark_failed() { ws_psql "select error from watchstand.checklist_steps where run_id = $run and step = 'mark' and state = 'failed'" | grep -q "not connected to any collector"; }
+ws_wait_for 30 mark_failed || { kill -CONT "$P2"; it_fail "an unclaimed relayed step did not fail: $code $(cat "$IT/exec.json") $(ws_psql "select state, error from watchstand.checklist_steps where run_id = $run")"; }
+kill -CONT "$P2"
+ws_wait_for 30 curl -sf "http://127.0.0.1:$H2/healthz" -o /dev/null || it_fail "the thawed follower does not answer"
+sleep 3 # a few of the follower's relay ticks
+[ "$(wc -l <"$IT/marks")" = 1 ] || it_fail "the expired request ran late on the thawed follower"
+it_ok "a relayed request nobody took failed its step and never ran late"
 
 # 2. kill -9 of the leader: collector 2 takes over.
 kill -9 "$P1"
