@@ -33,6 +33,7 @@ struct collector_conf {
 	char *cc_http_tls_key;
 	int cc_allow_plain_http; /* plain HTTP on more than loopback */
 	char *cc_public_url;
+	char *cc_link_url; /* links in pages; default cc_public_url */
 	char *cc_peer_ca; /* CA of the other collector's HTTPS, beside the
 	                     system's: for forwarded API writes */
 	int cc_public_url_default; /* from cc_http: phones may not reach it */

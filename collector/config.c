@@ -226,6 +226,7 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 	                                   "database",
 	                                   "tls",
 	                                   "public_url",
+	                                   "link_url",
 	                                   "retention",
 	                                   "agent_silence",
 	                                   "max_shelve",
@@ -292,6 +293,7 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 		c->cc_http = xstrdup("127.0.0.1:8080");
 	yconf_str(&yc, m, "collector", "database", 1, &c->cc_database);
 	yconf_str(&yc, m, "collector", "public_url", 0, &c->cc_public_url);
+	yconf_str(&yc, m, "collector", "link_url", 0, &c->cc_link_url);
 	/* Relative to the config file, like the certificates. */
 	if (yconf_str(&yc, m, "collector", "state_dir", 0, &c->cc_state_dir) ==
 	    1)
@@ -378,6 +380,10 @@ collector_conf_read(const char *file, struct collector_conf *c, char *err,
 		snprintf(c->cc_public_url, n, "%s://%s", scheme, c->cc_http);
 		c->cc_public_url_default = 1;
 	}
+	/* A pair gives its links one name that follows the leader; its
+	 * public_urls stay each machine's own (the API forwards to them). */
+	if (c->cc_link_url == NULL && c->cc_public_url != NULL)
+		c->cc_link_url = xstrdup(c->cc_public_url);
 	/* The ack-link key lives in the state directory unless told. */
 	if (c->cc_notify.nc_secret_file == NULL && c->cc_state_dir != NULL) {
 		size_t n = strlen(c->cc_state_dir) + sizeof("/ack.key");
@@ -415,6 +421,7 @@ collector_conf_free(struct collector_conf *c)
 	free(c->cc_http_tls_cert);
 	free(c->cc_http_tls_key);
 	free(c->cc_public_url);
+	free(c->cc_link_url);
 	free(c->cc_state_dir);
 	calendar_free(&c->cc_calendar);
 	rules_conf_free(&c->cc_rules);

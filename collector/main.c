@@ -1113,7 +1113,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "check-config") == 0) {
 		printf("%s: configuration OK\n", file);
-		if (c.c_conf.cc_public_url_default)
+		if (c.c_conf.cc_public_url_default &&
+		    strcmp(c.c_conf.cc_link_url, c.c_conf.cc_public_url) == 0)
 			printf(
 			    "warning: collector.public_url is not set: links "
 			    "in pages use %s, which phones cannot open unless "

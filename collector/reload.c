@@ -145,6 +145,8 @@ reload_summary(const struct collector_conf *a, const struct collector_conf *b,
 		add_name(keys, sizeof(keys), &koff, "max_shelve");
 	if (!same_str(a->cc_public_url, b->cc_public_url))
 		add_name(keys, sizeof(keys), &koff, "public_url");
+	if (!same_str(a->cc_link_url, b->cc_link_url))
+		add_name(keys, sizeof(keys), &koff, "link_url");
 	if (koff > 0 && off < len)
 		snprintf(buf + off, len - off, ", collector: %s", keys);
 }
@@ -169,7 +171,7 @@ collector_notifier_new(struct collector *c)
 	    .nd_events = c->c_events,
 	    .nd_conf = &c->c_conf.cc_notify,
 	    .nd_phase = &c->c_phase,
-	    .nd_public_url = c->c_conf.cc_public_url,
+	    .nd_public_url = c->c_conf.cc_link_url,
 	    .nd_ack_key = c->c_ack_key,
 	    .nd_ack_keylen = c->c_ack_keylen,
 	    .nd_roster = shiftclock_roster,
@@ -223,7 +225,7 @@ collector_reload(struct collector *c, const char *file, const char *actor,
 	                                   alarms_outcome, c->c_alarms);
 	if (c->c_notifier != NULL)
 		notifier_reconfigure(c->c_notifier, &c->c_conf.cc_notify,
-		                     c->c_conf.cc_public_url);
+		                     c->c_conf.cc_link_url);
 	else if (lead_leading(c->c_lead))
 		c->c_notifier = collector_notifier_new(c);
 	phase = calendar_phase_at(&c->c_conf.cc_calendar, time(NULL));

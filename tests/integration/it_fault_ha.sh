@@ -56,6 +56,9 @@ checklists:
 YAML
 } >>"$IT/collector.yaml"
 
+# Links in pages under one name that follows the leader (link_url); each
+# collector's public_url stays its own (the API forwards to it).
+sed -i "s|^collector:|collector:\n  link_url: http://duty-link.example.test/|" "$IT/collector.yaml"
 # Collector 2: the same config on its own ports and state directory.
 L1=$IT_LISTEN H1=$IT_HTTP
 L2=$(ws_free_port) H2=$(ws_free_port)
@@ -150,7 +153,8 @@ echo 1 >"$IT/b-one"
 ws_wait_for 30 paged one || it_fail "an alarm of host-b (on the follower) was not paged"
 [ "$(ws_psql "select count(*) from watchstand.alarms where rule = 'one' and host = 'host-b'")" = 1 ] ||
   it_fail "alarm one is not in the database once"
-it_ok "an alarm of the follower's agent was raised and paged by the leader"
+grep -q 'http://duty-link.example.test/ack/' "$IT/rx.jsonl" || it_fail "the page's ack link is not under link_url: $(head -c 600 "$IT/rx.jsonl")"
+it_ok "an alarm of the follower's agent was raised and paged by the leader (ack link under link_url)"
 
 # 1b. The follower stores a batch and its feed row together: while the
 # feed is refused, none of host-b's batches is stored (the agent keeps
