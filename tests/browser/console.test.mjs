@@ -17,7 +17,6 @@ const env = (k) => {
   return v;
 };
 const BASE = env('WS_BASE');
-const ORIGIN = new URL(BASE).origin;
 const SHOTS = env('WS_SHOTS');
 const WAIT = 20000;
 const DESK = { width: 1920, height: 1080 };
@@ -56,8 +55,9 @@ const browser = await chromium.launch({
 
 const pages = new Map();
 
-async function newPage(name, viewport = DESK, locale = 'en-GB') {
-  const context = await browser.newContext({ viewport, locale, baseURL: BASE });
+async function newPage(name, viewport = DESK, locale = 'en-GB', base = BASE) {
+  const origin = new URL(base).origin;
+  const context = await browser.newContext({ viewport, locale, baseURL: base });
   const page = await context.newPage();
   pages.set(name, page);
   page.setDefaultTimeout(WAIT);
@@ -71,7 +71,7 @@ async function newPage(name, viewport = DESK, locale = 'en-GB') {
   page.on('pageerror', (err) => problems.push(`${name}: uncaught: ${err.message}`));
   page.on('request', (r) => {
     const u = new URL(r.url());
-    if (u.protocol !== 'data:' && u.origin !== ORIGIN) problems.push(`${name}: request to another origin: ${r.url()}`);
+    if (u.protocol !== 'data:' && u.origin !== origin) problems.push(`${name}: request to another origin: ${r.url()}`);
   });
   return page;
 }
@@ -281,6 +281,23 @@ try {
   await z.click('#top .lang-switch');
   await z.waitForSelector('#nav a[data-route="duty"]:text-is("Duty")');
   step('Chinese from the browser language; English by the switch; names as configured');
+
+  // ---- the follower of a pair serves the same console; its writes go to
+  // the leader (forwarded), and both consoles see the change live ----
+  await a.goto('/#/');
+  await a.waitForSelector(`${major}[data-state="shelved"]`);
+  const f = await newPage('follower', DESK, 'en-GB', env('WS_FOLLOWER'));
+  await login(f, 'alice');
+  await f.waitForSelector(`${major}[data-state="shelved"]`);
+  await f.click(major);
+  await f.click('#unshelve');
+  await f.waitForSelector(`${major}:not([data-state="shelved"])`);
+  assert.notEqual(psql(`select state from watchstand.alarms where rule = 'level-high' and state <> 'closed'`), 'shelved');
+  assert.match(psql(`select actor || ' ' || text from watchstand.v_shift_log where kind = 'alarm' order by id desc limit 1`), /^alice .*UNSHELVE/i);
+  await a.waitForSelector(`${major}:not([data-state="shelved"])`);
+  await shot(f, 'desk-follower');
+  step("the follower's console: logged in there, an unshelve forwarded to the leader, both consoles live");
+  process.kill(Number(env('WS_FOLLOWER_PID')), 'SIGTERM');
 
   // ---- offline: the collector stops; the banner; it comes back by itself ----
   expectErrors(/ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET|ERR_INCOMPLETE_CHUNKED_ENCODING|status of 503/, 1000);

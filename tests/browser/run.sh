@@ -96,6 +96,18 @@ ws_psql "insert into watchstand.samples (ts, agent_id, series, value) select to_
 day_open() { [ -n "$(ws_psql "select id from watchstand.shifts where name = 'day' and ended_at is null")" ]; }
 ws_wait_for 20 day_open || it_fail "the day shift did not open"
 
+# The follower of a pair on the same database: its console's writes are
+# forwarded to this collector, the leader.
+HF=$(ws_free_port)
+LF=$(ws_free_port)
+sed -e "s/127.0.0.1:$IT_LISTEN/127.0.0.1:$LF/" -e "s/127.0.0.1:$IT_HTTP/127.0.0.1:$HF/" \
+  -e "s|state_dir: $IT/state|state_dir: $IT/state-f|" "$IT/collector.yaml" >"$IT/collector-f.yaml"
+"$WS_BUILD/watchstand-collector" -c "$IT/collector-f.yaml" run 2>>"$IT/collector-f.log" &
+FOLLOWER_PID=$!
+IT_PIDS+=("$FOLLOWER_PID")
+follows() { curl -sf "http://127.0.0.1:$HF/healthz" | grep -q '"role": *"follower"'; }
+ws_wait_for 20 follows || it_fail "the second collector does not follow"
+
 # The collector the test starts again after stopping this one.
 it_on_exit "[ -s $IT/collector2.pid ] && kill \$(cat $IT/collector2.pid) 2>/dev/null"
 SHOTS="$WS_BUILD/browser"
@@ -103,6 +115,7 @@ mkdir -p "$SHOTS"
 rm -f "$SHOTS"/*.png
 WS_BASE="http://127.0.0.1:$IT_HTTP" WS_DSN="$WS_DSN" WS_CHROMIUM="$CHROMIUM" \
   WS_DECOY_PID="$DECOY_PID" WS_LEVEL_FILE="$IT/level" WS_SHOTS="$SHOTS" \
+  WS_FOLLOWER="http://127.0.0.1:$HF" WS_FOLLOWER_PID="$FOLLOWER_PID" \
   WS_COLLECTOR_PID="$IT_COLLECTOR_PID" WS_COLLECTOR="$WS_BUILD/watchstand-collector" \
   WS_COLLECTOR_CONF="$IT/collector.yaml" WS_COLLECTOR_LOG="$IT/collector.log" WS_COLLECTOR_PIDFILE="$IT/collector2.pid" \
   node "$BROWSER_DIR/console.test.mjs" || it_fail "console.test.mjs"
