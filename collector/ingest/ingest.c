@@ -49,6 +49,7 @@ struct agent_info {
 	double ai_spool_dropped_batches;
 	double ai_spool_pending;
 	double ai_last_batch; /* monotonic seconds; 0 before the first */
+	double ai_last_fed;   /* the same, through the other collector */
 	int ai_silent;
 };
 
@@ -388,8 +389,8 @@ agent_elsewhere(struct ingest *in, const char *host)
 	for (ai = in->i_agents; ai != NULL; ai = ai->ai_next)
 		if (strcmp(ai->ai_name, host) == 0)
 			return !ai->ai_connected && !ai->ai_silent &&
-			       ai->ai_last_batch > 0 &&
-			       (clock_mono_s() - ai->ai_last_batch) * 1000 <
+			       ai->ai_last_fed > 0 &&
+			       (clock_mono_s() - ai->ai_last_fed) * 1000 <
 			           in->i_silence_ms;
 	return 0;
 }
@@ -1056,6 +1057,8 @@ ingest_note_batch(struct ingest *in, const char *host, const char *role,
 
 	if (ai->ai_role[0] == '\0')
 		snprintf(ai->ai_role, sizeof(ai->ai_role), "%s", role);
+	if (at > ai->ai_last_fed)
+		ai->ai_last_fed = at;
 	if (at <= ai->ai_last_batch)
 		return;
 	ai->ai_last_batch = at;
