@@ -1,8 +1,13 @@
 # Two collectors on one database (docs/ha.md): one leads, both ingest.
 # host-a prefers collector 1, host-b collector 2. An alarm of host-b (whose
-# samples reach the follower) pages once, through the leader; kill -9 of
-# the leader: the follower takes over (shift log TAKEOVER), an alarm
-# raised after pages once, and the alarm it adopted clears; the old leader restarted follows. Then the new
+# samples reach the follower) pages once, through the leader, with its ack
+# link under link_url; the follower's batch and its feed row commit
+# together; a checklist action for host-b is relayed to the follower, run
+# once, and fails (never runs late) when nobody takes it. kill -9 of the
+# leader with a page failing at its gateway: the follower takes over
+# (shift log TAKEOVER), retries that page until delivered, an alarm raised
+# after pages once, and the alarm it adopted clears; the old leader
+# restarted follows, and an ack made there is forwarded. Then the new
 # leader is frozen (SIGSTOP) with an escalation step coming due: the other
 # takes over and sends that step once; thawed, the frozen one steps down
 # and changes nothing. No alarm is raised or paged twice.
@@ -32,12 +37,15 @@ YAML
   rule three lvl.three
   rule four lvl.four
   rule five lvl.five
+  rule six lvl.six
   cat <<YAML
 notify:
   secret_file: notify.secret
+  retry: {first: 3s, max: 3s, deadline: 2m}
   channels:
     - {name: hook, type: webhook, url: "$RX/ok/hook", group_wait: 0s}
     - {name: late, type: webhook, url: "$RX/ok/late", group_wait: 0s}
+    - {name: flaky, type: webhook, url: "$RX/fail2/six", group_wait: 0s}
   routes:
     - name: esc
       match: {rule: four}
@@ -48,6 +56,7 @@ notify:
     - {name: all2, match: {rule: "two"}, escalation: [{channels: [hook], to: [alice]}]}
     - {name: all3, match: {rule: "three"}, escalation: [{channels: [hook], to: [alice]}]}
     - {name: all5, match: {rule: "five"}, escalation: [{channels: [hook], to: [alice]}]}
+    - {name: all6, match: {rule: "six"}, escalation: [{channels: [flaky], to: [alice]}]}
 checklists:
   - name: remote
     kind: procedure
@@ -102,10 +111,10 @@ IT_HTTP=$H2 it_metric watchstand_leader | grep -qx 0 || it_fail "/metrics of col
 it_ok "collector 1 leads (epoch $(epoch "$H1")), collector 2 follows"
 
 for h in a b; do
-  for r in one two three four five; do echo 0 >"$IT/$h-$r"; done
+  for r in one two three four five six; do echo 0 >"$IT/$h-$r"; done
   cat >"$IT/check-$h" <<EOF
 #!/bin/sh
-echo "OK | one=\$(cat $IT/$h-one) two=\$(cat $IT/$h-two) three=\$(cat $IT/$h-three) four=\$(cat $IT/$h-four) five=\$(cat $IT/$h-five)"
+echo "OK | one=\$(cat $IT/$h-one) two=\$(cat $IT/$h-two) three=\$(cat $IT/$h-three) four=\$(cat $IT/$h-four) five=\$(cat $IT/$h-five) six=\$(cat $IT/$h-six)"
 EOF
   chmod +x "$IT/check-$h"
 done
@@ -211,7 +220,13 @@ sleep 3 # a few of the follower's relay ticks
 [ "$(wc -l <"$IT/marks")" = 1 ] || it_fail "the expired request ran late on the thawed follower"
 it_ok "a relayed request nobody took failed its step and never ran late"
 
-# 2. kill -9 of the leader: collector 2 takes over.
+# 2. kill -9 of the leader: collector 2 takes over. Just before, alarm six
+# (host-a, on the leader) is paged to a gateway that fails twice: the
+# leader's first attempt fails, and the retry is the new leader's.
+flaky() { python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["path"].startswith("/fail2/six")))' "$IT/rx.jsonl"; }
+flaky_at_least() { [ "$(flaky)" -ge "$1" ]; }
+echo 1 >"$IT/a-six"
+ws_wait_for 30 flaky_at_least 1 || it_fail "alarm six was not paged"
 kill -9 "$P1"
 wait "$P1" 2>/dev/null || true
 ws_wait_for 30 is_role "$H2" leader || it_fail "collector 2 did not take over"
@@ -220,6 +235,16 @@ ws_psql "select text from watchstand.shift_log where kind = 'lead' and text like
 echo 1 >"$IT/a-two"
 ws_wait_for 60 paged two || it_fail "an alarm raised after the takeover was not paged"
 it_ok "collector 2 took over (epoch $(epoch "$H2")); an alarm raised after it paged"
+# The failing page of six: retried by the new leader until delivered, once.
+ws_wait_for 60 flaky_at_least 3 || it_fail "the page of six pending on the dead leader was not retried: $(flaky) attempts"
+six_sent() { [ "$(ws_psql "select string_agg(status, ',') from watchstand.notify_messages m join watchstand.notify_pages p on p.message_id = m.id join watchstand.alarms a on a.id = p.alarm_id where a.rule = 'six'")" = sent ]; }
+ws_wait_for 30 six_sent || it_fail "the message of six is not sent: $(ws_psql "select status, attempts from watchstand.notify_messages")"
+sleep 4 # one more retry interval: nothing more goes out
+[ "$(flaky)" = 3 ] || it_fail "the page of six went out $(flaky) times (500, 500, 200 expected)"
+# The attempts go on from the dead leader's count: the message was resumed.
+attempts=$(python3 -c 'import json,sys; print(" ".join(json.loads(l)["headers"].get("x-watchstand-message", "?-?").rsplit("-", 1)[1] for l in open(sys.argv[1]) if json.loads(l)["path"].startswith("/fail2/six")))' "$IT/rx.jsonl")
+[ "$attempts" = "1 2 3" ] || it_fail "attempts of six as the gateway saw them: $attempts"
+it_ok "a page failing on the dead leader was retried by the new one until delivered (3 attempts, no more)"
 # An alarm adopted from the old leader clears when its condition ends.
 echo 0 >"$IT/b-one"
 one_cleared() { [ "$(ws_psql "select cleared_at is not null from watchstand.alarms where rule = 'one'")" = t ]; }
