@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "watchstand/clock.h"
 #include "watchstand/frame.h"
 #include "watchstand/log.h"
 #include "watchstand/proto.h"
@@ -26,6 +27,13 @@
 #define UPLINK_BATCH_MAX 10000 /* samples; then seal early */
 #define UPLINK_HEARTBEAT_S 5
 #define UPLINK_READ_TIMEOUT_S 20 /* no frame for this long: link is dead */
+/* A collector that sends its heartbeat every second is dead, or stalled
+ * (a paused VM), after this long without a frame: its agents go to the
+ * next collector within seconds, not 20 (docs/protocol.md). */
+#define UPLINK_FAST_TIMEOUT_S 6
+/* TCP connect and TLS handshake: a stalled collector's kernel still
+ * accepts the connection, but nothing answers the handshake. */
+#define UPLINK_HANDSHAKE_TIMEOUT_S 6
 #define UPLINK_OUT_HIGH (512 * 1024)
 #define UPLINK_BACKOFF_MIN_MS 1000
 #define UPLINK_BACKOFF_MAX_MS 30000
@@ -67,6 +75,9 @@ struct uplink {
 	struct event *u_hb_ev;
 	struct event *u_stats_ev;
 	uint16_t u_peer_version; /* the collector's, from its welcome */
+	double u_hb_at;          /* the last heartbeat from the collector */
+	int u_hb_fast;           /* heartbeats a second apart, in a row */
+	int u_read_timeout_s;    /* UPLINK_READ_TIMEOUT_S or _FAST_ */
 	/* Action requests go to the runner; results wait here for a link. */
 	void (*u_action_fn)(void *arg, const struct proto_action *a);
 	void *u_action_arg;
@@ -253,7 +264,11 @@ uplink_close(struct uplink *up, const char *why)
 	if (up->u_state == UPLINK_READY) {
 		log_warnx("uplink: lost collector %s: %s; spooling",
 		          uplink_collector(up), why);
-		up->u_idx = 0; /* back to the preferred collector */
+		/* Back to the preferred collector, unless it is the one
+		 * lost: a stalled one would hold us up once more. */
+		up->u_idx = up->u_idx == 0 && up->u_conf->ac_ncollectors > 1
+		                ? 1
+		                : 0;
 		up->u_backoff_ms = UPLINK_BACKOFF_MIN_MS;
 		delay = up->u_backoff_ms;
 	} else {
@@ -372,6 +387,7 @@ uplink_frame(struct uplink *up, int type, const uint8_t *p, size_t len)
 		up->u_sent_seq = st.ss_acked_seq;
 		up->u_state = UPLINK_READY;
 		up->u_peer_version = version;
+		up->u_hb_at = clock_mono_s(); /* a beat, for the next two */
 		up->u_backoff_ms = UPLINK_BACKOFF_MIN_MS;
 		log_info("uplink: connected to collector %s, %" PRIu64
 		         " batches to send",
@@ -404,8 +420,27 @@ uplink_frame(struct uplink *up, int type, const uint8_t *p, size_t len)
 		if (up->u_batch_open && uplink_link_idle(up))
 			uplink_flush(up);
 		break;
-	case PROTO_HEARTBEAT:
+	case PROTO_HEARTBEAT: {
+		double now = clock_mono_s();
+		/* Two heartbeats a second apart: this collector beats every
+		 * second, and its silence means sooner that it is gone. */
+		if (up->u_hb_at > 0 && now - up->u_hb_at < 1.5) {
+			if (++up->u_hb_fast == 2 &&
+			    up->u_read_timeout_s != UPLINK_FAST_TIMEOUT_S) {
+				struct timeval rt = {UPLINK_FAST_TIMEOUT_S, 0};
+				struct timeval wt = {UPLINK_READ_TIMEOUT_S, 0};
+				up->u_read_timeout_s = UPLINK_FAST_TIMEOUT_S;
+				bufferevent_set_timeouts(up->u_bev, &rt, &wt);
+				log_info("uplink: collector %s beats every "
+				         "second: silent for %d s, it is gone",
+				         uplink_collector(up),
+				         UPLINK_FAST_TIMEOUT_S);
+			}
+		} else
+			up->u_hb_fast = 0;
+		up->u_hb_at = now;
 		break;
+	}
 	case PROTO_ERROR:
 		if (proto_get_error(p, len, text, sizeof(text)) == -1)
 			snprintf(text, sizeof(text), "(unreadable reason)");
@@ -461,6 +496,11 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* Only now: before the handshake is done, libevent would
 		 * report a refused connect as a dirty shutdown, an EOF. */
 		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+		{
+			struct timeval rt = {UPLINK_READ_TIMEOUT_S, 0};
+			bufferevent_set_timeouts(bev, &rt, &rt);
+			up->u_read_timeout_s = UPLINK_READ_TIMEOUT_S;
+		}
 		memset(&h, 0, sizeof(h));
 		h.h_version = PROTO_VERSION;
 		snprintf(h.h_name, sizeof(h.h_name), "%s", up->u_conf->ac_name);
@@ -486,9 +526,15 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (e != 0 && ERR_GET_LIB(e) != 0) {
 		ERR_error_string_n(e, err, sizeof(err));
 		snprintf(why, sizeof(why), "TLS: %s", err);
-	} else if (what & BEV_EVENT_TIMEOUT)
+	} else if ((what & BEV_EVENT_TIMEOUT) &&
+	           up->u_state == UPLINK_CONNECTING)
+		snprintf(why, sizeof(why),
+		         "no TLS handshake within %d s (stalled, or not a "
+		         "collector)",
+		         UPLINK_HANDSHAKE_TIMEOUT_S);
+	else if (what & BEV_EVENT_TIMEOUT)
 		snprintf(why, sizeof(why), "no frame for %d s",
-		         UPLINK_READ_TIMEOUT_S);
+		         up->u_read_timeout_s);
 	else if (what & BEV_EVENT_EOF)
 		snprintf(why, sizeof(why), "%s",
 		         up->u_state == UPLINK_CONNECTING
@@ -510,7 +556,7 @@ uplink_connect(struct uplink *up)
 	const char *target = uplink_collector(up);
 	char host[256];
 	int port = 0;
-	struct timeval rt = {UPLINK_READ_TIMEOUT_S, 0};
+	struct timeval rt = {UPLINK_HANDSHAKE_TIMEOUT_S, 0};
 	SSL *ssl;
 
 	/* Checked when the config was read. */
@@ -536,6 +582,9 @@ uplink_connect(struct uplink *up)
 	                  uplink_event_cb, up);
 	bufferevent_setwatermark(up->u_bev, EV_WRITE, UPLINK_OUT_HIGH / 2, 0);
 	bufferevent_set_timeouts(up->u_bev, &rt, &rt);
+	up->u_read_timeout_s = UPLINK_HANDSHAKE_TIMEOUT_S;
+	up->u_hb_at = 0;
+	up->u_hb_fast = 0;
 	bufferevent_enable(up->u_bev, EV_READ | EV_WRITE);
 	up->u_state = UPLINK_CONNECTING;
 	if (bufferevent_socket_connect_hostname(up->u_bev, up->u_dns, AF_UNSPEC,

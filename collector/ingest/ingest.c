@@ -28,7 +28,9 @@
 
 #define INGEST_HELLO_TIMEOUT_S 10
 #define INGEST_READ_TIMEOUT_S 30
-#define INGEST_HEARTBEAT_S 5
+/* Every second: an agent tells a stalled collector from a busy one within
+ * seconds (agent/uplink.c, UPLINK_FAST_TIMEOUT_S). */
+#define INGEST_HEARTBEAT_S 1
 
 enum conn_state {
 	CONN_TLS,     /* handshake */

@@ -6,7 +6,7 @@
 # comes back and returns to the first (preferred) once it loses that link;
 # that loss is the silent link: the second collector is frozen (SIGSTOP,
 # the TCP connection stays open but nothing is answered) and the agent
-# drops it after 20 s without a frame. Numbered log lines written before,
+# drops it after 6 s without a frame (the collector beats every second). Numbered log lines written before,
 # during and after (a logfile probe makes each an event) are stored
 # exactly once, and no (host, series, ts) is stored twice.
 . "$(dirname "$0")/lib.sh"
@@ -114,15 +114,22 @@ it_ok "B back: agent reconnected to B and replayed its spool"
 
 # 4. A comes back: the agent stays on B (it returns to the preferred
 # collector only when it loses a link). Then B freezes: the agent drops
-# the silent link after 20 s and goes back to A.
+# the silent link after 6 s and goes back to A.
 n=$(nlines)
 it_start_collector
 mark 3
 ws_wait_for 30 marks_stored || it_fail "marks not stored while A came back"
+# The link to B is in its fast mode (B beats every second) before B freezes.
+fast_b() {
+  local c
+  c=$(grep -n "connected to collector 127.0.0.1:$B_PORT," "$LOG" | tail -1 | cut -d: -f1)
+  tail -n +"$c" "$LOG" | grep -q "collector 127.0.0.1:$B_PORT beats every second"
+}
+ws_wait_for 20 fast_b || it_fail "the agent did not see B beat every second"
 kill -STOP "$B_PID"
 mark 3 # sent to the frozen B, never acknowledged by it
 ws_wait_for 60 has_after "$n" "connected to collector 127.0.0.1:$A_PORT," || b_fail "agent did not return to A after B froze"
-drop=$(tail -n +$((n + 1)) "$LOG" | grep -n "lost collector 127.0.0.1:$B_PORT: no frame for 20 s" | head -1 | cut -d: -f1)
+drop=$(tail -n +$((n + 1)) "$LOG" | grep -n "lost collector 127.0.0.1:$B_PORT: no frame for 6 s" | head -1 | cut -d: -f1)
 back=$(tail -n +$((n + 1)) "$LOG" | grep -n "connected to collector 127.0.0.1:$A_PORT," | head -1 | cut -d: -f1)
 [ -n "$drop" ] || b_fail "agent did not log dropping the silent link to B: $(tail -n +$((n + 1)) "$LOG")"
 [ "$drop" -lt "$back" ] || b_fail "agent went back to A (log line $back) before losing B (line $drop): it left a working link"
