@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <curl/curl.h>
 #include <event2/buffer.h>
@@ -34,16 +33,14 @@
 /* A request waiting for the leader's answer. */
 struct api_fwd {
 	struct api_fwd *f_next;
-	struct evhttp_request *f_req;    /* NULL once the client went away */
-	struct evhttp_request *f_orphan; /* ours to free (api_req_gone) */
-	struct evhttp_connection *f_evcon;
+	/* The client's request, tracked as any waiting request (api.c):
+	 * its p_req is NULL once the client went away. */
+	struct api_pending *f_p;
 	CURL *f_easy;
 	struct curl_slist *f_headers;
 	struct evbuffer *f_reply;
 	char *f_peer_ca; /* collector.peer_ca when the transfer began */
 	char f_leader[512];
-	char f_ctype[128];
-	char f_retry[32];
 	char f_err[CURL_ERROR_SIZE];
 };
 
@@ -61,8 +58,7 @@ api_forward_init(struct collector *c)
 static void
 api_fwd_free(struct api_fwd *f)
 {
-	if (f->f_orphan != NULL)
-		evhttp_request_free(f->f_orphan);
+	api_pending_end(f->f_p);
 	curl_easy_cleanup(f->f_easy);
 	curl_slist_free_all(f->f_headers);
 	evbuffer_free(f->f_reply);
@@ -116,34 +112,16 @@ api_fwd_write(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* The leader's headers the client needs: Content-Type, Retry-After. */
-static size_t
-api_fwd_header(char *data, size_t size, size_t n, void *arg)
+/* One of the leader's answer headers to the client, as curl parsed it. */
+static void
+api_fwd_pass_header(struct api_fwd *f, struct evkeyvalq *out,
+                    const char *name)
 {
-	struct api_fwd *f = arg;
-	size_t len = size * n, vlen;
-	const char *v;
-	char *dst;
-	size_t dlen;
+	struct curl_header *h;
 
-	if (len > 13 && strncasecmp(data, "Content-Type:", 13) == 0) {
-		v = data + 13;
-		dst = f->f_ctype;
-		dlen = sizeof(f->f_ctype);
-	} else if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-		v = data + 12;
-		dst = f->f_retry;
-		dlen = sizeof(f->f_retry);
-	} else
-		return len;
-	while (v < data + len && (*v == ' ' || *v == '\t'))
-		v++;
-	vlen = (size_t)(data + len - v);
-	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' ||
-	                    v[vlen - 1] == ' '))
-		vlen--;
-	snprintf(dst, dlen, "%.*s", (int)vlen, v);
-	return len;
+	if (curl_easy_header(f->f_easy, name, 0, CURLH_HEADER, -1, &h) ==
+	    CURLHE_OK)
+		evhttp_add_header(out, name, h->value);
 }
 
 /* collector.peer_ca added to the system's CAs curl loaded. */
@@ -184,6 +162,8 @@ api_fwd_done(void *arg, CURL *easy, CURLcode rc)
 	long code = 0;
 	char why[CURL_ERROR_SIZE + 64];
 
+	struct evhttp_request *req = f->f_p->p_req;
+
 	api_fwd_unlink(f);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK || code < 100 || code > 599) {
@@ -192,31 +172,17 @@ api_fwd_done(void *arg, CURL *easy, CURLcode rc)
 		         "forwarding to the leader failed: %s",
 		         f->f_err[0] ? f->f_err : curl_easy_strerror(rc));
 		log_warnx("api: %s (%s)", why, f->f_leader);
-		if (f->f_req != NULL)
-			api_forward_refuse(f->f_req, f->f_leader, why);
-	} else if (f->f_req != NULL) {
+		if (req != NULL)
+			api_forward_refuse(req, f->f_leader, why);
+	} else if (req != NULL) {
 		api_fwd_ok++;
-		out = evhttp_request_get_output_headers(f->f_req);
+		out = evhttp_request_get_output_headers(req);
 		evhttp_add_header(out, "X-Watchstand-Leader", f->f_leader);
-		if (f->f_ctype[0] != '\0')
-			evhttp_add_header(out, "Content-Type", f->f_ctype);
-		if (f->f_retry[0] != '\0')
-			evhttp_add_header(out, "Retry-After", f->f_retry);
-		evhttp_send_reply(f->f_req, (int)code, NULL, f->f_reply);
+		api_fwd_pass_header(f, out, "Content-Type");
+		api_fwd_pass_header(f, out, "Retry-After");
+		evhttp_send_reply(req, (int)code, NULL, f->f_reply);
 	}
 	api_fwd_free(f);
-}
-
-/* The client may close before the leader answers. */
-static void
-api_fwd_closed(struct evhttp_connection *evcon, void *arg)
-{
-	struct api_fwd *f;
-
-	for (f = api_fwds; f != NULL; f = f->f_next)
-		if (f->f_evcon == evcon)
-			api_req_gone(&f->f_req, &f->f_orphan);
-	api_conn_closed(evcon, arg);
 }
 
 static void
@@ -293,8 +259,7 @@ api_forward(struct collector *c, struct evhttp_request *req)
 		return 1;
 	}
 	f = xcalloc(1, sizeof(*f));
-	f->f_req = req;
-	f->f_evcon = evhttp_request_get_connection(req);
+	f->f_p = api_pending_new(c, req, NULL, NULL);
 	snprintf(f->f_leader, sizeof(f->f_leader), "%.*s", (int)n, leader);
 	f->f_reply = evbuffer_new();
 	f->f_peer_ca =
@@ -325,8 +290,6 @@ api_forward(struct collector *c, struct evhttp_request *req)
 	curl_easy_setopt(f->f_easy, CURLOPT_HTTPHEADER, f->f_headers);
 	curl_easy_setopt(f->f_easy, CURLOPT_WRITEFUNCTION, api_fwd_write);
 	curl_easy_setopt(f->f_easy, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(f->f_easy, CURLOPT_HEADERFUNCTION, api_fwd_header);
-	curl_easy_setopt(f->f_easy, CURLOPT_HEADERDATA, f);
 	curl_easy_setopt(f->f_easy, CURLOPT_ERRORBUFFER, f->f_err);
 	curl_easy_setopt(f->f_easy, CURLOPT_TIMEOUT_MS,
 	                 (long)API_FWD_TIMEOUT_MS);
@@ -350,7 +313,7 @@ api_forward(struct collector *c, struct evhttp_request *req)
 	}
 	f->f_next = api_fwds;
 	api_fwds = f;
-	evhttp_connection_set_closecb(f->f_evcon, api_fwd_closed, NULL);
+	api_pending_wait(f->f_p);
 	return 1;
 }
 
