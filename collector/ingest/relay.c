@@ -17,14 +17,19 @@
 
 /* A request no collector claimed by then fails: nobody has the agent. */
 #define RELAY_CLAIM_S 5
+/* A claimed request whose result never came back through the table (the
+ * agent moved here and answered directly) is forgotten after this. */
+#define RELAY_FORGET_S 3600
 
-/* A request the leader relayed, until a collector claimed it. */
+/* A request the leader relayed, until its result is back: while there
+ * are any, the leader looks for results (and expires the unclaimed). */
 struct relay_req {
 	struct relay_req *q_next;
 	uint64_t q_request;
 	char q_host[PROTO_NAME_MAX + 1];
 	double q_at;
 	int q_checking; /* the expiry's query is in flight */
+	int q_claimed;  /* a collector took it: its result will come */
 };
 
 struct relay {
@@ -274,22 +279,23 @@ relay_expired(void *arg, PGresult *res)
 		free(ck);
 		return; /* asked again at the next tick */
 	}
-	if (PQntuples(res) == 1) {
-		snprintf(reason, sizeof(reason),
-		         "agent %s is not connected to any collector (nobody "
-		         "took the request within %d s)",
-		         q->q_host, RELAY_CLAIM_S);
-		memset(&ar, 0, sizeof(ar));
-		ar.ax_host = q->q_host;
-		ar.ax_request = q->q_request;
-		ar.ax_outcome = PROTO_OUT_ERROR;
-		ar.ax_output = "";
-		ar.ax_reason = reason;
-		log_warnx("relay: request %" PRIu64 ": %s", q->q_request,
-		          reason);
-		ingest_action_resolve(r->r_ingest, &ar);
+	if (PQntuples(res) == 0) {
+		q->q_claimed = 1; /* its result comes back through the table */
+		free(ck);
+		return;
 	}
-	/* Claimed otherwise: its result comes back through the table. */
+	snprintf(reason, sizeof(reason),
+	         "agent %s is not connected to any collector (nobody took the "
+	         "request within %d s)",
+	         q->q_host, RELAY_CLAIM_S);
+	memset(&ar, 0, sizeof(ar));
+	ar.ax_host = q->q_host;
+	ar.ax_request = q->q_request;
+	ar.ax_outcome = PROTO_OUT_ERROR;
+	ar.ax_output = "";
+	ar.ax_reason = reason;
+	log_warnx("relay: request %" PRIu64 ": %s", q->q_request, reason);
+	ingest_action_resolve(r->r_ingest, &ar);
 	relay_forget(r, ck->c_request);
 	free(ck);
 }
@@ -297,14 +303,20 @@ relay_expired(void *arg, PGresult *res)
 static void
 relay_expire(struct relay *r)
 {
-	struct relay_req *q;
+	struct relay_req *q, *next;
 	struct relay_check *ck;
 	char request[24];
 	const char *params[1] = {request};
 	double now = clock_mono_s();
 
-	for (q = r->r_reqs; q != NULL; q = q->q_next) {
-		if (q->q_checking || now - q->q_at < RELAY_CLAIM_S)
+	for (q = r->r_reqs; q != NULL; q = next) {
+		next = q->q_next;
+		if (q->q_claimed && now - q->q_at > RELAY_FORGET_S) {
+			relay_forget(r, q->q_request);
+			continue;
+		}
+		if (q->q_claimed || q->q_checking ||
+		    now - q->q_at < RELAY_CLAIM_S)
 			continue;
 		ck = xcalloc(1, sizeof(*ck));
 		ck->c_r = r;
@@ -329,8 +341,12 @@ relay_tick(evutil_socket_t fd, short what, void *arg)
 	if (!store_up(r->r_store))
 		return;
 	if (r->r_leading) {
-		relay_collect(r);
-		relay_expire(r);
+		/* Nothing relayed, nothing to look for: a single collector
+		 * never asks. */
+		if (r->r_reqs != NULL) {
+			relay_collect(r);
+			relay_expire(r);
+		}
 	} else
 		relay_claim(r);
 }
