@@ -11,9 +11,30 @@ ws_pg_bin() {
   echo "$d"
 }
 
-# A free TCP port on 127.0.0.1.
+# A free TCP port on 127.0.0.1, outside the kernel's ephemeral range: a port
+# the kernel hands out (bind to 0) is free again once closed, and any
+# outgoing connection may take it as its source port before a restarted
+# daemon binds it again.
 ws_free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 - <<'PY'
+import random, socket
+lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+ranges = [r for r in ((10000, lo - 1), (hi + 1, 65535)) if r[1] - r[0] > 1000]
+for _ in range(200):
+    a, b = random.choice(ranges)
+    port = random.randint(a, b)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port outside the ephemeral range")
+PY
 }
 
 # Runs a command as the unprivileged owner of the cluster.

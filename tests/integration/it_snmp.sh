@@ -1,10 +1,11 @@
 # SNMP probes against a real net-snmp snmpd in a network namespace of the
 # test's own: interface rates on the namespace's end of a veth pair (v2c and
-# v3 authPriv), idle and then under generated traffic, hrStorage "/" against
-# statvfs, snmp_get gauges and counters, and a dead target next to a 1 s
-# process probe that keeps its pace. No shared interface is read: nothing
-# but this test sends on the pair, so the figures do not depend on what else
-# runs on the machine.
+# v3 authPriv), idle and then under generated traffic, hrStorage of a tmpfs
+# only this test's snmpd sees, against statvfs, snmp_get gauges and
+# counters, and a dead target next to a 1 s process probe that keeps its
+# pace. No shared interface or filesystem is read: nothing but this test
+# sends on the pair or writes to the tmpfs, so the figures do not depend on
+# what else runs on the machine.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || it_fail "needs root (ip netns, veth) for an snmpd with interfaces of its own"
@@ -43,11 +44,18 @@ rouser u512 auth
 rouser u256 priv
 rouser umd5 priv
 CONF
-# ip netns exec execs snmpd in place: $! is snmpd's pid. It shares the
-# host's mount namespace's filesystems, so hrStorage "/" is the host's "/".
-SNMP_PERSISTENT_DIR="$IT/snmp" ip netns exec "$NS" /usr/sbin/snmpd -f -Lf "$IT/snmpd.log" \
-  -C -c "$IT/snmp/snmpd.conf" -p "$IT/snmp/pid" &
-IT_PIDS+=($!)
+# snmpd gets a mount namespace of its own with an 8 MiB tmpfs holding 3 MiB:
+# a filesystem nothing else writes to, so its fill is known exactly (the
+# machine's "/" changes while the rest of the suite runs). ip netns exec,
+# unshare and sh all exec in place: $! is snmpd's pid.
+FS=$IT/fs
+mkdir -p "$FS"
+SNMP_PERSISTENT_DIR="$IT/snmp" ip netns exec "$NS" unshare -m --propagation private sh -c '
+  mount -t tmpfs -o size=8m wsfill "$1" && head -c 3145728 /dev/zero >"$1/ballast" &&
+  exec /usr/sbin/snmpd -f -Lf "$2/snmpd.log" -C -c "$2/snmp/snmpd.conf" -p "$2/snmp/pid"' \
+  sh "$FS" "$IT" &
+SNMPD_PID=$!
+IT_PIDS+=($SNMPD_PID)
 TARGET=$PEER_IP:$SNMP_PORT
 # snmp snmpget|snmpwalk OID: over v2c from the host side, numeric output.
 snmp() { "$1" -v2c -c wstest -t 1 -r 0 -On -Oq "$TARGET" "$2"; }
@@ -64,7 +72,7 @@ cp /bin/sleep "$IT/$DECOY"
 V3="version: 3, user: wsuser, auth: {protocol: SHA, password: authpass123}, priv: {protocol: AES, password: privpass123}"
 it_agent_config host-s "  - {name: sw, type: snmp_if, interval: 1s, target: '$TARGET', community: wstest, interfaces: [$PEER_IF], capacity: 100Mbit}
   - {name: sw3, type: snmp_if, interval: 1s, target: '$TARGET', $V3, interfaces: [$PEER_IF]}
-  - {name: hr, type: snmp_storage, interval: 1s, target: '$TARGET', community: wstest, storage: ['/']}
+  - {name: hr, type: snmp_storage, interval: 1s, target: '$TARGET', community: wstest, storage: ['$FS']}
   - {name: sys, type: snmp_get, interval: 1s, target: '$TARGET', community: wstest, oids: {uptime: 1.3.6.1.2.1.1.3.0}}
   - {name: rate, type: snmp_get, interval: 1s, kind: counter, target: '$TARGET', $V3, oids: {veth_in: 1.3.6.1.2.1.31.1.1.1.6.$IFX}}
   - {name: v512, type: snmp_get, interval: 1s, target: '$TARGET', version: 3, user: u512, auth: {protocol: SHA-512, password: authpass512}, oids: {up: 1.3.6.1.2.1.1.3.0}}
@@ -138,15 +146,16 @@ it_ok "interface utilisation on $PEER_IF against the configured capacity, over v
 
 fill=$(it_latest host-s hr.fill_pct)
 size=$(it_latest host-s hr.size_bytes)
-python3 - "$fill" "$size" <<'PY' || it_fail "hrStorage / differs from statvfs"
+# statvfs in snmpd's own mount namespace, where the tmpfs is.
+nsenter -t "$SNMPD_PID" -m python3 - "$fill" "$size" "$FS" <<'PY' || it_fail "hrStorage $FS differs from statvfs"
 import os, sys
-s = os.statvfs("/")
+s = os.statvfs(sys.argv[3])
 got, size = float(sys.argv[1]), float(sys.argv[2])
 want = 100.0 * (s.f_blocks - s.f_bfree) / s.f_blocks
-print("hrStorage /: fill %.4f %% (statvfs %.4f %%), size %d (statvfs %d)" % (got, want, size, s.f_blocks * s.f_frsize))
-sys.exit(0 if abs(got - want) < 0.1 and abs(size - s.f_blocks * s.f_frsize) / size < 0.001 else 1)
+print("hrStorage tmpfs: fill %.4f %% (statvfs %.4f %%), size %d (statvfs %d)" % (got, want, size, s.f_blocks * s.f_frsize))
+sys.exit(0 if abs(got - want) < 0.01 and size == s.f_blocks * s.f_frsize and size == 8 << 20 else 1)
 PY
-it_ok "snmp_storage / matches statvfs"
+it_ok "snmp_storage of a tmpfs matches statvfs (3 of 8 MiB)"
 
 ws_wait_for 10 it_has host-s sys.uptime || it_fail "no sys.uptime gauge"
 ws_wait_for 10 it_has host-s rate.veth_in || it_fail "no counter rate over v3"
