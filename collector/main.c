@@ -823,6 +823,7 @@ collector_lead_start(struct collector *c, int64_t epoch)
 	    .cd_phase = &c->c_phase,
 	    .cd_may_act = lead_may_act,
 	    .cd_may_act_arg = c->c_lead,
+	    .cd_agent_silence_ms = (int64_t)c->c_conf.cc_agent_silence_ms,
 	});
 	if (c->c_notifier != NULL)
 		notifier_takeover(c->c_notifier);

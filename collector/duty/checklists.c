@@ -146,6 +146,7 @@ ms_text(int64_t ms, char *buf, size_t len)
 	strftime(buf, len, "%H:%M:%SZ", &tm);
 }
 
+static void seed_latest(struct checklists *e);
 static void elog(struct erun *er, const char *actor, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -447,7 +448,9 @@ check_verifying(struct erun *er, size_t i, int64_t now)
 
 	if (rs->rs_state != STEP_VERIFYING || er->er_id == 0)
 		return;
-	if (cv->cv_series != NULL && s->cs_host != NULL)
+	/* A silent host's newest value is old news. */
+	if (cv->cv_series != NULL && s->cs_host != NULL &&
+	    host_alive(e, s->cs_host))
 		val = latest_get(e, s->cs_host, cv->cv_series, &at);
 	/* A value from before the verification began proves nothing about
 	 * what the action did; a check without `within` takes the newest. */
@@ -561,6 +564,7 @@ checklists_reconfigure(struct checklists *e, struct checklists_conf *old)
 		order_clear_all(e, old);
 	orderwatch_free(e->e_ow);
 	e->e_ow = orderwatch_new(e->e_d.cd_conf);
+	seed_latest(e); /* series the new checklists read first */
 	for (er = e->e_runs; er != NULL; er = er->er_next)
 		open = 1;
 	if (!open)
@@ -657,6 +661,87 @@ order_host(struct checklists *e, const char *host)
 
 /* ---- the engine ---- */
 
+/* The series the checklists read, as a JSON array, NULL when none. */
+static char *
+series_json(const struct checklists_conf *cc)
+{
+	json_t *a = json_array();
+	char *out = NULL;
+	size_t i, j;
+
+	for (i = 0; i < cc->ck_n; i++) {
+		const struct checklist *cl = &cc->ck_lists[i];
+		for (j = 0; j < cl->cl_nsteps; j++) {
+			const char *s = cl->cl_steps[j].cs_verify.cv_series;
+			if (s != NULL)
+				json_array_append_new(a, json_string(s));
+		}
+		for (j = 0; j < cl->cl_nbaseline; j++)
+			json_array_append_new(a,
+			                      json_string(cl->cl_baseline[j]));
+	}
+	if (json_array_size(a) > 0)
+		out = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return out;
+}
+
+/* The newest stored values: taken only where nothing newer came live. */
+static void
+seed_cb(void *arg, PGresult *r)
+{
+	struct checklists *e = arg;
+	int i, n = 0;
+
+	if (e->e_stopped || r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		return;
+	for (i = 0; i < PQntuples(r); i++) {
+		const char *host = PQgetvalue(r, i, 0);
+		const char *series = PQgetvalue(r, i, 1);
+		int64_t at = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+		int64_t known;
+
+		if (latest_get(e, host, series, &known) != NULL && known >= at)
+			continue;
+		checklists_sample(e, host, series, strlen(series),
+		                  strtod(PQgetvalue(r, i, 2), NULL), at);
+		n++;
+	}
+	if (n > 0)
+		log_info("checklists: %d newest values read from the database",
+		         n);
+}
+
+/*
+ * A new leader, or a restarted collector, knows no value yet: a check
+ * opened now, or the order watch, would find nothing until every agent
+ * has sent again (and a check verifies at once). The newest stored value
+ * of each series the checklists read stands in, from the agents the
+ * database still counts alive (the hosts whose silence is judged here);
+ * a dead host's old value is not taken.
+ */
+static void
+seed_latest(struct checklists *e)
+{
+	char *series = series_json(e->e_d.cd_conf), ms[32];
+	const char *params[2] = {series, ms};
+
+	if (series == NULL)
+		return;
+	snprintf(ms, sizeof(ms), "%" PRId64, e->e_d.cd_agent_silence_ms);
+	store_query(
+	    e->e_d.cd_store,
+	    "SELECT a.name, x.series, s.value, (extract(epoch FROM s.ts) * "
+	    "1000)::int8 FROM watchstand.agents a CROSS JOIN (SELECT DISTINCT "
+	    "jsonb_array_elements_text($1::jsonb) AS series) x CROSS JOIN "
+	    "LATERAL (SELECT value, ts FROM watchstand.samples WHERE agent_id "
+	    "= a.id AND series = x.series AND ts > now() - interval '1 day' "
+	    "ORDER BY ts DESC LIMIT 1) s WHERE a.last_seen > now() - "
+	    "$2::bigint * interval '1 millisecond'",
+	    2, params, seed_cb, e);
+	free(series);
+}
+
 struct checklists *
 checklists_new(const struct checklists_deps *d)
 {
@@ -684,6 +769,7 @@ checklists_new(const struct checklists_deps *d)
 	    "open' FROM r",
 	    0, NULL);
 	events_log_written(d->cd_events);
+	seed_latest(e);
 	e->e_tick = event_new(d->cd_base, -1, EV_PERSIST, tick_cb, e);
 	event_add(e->e_tick, &(struct timeval){0, 250000});
 	return e;

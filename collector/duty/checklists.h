@@ -42,6 +42,9 @@ struct checklists_deps {
 	 * lead.h); NULL: always. */
 	int (*cd_may_act)(void *arg);
 	void *cd_may_act_arg;
+	/* An agent the database saw within this is alive (its newest
+	 * stored values stand in until it sends again). */
+	int64_t cd_agent_silence_ms;
 };
 
 struct checklists *checklists_new(const struct checklists_deps *d);

@@ -308,7 +308,17 @@ run_verify_timeout(struct run *r, size_t step, const double *last, int64_t now,
 		snprintf(dur, sizeof(dur), "%llds", (long long)(within / 1000));
 	else
 		snprintf(dur, sizeof(dur), "%lldms", (long long)within);
-	if (last != NULL)
+	/* Without `within` (a check's item) the verification was at once. */
+	if (within == 0 && last != NULL)
+		snprintf(why, sizeof(why), "%s does not hold (value %g)",
+		         s->cs_verify.cv_series, *last);
+	else if (within == 0)
+		snprintf(why, sizeof(why),
+		         "%s: no value from %s (silent, or it sends no such "
+		         "series)",
+		         s->cs_verify.cv_series,
+		         s->cs_host != NULL ? s->cs_host : "its host");
+	else if (last != NULL)
 		snprintf(why, sizeof(why),
 		         "%s did not hold within %s (last value %g)",
 		         s->cs_verify.cv_series, dur, *last);

@@ -26,10 +26,15 @@ checklists:
     schedule: {phase: trading}
     steps:
       - {name: notices, manual: "Read the notices"}
+      # No agent runs here: the values are rows the test writes (below).
+      - {name: x-up, host: host-x, verify: {series: "x.count", when: ">= 1"}}
+      - {name: gone-up, host: host-gone, verify: {series: "x.count", when: ">= 1"}}
 YAML
   "$WS_BUILD/watchstand-collector" -c "$IT/collector.yaml" check-config >/dev/null ||
     it_fail "the config with trading from $from was refused"
 }
+# Long, so the agents written below count as alive however slow the start.
+sed -i 's/^collector:$/collector:\n  agent_silence: 10m/' "$IT/collector.yaml"
 cp "$IT/collector.yaml" "$IT/collector.base"
 
 runs() { ws_psql "select count(*) from watchstand.checklist_runs where checklist = 'open-check'"; }
@@ -53,8 +58,17 @@ last_phase | grep -qx "phase trading" || it_fail "first phase entry: $(last_phas
 it_ok "first start: 'phase trading' logged, nothing opened"
 
 # The gap: the last logged phase is closed; trading began 5 minutes ago.
+# The check verifies at once, and no agent has sent to the new leader yet:
+# it takes the newest stored value of an agent the database counts alive
+# (host-x, last seen now), not one of an agent gone an hour ago.
 it_stop_collector
 logged_closed
+ws_psql "insert into watchstand.agents (name, role, last_seen) values
+    ('host-x', 'db', now()), ('host-gone', 'db', now() - interval '1 hour');
+  insert into watchstand.samples (ts, agent_id, series, value)
+    select now() - interval '2 s', id, 'x.count', 3 from watchstand.agents where name = 'host-x'
+    union all
+    select now() - interval '1 hour', id, 'x.count', 3 from watchstand.agents where name = 'host-gone'" >/dev/null
 it_start_collector
 ws_wait_for 20 test "$(phases)" = 3 || it_fail "the phase that began in the gap was not logged"
 last_phase | grep -q "^phase closed -> trading (began .* while no collector led)$" ||
@@ -63,6 +77,14 @@ ws_wait_for 20 test "$(runs)" = 1 || it_fail "the phase's checklist did not open
 [ "$(ws_psql "select opened_by from watchstand.checklist_runs where checklist = 'open-check'")" = calendar ] ||
   it_fail "the run was not opened by the calendar"
 it_ok "a phase begun in the gap: logged ($(last_phase)) and its checklist opened"
+run_step() { ws_psql "select state || ' ' || coalesce(value::text, '-') || ' ' || coalesce(error, '-') from watchstand.checklist_steps
+  where step = '$1' and run_id = (select id from watchstand.checklist_runs where checklist = 'open-check')"; }
+ws_wait_for 10 test "$(run_step x-up)" = "done 3 -" || it_fail "x-up: $(run_step x-up)"
+ws_wait_for 10 eval 'run_step gone-up | grep -q "^failed "' || it_fail "gone-up: $(run_step gone-up)"
+echo "gone-up: $(run_step gone-up)"
+grep -q "checklists: 1 newest values read from the database" "$IT/collector.log" ||
+  it_fail "the seeding is not logged"
+it_ok "its check verified at once from the stored value of an agent alive (host-x), not of one gone an hour (host-gone)"
 
 # Unchanged across a restart: nothing logged, nothing opened again.
 it_stop_collector

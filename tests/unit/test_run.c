@@ -479,8 +479,10 @@ test_check_run(void **state)
 	    {"backup", "db-01", NULL, NULL, "backup.age_s", 0, 0, {-1}},
 	    {"line", "q-01", NULL, NULL, "line.util_pct", 120000, 0, {-1}},
 	    {"notices", NULL, NULL, "Read the notices", NULL, 0, 0, {-1}},
+	    {"spool", "q-01", NULL, NULL, "spool.bytes", 0, 0, {-1}},
+	    {"disk", "q-01", NULL, NULL, "disk.fill_pct", 0, 0, {-1}},
 	};
-	struct checklist *cl = cl_new(CK_CHECK, sp, 3);
+	struct checklist *cl = cl_new(CK_CHECK, sp, 5);
 	struct run *r = run_new(cl, 0, 5000);
 	struct run_verdict v;
 	double last = 95;
@@ -497,6 +499,20 @@ test_check_run(void **state)
 	assert_string_equal(r->r_steps[1].rs_error,
 	                    "line.util_pct did not hold within 120s (last "
 	                    "value 95)");
+	/* Items without `within` were verified at once. */
+	assert_int_equal(run_verify_timeout(r, 3, NULL, 5000, &v), 0);
+	assert_string_equal(r->r_steps[3].rs_error,
+	                    "spool.bytes: no value from q-01 (silent, or it "
+	                    "sends no such series)");
+	assert_int_equal(run_verify_timeout(r, 4, &last, 5000, &v), 0);
+	assert_string_equal(r->r_steps[4].rs_error,
+	                    "disk.fill_pct does not hold (value 95)");
+	assert_int_equal(run_skip(r, 3, "lea", ROLE_LEAD, "no spool here",
+	                          5500, &v),
+	                 0);
+	assert_int_equal(run_skip(r, 4, "lea", ROLE_LEAD, "cleaned by hand",
+	                          5500, &v),
+	                 0);
 	assert_int_equal(run_execute(r, 2, "bob", ROLE_WATCHSTANDER, 6000, &v),
 	                 0);
 	assert_int_equal(r->r_state, RUN_FAILED);
