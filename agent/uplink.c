@@ -252,6 +252,17 @@ uplink_send(struct uplink *up, struct pbuf *pb)
 	bufferevent_write(up->u_bev, pb->pb_data, pb->pb_len);
 }
 
+/* The link's read timeout (a frame must come within it) and the write
+ * timeout, also the TCP connect's and the handshake's. */
+static void
+uplink_timeouts(struct uplink *up, int read_s, int write_s)
+{
+	struct timeval rt = {read_s, 0}, wt = {write_s, 0};
+
+	bufferevent_set_timeouts(up->u_bev, &rt, &wt);
+	up->u_read_timeout_s = read_s;
+}
+
 static void
 uplink_close(struct uplink *up, const char *why)
 {
@@ -427,10 +438,8 @@ uplink_frame(struct uplink *up, int type, const uint8_t *p, size_t len)
 		if (up->u_hb_at > 0 && now - up->u_hb_at < 1.5) {
 			if (++up->u_hb_fast == 2 &&
 			    up->u_read_timeout_s != UPLINK_FAST_TIMEOUT_S) {
-				struct timeval rt = {UPLINK_FAST_TIMEOUT_S, 0};
-				struct timeval wt = {UPLINK_READ_TIMEOUT_S, 0};
-				up->u_read_timeout_s = UPLINK_FAST_TIMEOUT_S;
-				bufferevent_set_timeouts(up->u_bev, &rt, &wt);
+				uplink_timeouts(up, UPLINK_FAST_TIMEOUT_S,
+				                UPLINK_READ_TIMEOUT_S);
 				log_info("uplink: collector %s beats every "
 				         "second: silent for %d s, it is gone",
 				         uplink_collector(up),
@@ -496,11 +505,7 @@ uplink_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* Only now: before the handshake is done, libevent would
 		 * report a refused connect as a dirty shutdown, an EOF. */
 		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-		{
-			struct timeval rt = {UPLINK_READ_TIMEOUT_S, 0};
-			bufferevent_set_timeouts(bev, &rt, &rt);
-			up->u_read_timeout_s = UPLINK_READ_TIMEOUT_S;
-		}
+		uplink_timeouts(up, UPLINK_READ_TIMEOUT_S, UPLINK_READ_TIMEOUT_S);
 		memset(&h, 0, sizeof(h));
 		h.h_version = PROTO_VERSION;
 		snprintf(h.h_name, sizeof(h.h_name), "%s", up->u_conf->ac_name);
@@ -556,7 +561,6 @@ uplink_connect(struct uplink *up)
 	const char *target = uplink_collector(up);
 	char host[256];
 	int port = 0;
-	struct timeval rt = {UPLINK_HANDSHAKE_TIMEOUT_S, 0};
 	SSL *ssl;
 
 	/* Checked when the config was read. */
@@ -581,8 +585,8 @@ uplink_connect(struct uplink *up)
 	bufferevent_setcb(up->u_bev, uplink_read_cb, uplink_write_cb,
 	                  uplink_event_cb, up);
 	bufferevent_setwatermark(up->u_bev, EV_WRITE, UPLINK_OUT_HIGH / 2, 0);
-	bufferevent_set_timeouts(up->u_bev, &rt, &rt);
-	up->u_read_timeout_s = UPLINK_HANDSHAKE_TIMEOUT_S;
+	uplink_timeouts(up, UPLINK_HANDSHAKE_TIMEOUT_S,
+	                UPLINK_HANDSHAKE_TIMEOUT_S);
 	up->u_hb_at = 0;
 	up->u_hb_fast = 0;
 	bufferevent_enable(up->u_bev, EV_READ | EV_WRITE);

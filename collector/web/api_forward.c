@@ -161,8 +161,7 @@ api_fwd_done(void *arg, CURL *easy, CURLcode rc)
 	struct evkeyvalq *out;
 	long code = 0;
 	char why[CURL_ERROR_SIZE + 64];
-
-	struct evhttp_request *req = f->f_p->p_req;
+	struct evhttp_request *req = f->f_p->p_req; /* NULL: client gone */
 
 	api_fwd_unlink(f);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);

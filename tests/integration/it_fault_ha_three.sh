@@ -39,29 +39,27 @@ YAML
 } >>"$IT/collector.yaml"
 
 # Collectors 2 and 3: the same config on their own ports and state dirs.
-L1=$IT_LISTEN H1=$IT_HTTP
-L2=$(ws_free_port) H2=$(ws_free_port) L3=$(ws_free_port) H3=$(ws_free_port)
+# LISTEN[n], HTTP[n]: collector n's agent and HTTP ports.
+declare -A LISTEN=([1]=$IT_LISTEN) HTTP=([1]=$IT_HTTP) PID
 for n in 2 3; do
-  eval "L=\$L$n H=\$H$n"
-  sed -e "s/127.0.0.1:$L1/127.0.0.1:$L/" -e "s/127.0.0.1:$H1/127.0.0.1:$H/" \
+  LISTEN[$n]=$(ws_free_port) HTTP[$n]=$(ws_free_port)
+  sed -e "s/127.0.0.1:$IT_LISTEN/127.0.0.1:${LISTEN[$n]}/" -e "s/127.0.0.1:$IT_HTTP/127.0.0.1:${HTTP[$n]}/" \
     -e "s|state_dir: $IT/state|state_dir: $IT/state$n|" "$IT/collector.yaml" >"$IT/collector$n.yaml"
 done
 cp "$IT/collector.yaml" "$IT/collector1.yaml"
 for n in 1 2 3; do $C -c "$IT/collector$n.yaml" check-config >/dev/null || it_fail "config $n refused"; done
 
-declare -A PID
 start() {
   "$C" -c "$IT/collector$1.yaml" run 2>>"$IT/collector$1.log" &
   PID[$1]=$!
   IT_PIDS+=("${PID[$1]}")
 }
-http() { eval "echo \$H$1"; }
 lead_field() {
-  curl -sf "http://127.0.0.1:$(http "$1")/healthz" |
+  curl -sf "http://127.0.0.1:${HTTP[$1]}/healthz" |
     python3 -c "import json,sys; print(json.load(sys.stdin)['lead'].get('$2') or '')" 2>/dev/null
 }
 is_role() { [ "$(lead_field "$1" role)" = "$2" ]; }
-knows() { [ "$(lead_field "$1" leader_url)" = "http://127.0.0.1:$(http "$2")" ]; }
+knows() { [ "$(lead_field "$1" leader_url)" = "http://127.0.0.1:${HTTP[$2]}" ]; }
 
 start 1
 ws_wait_for 20 is_role 1 leader || it_fail "collector 1 did not lead"
@@ -81,12 +79,14 @@ for h in a b c; do
   chmod +x "$IT/check-$h"
   it_agent_config host-$h "  - {name: lvl, type: exec, interval: 500ms, command: ['$IT/check-$h']}"
 done
-sed -i "s/collectors: .*/collectors: [\"127.0.0.1:$L1\", \"127.0.0.1:$L2\", \"127.0.0.1:$L3\"]/" "$IT/host-a.yaml"
-sed -i "s/collectors: .*/collectors: [\"127.0.0.1:$L2\", \"127.0.0.1:$L3\", \"127.0.0.1:$L1\"]/" "$IT/host-b.yaml"
-sed -i "s/collectors: .*/collectors: [\"127.0.0.1:$L3\", \"127.0.0.1:$L2\", \"127.0.0.1:$L1\"]/" "$IT/host-c.yaml"
+# collectors N...: an agent's collectors list, in that order.
+collectors() { local n out=; for n; do out+="${out:+, }\"127.0.0.1:${LISTEN[$n]}\""; done; echo "$out"; }
+sed -i "s/collectors: .*/collectors: [$(collectors 1 2 3)]/" "$IT/host-a.yaml"
+sed -i "s/collectors: .*/collectors: [$(collectors 2 3 1)]/" "$IT/host-b.yaml"
+sed -i "s/collectors: .*/collectors: [$(collectors 3 2 1)]/" "$IT/host-c.yaml"
 for h in a b c; do it_start_agent host-$h; done
 for h in a b c; do ws_wait_for 20 it_latest_is host-$h lvl.${h}1 0 || it_fail "no samples of host-$h"; done
-connected() { [ "$(curl -sf "http://127.0.0.1:$(http "$1")/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["agents_connected"])')" = 1 ]; }
+connected() { [ "$(curl -sf "http://127.0.0.1:${HTTP[$1]}/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["agents_connected"])')" = 1 ]; }
 for n in 1 2 3; do ws_wait_for 20 connected $n || it_fail "collector $n does not have its one agent"; done
 
 # pages RULE: messages the receiver got paging an alarm of RULE.
@@ -140,13 +140,13 @@ it_ok "an alarm of the remaining follower's agent paged through the new leader"
 
 # An ack on the remaining follower is forwarded to the new leader.
 ID=$(ws_psql "select id from watchstand.alarms where rule = '${OTHER_HOST}2'")
-F="http://127.0.0.1:$(http $OTHER)/api/v1"
+F="http://127.0.0.1:${HTTP[$OTHER]}/api/v1"
 token=$(curl -sf -X POST -d '{"login":"alice","password":"alice-password"}' "$F/login" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') || it_fail "login on collector $OTHER"
 code=$(curl -s -o "$IT/ack.json" -D "$IT/ack.headers" -w '%{http_code}' -H "Authorization: Bearer $token" \
   -X POST -d '{}' "$F/alarms/$ID/ack")
 [ "$code" = 200 ] || it_fail "ack on follower $OTHER answered $code: $(cat "$IT/ack.json")"
-grep -qi "^X-Watchstand-Leader: http://127.0.0.1:$(http $NEW)" "$IT/ack.headers" ||
+grep -qi "^X-Watchstand-Leader: http://127.0.0.1:${HTTP[$NEW]}" "$IT/ack.headers" ||
   it_fail "the ack was not answered by the new leader: $(cat "$IT/ack.headers")"
 [ "$(ws_psql "select acked_by from watchstand.alarms where id = $ID")" = alice ] || it_fail "the alarm is not acked by alice"
 it_ok "an ack on follower $OTHER was forwarded to leader $NEW"
