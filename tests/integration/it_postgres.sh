@@ -67,9 +67,15 @@ kill "$IT_AGENT_PID"; wait "$IT_AGENT_PID" 2>/dev/null || true
 it_agent_config host-db "  - {name: primary, type: postgres, interval: 1s, conninfo: '$TRADING'}
   - {name: standby, type: postgres, interval: 1s, conninfo: 'host=127.0.0.1 port=$STANDBY_PORT user=postgres dbname=trading'}"
 it_start_agent host-db
-for i in $(seq 1 8); do psql "$TRADING" -Atqc "insert into fills select g, 'x' from generate_series(1, 100) g"; sleep 0.5; done
-ws_wait_for 15 it_has host-db standby.replication_lag_s || it_fail "no lag reported on the standby"
-ws_wait_for 15 it_has host-db primary.replication_lag_s || it_fail "no lag reported on the primary"
+# Writes go on until both lags are reported: the primary's replay_lag is
+# NULL again soon after the standby caught up with an idle primary, so a
+# fixed burst of writes may end before a busy machine's probe looks.
+write_until() {
+  psql "$TRADING" -Atqc "insert into fills select g, 'x' from generate_series(1, 100) g" >/dev/null
+  it_has host-db "$1"
+}
+ws_wait_for 30 write_until standby.replication_lag_s || it_fail "no lag reported on the standby"
+ws_wait_for 30 write_until primary.replication_lag_s || it_fail "no lag reported on the primary"
 lag=$(ws_psql "select max(value) from watchstand.v_samples where host = 'host-db' and series = 'primary.replication_lag_s'")
 python3 -c "import sys; sys.exit(0 if 0 <= float('$lag') < 5 else 1)" || it_fail "primary lag $lag"
 it_ok "replication lag on the primary ($lag s) and on the standby"
